@@ -1,0 +1,47 @@
+# Sortie: `make run` starts the gateway on embedded defaults; `make test` installs and tests.
+# Installs are recorded in .stamps/ so that a second run skips them.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMPS := .stamps
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test bench install install-test clean
+
+install: $(STAMPS)/python
+install-test: $(STAMPS)/python-test $(STAMPS)/node $(STAMPS)/servers
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMPS)/python: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/python-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	@mkdir -p $(STAMPS) && touch $@ $(STAMPS)/python
+
+$(STAMPS)/node: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/servers: scripts/install-test-servers.sh
+	scripts/install-test-servers.sh
+	@mkdir -p $(STAMPS) && touch $@
+
+run: install
+	$(BIN)/sortie serve --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) node_modules $(STAMPS) .pytest_cache

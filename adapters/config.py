@@ -1,0 +1,81 @@
+"""Backend settings as typed models: one model per `type:`, unknown keys refused.
+
+Secrets are `SecretStr` so they never print; the loader (service/config.py) has already replaced
+`${ENV_VAR}` references and refused secrets written in clear in the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+#: Option names whose values must come from the environment, never from the file itself.
+SECRET_FIELDS = frozenset({"access_key", "secret_key", "account_key", "connection_string",
+                           "sas_token", "password", "application_credential_secret", "key",
+                           "secret"})
+
+
+class _Backend(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocalBackend(_Backend):
+    type: Literal["local"]
+    #: Relative paths are resolved against the configuration file's folder.
+    path: Path
+
+
+class S3Backend(_Backend):
+    type: Literal["s3"]
+    #: A provider preset (adapters/s3/presets/NAME.yaml); every other key overrides it.
+    preset: str | None = None
+    endpoint: str | None = None
+    region: str | None = None
+    addressing: Literal["virtual", "path"] | None = None
+    signature: Literal["s3v4", "s3"] | None = None
+    access_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    #: Provider quirk overrides (max_parts, min_part_size, ...), key by key over the preset's.
+    quirks: dict[str, Any] = Field(default_factory=dict)
+
+
+class AzureBackend(_Backend):
+    type: Literal["azure"]
+    account_url: str | None = None
+    account_key: SecretStr | None = None
+    connection_string: SecretStr | None = None
+    sas_token: SecretStr | None = None
+    #: Use Entra ID through azure-identity's DefaultAzureCredential.
+    entra_id: bool = False
+    preset: str | None = None
+
+
+class SwiftBackend(_Backend):
+    type: Literal["swift"]
+    auth_url: str
+    auth_version: Literal["1", "1.0", "2", "2.0", "3"] = "3"
+    username: str | None = None
+    password: SecretStr | None = None
+    project: str | None = None
+    region: str | None = None
+    user_domain: str = "Default"
+    project_domain: str = "Default"
+    preset: str | None = None
+
+
+class LibcloudBackend(_Backend):
+    type: Literal["libcloud"]
+    #: An apache-libcloud storage Provider name, e.g. LOCAL, AZURE_BLOBS, GOOGLE_STORAGE.
+    provider: str
+    key: SecretStr | None = None
+    secret: SecretStr | None = None
+    #: Further keyword arguments of the driver (host, port, secure, region...).
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+BackendConfig = Annotated[
+    Union[LocalBackend, S3Backend, AzureBackend, SwiftBackend, LibcloudBackend],
+    Field(discriminator="type"),
+]

@@ -1,0 +1,290 @@
+"""The storage contract: a few operations that every backend honours exactly.
+
+`ObjectStore` is what callers (drills, gateway, wrappers) program against. `BaseStore` is what an
+adapter subclasses: it validates names, metadata and ranges before any I/O, wraps the put body in
+an `IngestStream` (SHA-256 while streaming), and leaves the adapter only the backend calls (the
+`_`-prefixed methods). Wrappers (adapters/layers/) implement `ObjectStore` by delegation.
+
+Rules every adapter must keep (checked by tests/conformance/):
+- a put makes its object visible all at once, or not at all (a failing stream leaves nothing);
+- the SHA-256 of the bytes is recorded at ingest and returned by `head` and `get`;
+- the metadata given is the metadata read back (see adapters/metadata.py for the canonical form);
+- delete of a missing key is a no-op; get/head of a missing key or bucket raise NotFound;
+- listing is in lexicographic order of the keys' UTF-8 bytes, like S3.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Iterator, Mapping
+
+from . import metadata as md
+from .errors import InvalidRequest, RangeNotSatisfiable, TooLarge
+from .names import check_bucket, check_key, check_prefix
+from .streams import IngestStream, ObjectReader, PutSource, source_length
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+TiB = 1024 * GiB
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+MAX_LIST_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    last_modified: datetime | None = None
+    etag: str | None = None
+    content_type: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    #: SHA-256 recorded by Sortie at ingest; None for objects written by other tools. Listings may
+    #: leave it, metadata and content type out (`complete` is False): `head` always fills them.
+    sha256: str | None = None
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class ListPage:
+    objects: list[ObjectInfo]
+    #: With a delimiter: the "folders" at this level, each ending with the delimiter.
+    common_prefixes: list[str]
+    #: Opaque; pass it back to get the next page. None when this is the last page.
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """Bytes `start`..`end` inclusive (HTTP semantics); `end=None` means to the end of the object;
+    `ByteRange.last(n)` is the final n bytes."""
+
+    start: int = 0
+    end: int | None = None
+    suffix: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.suffix is not None:
+            if self.suffix < 0:
+                raise InvalidRequest(f"invalid suffix range: {self.suffix}")
+        elif self.start < 0 or (self.end is not None and self.end < self.start):
+            raise InvalidRequest(f"invalid byte range {self.start}-{self.end}")
+
+    @classmethod
+    def last(cls, length: int) -> "ByteRange":
+        return cls(suffix=length)
+
+    def resolve(self, size: int) -> tuple[int, int]:
+        """(first, last) byte offsets for an object of `size` bytes; a range ending past the end is
+        truncated, one starting past the end (or any range of an empty object) is unsatisfiable."""
+        if self.suffix is not None:
+            if self.suffix == 0 or size == 0:
+                raise RangeNotSatisfiable(f"suffix range of {self.suffix} bytes on a {size}-byte object")
+            return max(0, size - self.suffix), size - 1
+        if self.start >= size:
+            raise RangeNotSatisfiable(f"range starts at byte {self.start}, the object has {size} bytes")
+        end = size - 1 if self.end is None else min(self.end, size - 1)
+        return self.start, end
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, as data; drills and the gateway plan from it."""
+
+    #: Largest number of parts of one multipart/block upload (S3 10,000; Scaleway 1,000).
+    max_parts: int = 10_000
+    min_part_size: int = 5 * MiB
+    max_part_size: int = 5 * GiB
+    #: Largest object the backend stores.
+    max_object_size: int = 5 * TiB
+    #: Largest object sent in one request; larger ones go through parts.
+    max_single_put: int = 5 * GiB
+    server_side_copy: bool = False
+    #: Hashes the backend computes itself (e.g. "md5" for single S3 PUTs); Sortie never relies on
+    #: them for verification, it records its own SHA-256.
+    native_hashes: tuple[str, ...] = ()
+    metadata: md.MetadataRules = md.JSON_RULES
+    #: Operations of the contract this backend cannot honour (the conformance suite skips exactly
+    #: those, with the reason given here).
+    unsupported: Mapping[str, str] = field(default_factory=dict)
+
+    def with_overrides(self, **changes: object) -> "Capabilities":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def part_size_for(self, size: int | None) -> int:
+        """The part size for an object of `size` bytes (None: unknown length, so plan for the
+        largest object the backend accepts) within the backend's part count and size bounds."""
+        target = self.max_object_size if size is None else size
+        needed = -(-target // self.max_parts)  # ceiling division
+        part = max(self.min_part_size, needed)
+        # Round up to a whole MiB: providers and humans both prefer it.
+        part = -(-part // MiB) * MiB
+        if part > self.max_part_size:
+            raise TooLarge(f"{target} bytes do not fit in {self.max_parts} parts of at most "
+                           f"{self.max_part_size} bytes")
+        return part
+
+
+class ObjectStore(abc.ABC):
+    """The contract. Every method may raise only `adapters.errors.StorageError` subclasses
+    (plus, from `put`, whatever the caller's own stream raises)."""
+
+    #: Name of the configured backend (for errors, metrics and reports).
+    name: str
+    capabilities: Capabilities
+
+    # buckets
+    @abc.abstractmethod
+    def create_bucket(self, bucket: str) -> None: ...
+    @abc.abstractmethod
+    def delete_bucket(self, bucket: str) -> None: ...
+    @abc.abstractmethod
+    def bucket_exists(self, bucket: str) -> bool: ...
+    @abc.abstractmethod
+    def list_buckets(self) -> list[str]: ...
+
+    # objects
+    @abc.abstractmethod
+    def put(self, bucket: str, key: str, data: PutSource, *, size: int | None = None,
+            content_type: str | None = None, metadata: Mapping[str, str] | None = None,
+            expected_sha256: str | None = None) -> ObjectInfo: ...
+    @abc.abstractmethod
+    def get(self, bucket: str, key: str, byte_range: ByteRange | None = None) -> ObjectReader: ...
+    @abc.abstractmethod
+    def head(self, bucket: str, key: str) -> ObjectInfo: ...
+    @abc.abstractmethod
+    def delete(self, bucket: str, key: str) -> None: ...
+    @abc.abstractmethod
+    def list(self, bucket: str, prefix: str = "", *, delimiter: str | None = None,
+             cursor: str | None = None, limit: int = MAX_LIST_LIMIT) -> ListPage: ...
+    @abc.abstractmethod
+    def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo: ...
+
+    def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object under `prefix`, page by page: memory stays bounded for any bucket size."""
+        cursor: str | None = None
+        while True:
+            page = self.list(bucket, prefix, cursor=cursor)
+            yield from page.objects
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    def close(self) -> None:
+        """Release connections and pools."""
+
+
+class BaseStore(ObjectStore):
+    """Validation and integrity shared by every adapter; subclasses implement the `_` methods."""
+
+    def __init__(self, name: str, capabilities: Capabilities) -> None:
+        self.name = name
+        self.capabilities = capabilities
+
+    # ---- public API: validate, then delegate -------------------------------------------------
+    def create_bucket(self, bucket: str) -> None:
+        self._create_bucket(check_bucket(bucket))
+
+    def delete_bucket(self, bucket: str) -> None:
+        self._delete_bucket(check_bucket(bucket))
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return self._bucket_exists(check_bucket(bucket))
+
+    def list_buckets(self) -> list[str]:
+        return sorted(self._list_buckets())
+
+    def put(self, bucket: str, key: str, data: PutSource, *, size: int | None = None,
+            content_type: str | None = None, metadata: Mapping[str, str] | None = None,
+            expected_sha256: str | None = None) -> ObjectInfo:
+        check_bucket(bucket)
+        check_key(key, bucket=bucket)
+        meta = md.validate(metadata)
+        if expected_sha256 is not None and not _is_sha256(expected_sha256):
+            raise InvalidRequest(f"expected SHA-256 {expected_sha256!r} is not 64 hex digits",
+                                 bucket=bucket, key=key)
+        if size is None:
+            size = source_length(data)
+        if size is not None:
+            if size < 0:
+                raise InvalidRequest(f"negative size {size}", bucket=bucket, key=key)
+            if size > self.capabilities.max_object_size:
+                raise TooLarge(f"{size} bytes exceed this backend's maximum object size of "
+                               f"{self.capabilities.max_object_size}", backend=self.name,
+                               bucket=bucket, key=key)
+        stream = IngestStream(data, size=size, expected_sha256=expected_sha256)
+        return self._put(bucket, key, stream, content_type or DEFAULT_CONTENT_TYPE, meta)
+
+    def get(self, bucket: str, key: str, byte_range: ByteRange | None = None) -> ObjectReader:
+        check_bucket(bucket)
+        check_key(key, bucket=bucket)
+        return self._get(bucket, key, byte_range)
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        check_bucket(bucket)
+        return self._head(bucket, check_key(key, bucket=bucket))
+
+    def delete(self, bucket: str, key: str) -> None:
+        check_bucket(bucket)
+        self._delete(bucket, check_key(key, bucket=bucket))
+
+    def list(self, bucket: str, prefix: str = "", *, delimiter: str | None = None,
+             cursor: str | None = None, limit: int = MAX_LIST_LIMIT) -> ListPage:
+        check_bucket(bucket)
+        check_prefix(prefix, bucket=bucket)
+        if delimiter is not None and delimiter != "/":
+            raise InvalidRequest(f"delimiter {delimiter!r}: only '/' is supported", bucket=bucket)
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise InvalidRequest(f"limit {limit}: must be between 1 and {MAX_LIST_LIMIT}", bucket=bucket)
+        return self._list(bucket, prefix, delimiter, cursor, limit)
+
+    def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
+        check_bucket(bucket)
+        check_key(key, bucket=bucket)
+        check_bucket(dest_bucket)
+        check_key(dest_key, bucket=dest_bucket)
+        if self.capabilities.server_side_copy:
+            return self._copy(bucket, key, dest_bucket, dest_key)
+        return self._streamed_copy(bucket, key, dest_bucket, dest_key)
+
+    # ---- shared helpers ----------------------------------------------------------------------
+    def _streamed_copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
+        with self.get(bucket, key) as body:
+            info = body.info
+            # The announced hash makes the copy fail rather than store bytes that changed on the way.
+            return self.put(dest_bucket, dest_key, body, size=info.size,
+                            content_type=info.content_type, metadata=info.metadata,
+                            expected_sha256=info.sha256)
+
+    # ---- what an adapter implements ----------------------------------------------------------
+    @abc.abstractmethod
+    def _create_bucket(self, bucket: str) -> None: ...
+    @abc.abstractmethod
+    def _delete_bucket(self, bucket: str) -> None: ...
+    @abc.abstractmethod
+    def _bucket_exists(self, bucket: str) -> bool: ...
+    @abc.abstractmethod
+    def _list_buckets(self) -> list[str]: ...
+    @abc.abstractmethod
+    def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
+             metadata: dict[str, str]) -> ObjectInfo:
+        """Store the stream; call `stream.finish()` before the object becomes visible."""
+    @abc.abstractmethod
+    def _get(self, bucket: str, key: str, byte_range: ByteRange | None) -> ObjectReader: ...
+    @abc.abstractmethod
+    def _head(self, bucket: str, key: str) -> ObjectInfo: ...
+    @abc.abstractmethod
+    def _delete(self, bucket: str, key: str) -> None: ...
+    @abc.abstractmethod
+    def _list(self, bucket: str, prefix: str, delimiter: str | None, cursor: str | None,
+              limit: int) -> ListPage: ...
+
+    def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
+        """Server-side copy; only called when capabilities.server_side_copy is True."""
+        return self._streamed_copy(bucket, key, dest_bucket, dest_key)
+
+
+def _is_sha256(value: object) -> bool:
+    return (isinstance(value, str) and len(value) == 64
+            and all(c in "0123456789abcdefABCDEF" for c in value))

@@ -1,0 +1,111 @@
+"""The one error hierarchy of the storage contract.
+
+Every adapter translates its SDK's errors into these classes exactly once, so callers (the drills,
+the gateway) never see a botocore, azure-core or swiftclient exception. The gateway maps each class
+to one HTTP status; the drills decide from the class alone whether to retry.
+"""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base of every error raised through the storage contract."""
+
+    #: HTTP status the gateway answers with; kept here so the mapping lives beside the class.
+    http_status: int = 500
+    #: Whether the same call may succeed if simply tried again later.
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str | None = None,
+        bucket: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.backend = backend
+        self.bucket = bucket
+        self.key = key
+
+    def __str__(self) -> str:
+        where = [f"{name}={value!r}" for name, value in
+                 (("backend", self.backend), ("bucket", self.bucket), ("key", self.key)) if value]
+        return f"{self.message} ({', '.join(where)})" if where else self.message
+
+
+class NotFound(StorageError):
+    http_status = 404
+
+
+class BucketNotFound(NotFound):
+    pass
+
+
+class ObjectNotFound(NotFound):
+    pass
+
+
+class AlreadyExists(StorageError):
+    http_status = 409
+
+
+class Conflict(StorageError):
+    """The request is valid but clashes with the current state (e.g. deleting a non-empty bucket)."""
+
+    http_status = 409
+
+
+class InvalidRequest(StorageError):
+    """The caller asked for something malformed; retrying it unchanged can never succeed."""
+
+    http_status = 400
+
+
+class InvalidName(InvalidRequest):
+    pass
+
+
+class InvalidMetadata(InvalidRequest):
+    pass
+
+
+class RangeNotSatisfiable(InvalidRequest):
+    http_status = 416
+
+
+class IntegrityError(InvalidRequest):
+    """The bytes received do not match the SHA-256 the caller announced; nothing was stored."""
+
+
+class TooLarge(InvalidRequest):
+    """The object exceeds what the backend can store (see its capabilities)."""
+
+    http_status = 413
+
+
+class Unsupported(StorageError):
+    """The backend cannot do this at all (declared in its capabilities)."""
+
+    http_status = 501
+
+
+class AuthError(StorageError):
+    """Credentials missing, wrong or lacking permission on the backend."""
+
+    http_status = 502
+
+
+class TransientError(StorageError):
+    """Throttling, timeouts, connection resets, 5xx: the same call may succeed later."""
+
+    http_status = 503
+    retryable = True
+
+
+class BackendError(StorageError):
+    """Anything the backend answered that fits no other class; the message carries its words."""
+
+    http_status = 502

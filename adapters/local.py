@@ -1,0 +1,324 @@
+"""Local-disk adapter (`type: local`): the embedded default and an on-premises exit target.
+
+Layout under the root, per bucket:
+    <bucket>/index.sqlite3     one row per visible object: key, size, sha256, type, metadata, blob
+    <bucket>/blobs/ab/<uuid>   the bytes, under a random name
+    <bucket>/tmp/<uuid>        writes in progress
+
+Why an index rather than files named after keys: keys may be 1,024 bytes of unicode (file names
+stop at 255 bytes), may be both "a" and "a/b" (a file and a directory cannot share a name), and
+must list in S3's byte order with cursors over millions of keys. A SQLite index (UTF-8, BINARY
+collation = byte order) gives all of that, and makes the commit point one transaction:
+    stream to tmp (hashing) -> fsync -> check hash -> rename into blobs/ -> index row committed.
+An object is visible only once its row commits, so an interrupted put leaves at most an orphan
+file that no read can reach. Blob names are generated, never derived from keys, and bucket names
+are validated, so no key can make the adapter touch a path outside its root.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import sqlite3
+import uuid
+from contextlib import closing, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from .config import LocalBackend
+from .contract import (BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo, TiB)
+from .errors import (AlreadyExists, BackendError, BucketNotFound, Conflict, InvalidRequest,
+                     ObjectNotFound, StorageError)
+from .streams import CHUNK_SIZE, IngestStream, ObjectReader
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    key TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    blob TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+_COLUMNS = "key, size, sha256, content_type, metadata, last_modified, blob"
+_INDEX = "index.sqlite3"
+_LIST_BATCH = 256
+
+LOCAL_CAPABILITIES = Capabilities(
+    max_parts=1, min_part_size=0, max_part_size=64 * TiB, max_object_size=64 * TiB,
+    max_single_put=64 * TiB, server_side_copy=True, native_hashes=("sha256",),
+)
+
+
+class LocalStore(BaseStore):
+    def __init__(self, name: str, path: str | os.PathLike[str],
+                 capabilities: Capabilities = LOCAL_CAPABILITIES) -> None:
+        super().__init__(name, capabilities)
+        self.root = Path(path).resolve()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackendError(f"cannot create the local root {self.root}: {exc.strerror}",
+                               backend=name) from exc
+
+    # ---- buckets -----------------------------------------------------------------------------
+    def _bucket_dir(self, bucket: str) -> Path:
+        # check_bucket() already refused anything but [a-z0-9-]: this cannot leave the root.
+        return self.root / bucket
+
+    def _create_bucket(self, bucket: str) -> None:
+        directory = self._bucket_dir(bucket)
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            raise AlreadyExists("bucket already exists", backend=self.name, bucket=bucket) from None
+        for sub in ("blobs", "tmp"):
+            (directory / sub).mkdir()
+        with closing(sqlite3.connect(directory / _INDEX)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    def _delete_bucket(self, bucket: str) -> None:
+        with self._db(bucket) as db:
+            if db.execute("SELECT 1 FROM objects LIMIT 1").fetchone():
+                raise Conflict("bucket is not empty", backend=self.name, bucket=bucket)
+        # Rename first so the bucket disappears at once, then remove at leisure.
+        trash = self.root / f".trash-{bucket}-{uuid.uuid4().hex}"
+        os.rename(self._bucket_dir(bucket), trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def _bucket_exists(self, bucket: str) -> bool:
+        return (self._bucket_dir(bucket) / _INDEX).is_file()
+
+    def _list_buckets(self) -> list[str]:
+        return [p.name for p in self.root.iterdir()
+                if not p.name.startswith(".") and (p / _INDEX).is_file()]
+
+    @contextmanager
+    def _db(self, bucket: str) -> Iterator[sqlite3.Connection]:
+        index = self._bucket_dir(bucket) / _INDEX
+        if not index.is_file():
+            raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket)
+        # One connection per operation: cheap, thread-safe, and never bound to a deleted bucket.
+        db = sqlite3.connect(index, timeout=60, isolation_level=None)
+        try:
+            yield db
+        except sqlite3.Error as exc:
+            raise BackendError(f"local index error: {exc}", backend=self.name, bucket=bucket) from exc
+        finally:
+            db.close()
+
+    # ---- objects -----------------------------------------------------------------------------
+    def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
+             metadata: dict[str, str]) -> ObjectInfo:
+        directory = self._bucket_dir(bucket)
+        if not (directory / _INDEX).is_file():
+            raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket)
+        blob = uuid.uuid4().hex
+        tmp = directory / "tmp" / blob
+        final = directory / "blobs" / blob[:2] / blob
+        try:
+            with open(tmp, "xb") as out:
+                for chunk in stream:
+                    out.write(chunk)
+                sha256 = stream.finish()
+                out.flush()
+                os.fsync(out.fileno())
+            final.parent.mkdir(exist_ok=True)
+            os.rename(tmp, final)
+            info = ObjectInfo(key=key, size=stream.bytes_read, last_modified=_now(), etag=sha256,
+                              content_type=content_type, metadata=metadata, sha256=sha256)
+            old = self._commit(bucket, info, blob)
+        except BaseException:
+            for path in (tmp, final):
+                path.unlink(missing_ok=True)
+            raise
+        if old:
+            self._blob_path(bucket, old).unlink(missing_ok=True)
+        return info
+
+    def _commit(self, bucket: str, info: ObjectInfo, blob: str) -> str | None:
+        """Make the object visible; return the blob it replaced, if any."""
+        with self._db(bucket) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT blob FROM objects WHERE key = ?", (info.key,)).fetchone()
+                db.execute(
+                    f"INSERT OR REPLACE INTO objects ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (info.key, info.size, info.sha256, info.content_type,
+                     json.dumps(dict(info.metadata), ensure_ascii=False),
+                     info.last_modified.isoformat() if info.last_modified else _now().isoformat(),
+                     blob))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return row[0] if row else None
+
+    def _blob_path(self, bucket: str, blob: str) -> Path:
+        return self._bucket_dir(bucket) / "blobs" / blob[:2] / blob
+
+    def _row(self, bucket: str, key: str) -> tuple[ObjectInfo, str]:
+        with self._db(bucket) as db:
+            row = db.execute(f"SELECT {_COLUMNS} FROM objects WHERE key = ?", (key,)).fetchone()
+        if row is None:
+            raise ObjectNotFound("no such object", backend=self.name, bucket=bucket, key=key)
+        return _info(row), row[6]
+
+    def _head(self, bucket: str, key: str) -> ObjectInfo:
+        return self._row(bucket, key)[0]
+
+    def _get(self, bucket: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
+        # An overwrite may delete the blob between reading the row and opening the file: the
+        # open file would survive the unlink, so only that small window needs a second look.
+        for _ in range(5):
+            info, blob = self._row(bucket, key)
+            try:
+                handle = open(self._blob_path(bucket, blob), "rb")
+                break
+            except FileNotFoundError:
+                continue
+        else:
+            raise BackendError("object changed too often while opening it",
+                               backend=self.name, bucket=bucket, key=key)
+        try:
+            start, end = byte_range.resolve(info.size) if byte_range else (0, info.size - 1)
+        except BaseException:
+            handle.close()
+            raise
+        handle.seek(start)
+        return ObjectReader(info, _read_file(handle, end - start + 1), start=start, end=end,
+                            on_close=handle.close)
+
+    def _delete(self, bucket: str, key: str) -> None:
+        with self._db(bucket) as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT blob FROM objects WHERE key = ?", (key,)).fetchone()
+            db.execute("DELETE FROM objects WHERE key = ?", (key,))
+            db.execute("COMMIT")
+        if row:
+            self._blob_path(bucket, row[0]).unlink(missing_ok=True)
+
+    def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
+        if not self._bucket_exists(dest_bucket):
+            raise BucketNotFound("no such bucket", backend=self.name, bucket=dest_bucket)
+        source, blob = self._row(bucket, key)
+        new_blob = uuid.uuid4().hex
+        target = self._blob_path(dest_bucket, new_blob)
+        target.parent.mkdir(exist_ok=True)
+        try:
+            try:
+                os.link(self._blob_path(bucket, blob), target)  # blobs are never modified in place
+            except FileNotFoundError:
+                raise ObjectNotFound("object vanished during the copy", backend=self.name,
+                                     bucket=bucket, key=key) from None
+            info = ObjectInfo(key=dest_key, size=source.size, last_modified=_now(),
+                              etag=source.sha256, content_type=source.content_type,
+                              metadata=source.metadata, sha256=source.sha256)
+            old = self._commit(dest_bucket, info, new_blob)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        if old:
+            self._blob_path(dest_bucket, old).unlink(missing_ok=True)
+        return info
+
+    def _list(self, bucket: str, prefix: str, delimiter: str | None, cursor: str | None,
+              limit: int) -> ListPage:
+        lower, inclusive = prefix, True
+        if cursor:
+            after, is_prefix = _decode_cursor(cursor)
+            if not after.startswith(prefix):
+                raise InvalidRequest("cursor does not belong to this listing", bucket=bucket)
+            lower, inclusive = (_past_prefix(after), True) if is_prefix else (after, False)
+        objects: list[ObjectInfo] = []
+        prefixes: list[str] = []
+        last: tuple[str, bool] | None = None
+        with self._db(bucket) as db:
+            entries = _entries(db, prefix, delimiter, lower, inclusive)
+            for entry in entries:
+                if len(objects) + len(prefixes) == limit:
+                    assert last is not None
+                    return ListPage(objects, prefixes, _encode_cursor(*last))
+                if isinstance(entry, str):
+                    prefixes.append(entry)
+                    last = (entry, True)
+                else:
+                    objects.append(entry)
+                    last = (entry.key, False)
+        return ListPage(objects, prefixes, None)
+
+
+def _entries(db: sqlite3.Connection, prefix: str, delimiter: str | None, lower: str,
+             inclusive: bool) -> Iterator[ObjectInfo | str]:
+    """Objects (ObjectInfo) and common prefixes (str) in key order, from `lower` on."""
+    while True:
+        op = ">=" if inclusive else ">"
+        rows = db.execute(f"SELECT {_COLUMNS} FROM objects WHERE key {op} ? ORDER BY key LIMIT ?",
+                          (lower, _LIST_BATCH)).fetchall()
+        jumped = False
+        for row in rows:
+            key = row[0]
+            if not key.startswith(prefix):
+                return
+            if delimiter:
+                cut = key.find(delimiter, len(prefix))
+                if cut >= 0:
+                    common = key[:cut + len(delimiter)]
+                    yield common
+                    # Skip every key under this common prefix with one index seek.
+                    lower, inclusive, jumped = _past_prefix(common), True, True
+                    break
+            yield _info(row)
+            lower, inclusive = key, False
+        if not jumped and len(rows) < _LIST_BATCH:
+            return
+
+
+def _past_prefix(common: str) -> str:
+    """The smallest string greater than every string starting with `common`."""
+    return common[:-1] + chr(ord(common[-1]) + 1)
+
+
+def _encode_cursor(after: str, is_prefix: bool) -> str:
+    raw = json.dumps({"after": after, "prefix": is_prefix}, ensure_ascii=False).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, bool]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        return str(data["after"]), bool(data["prefix"])
+    except (ValueError, KeyError, TypeError, UnicodeError):
+        raise InvalidRequest(f"invalid list cursor {cursor[:40]!r}") from None
+
+
+def _info(row: tuple) -> ObjectInfo:  # type: ignore[type-arg]
+    key, size, sha256, content_type, metadata, last_modified, _blob = row
+    return ObjectInfo(key=key, size=size, last_modified=datetime.fromisoformat(last_modified),
+                      etag=sha256, content_type=content_type, metadata=json.loads(metadata),
+                      sha256=sha256)
+
+
+def _read_file(handle: "object", length: int) -> Iterator[bytes]:
+    remaining = length
+    while remaining > 0:
+        chunk = handle.read(min(CHUNK_SIZE, remaining))  # type: ignore[attr-defined]
+        if not chunk:
+            raise StorageError("local blob is shorter than its index says (truncated on disk?)")
+        remaining -= len(chunk)
+        yield chunk
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def from_config(name: str, settings: LocalBackend, base_dir: Path) -> LocalStore:
+    path = settings.path if settings.path.is_absolute() else base_dir / settings.path
+    return LocalStore(name, path)

@@ -1,0 +1,178 @@
+"""User metadata: one canonical form, and its lossless encoding onto each backend's rules.
+
+Canonical form (what callers give and get back, identical on every backend):
+- at most 32 entries;
+- keys: 1-64 characters, an ASCII letter then letters, digits, `-` or `_`; case is kept, but two
+  keys may not differ only by case; keys starting with `sortie` (any case) are reserved;
+- values: strings of at most 160 UTF-8 bytes without control characters; any unicode is fine;
+- keys and values together: at most 1,024 UTF-8 bytes.
+
+Why these numbers: after encoding they fit every backend we support. S3 caps user metadata at
+2 KB, Swift caps one value at 256 bytes, Azure at 8 KB in total.
+
+Backends mangle metadata differently (S3 lowercases names, Azure forbids dashes in names, Swift
+title-cases names and turns `_` into `-`, and HTTP headers carry ASCII only). So each adapter declares
+its `MetadataRules` as data, and this module encodes only what would not survive:
+- a key that the backend would keep as is is stored as is; any other is stored as
+  `sortiek` + base32 of its UTF-8 (letters and digits survive everywhere);
+- a non-empty ASCII value is stored as is; any other (empty, non-ASCII, edge spaces, or starting
+  with `=?`) as an RFC 2047 encoded word `=?UTF-8?B?...?=` (Swift deletes an empty header, HTTP
+  trims edge spaces, and S3 consoles can read encoded words).
+Metadata written by other tools is returned as the backend gives it, decoded where it is encoded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from .errors import InvalidMetadata
+
+MAX_ENTRIES = 32
+MAX_KEY_CHARS = 64
+MAX_VALUE_BYTES = 160
+MAX_TOTAL_BYTES = 1024
+RESERVED_PREFIX = "sortie"
+
+_CANONICAL_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_PLAIN_VALUE = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
+_ENCODED_KEY_PREFIX = "sortiek"
+_ENCODED_WORD = re.compile(r"^=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class MetadataRules:
+    """How one backend treats metadata names and values; declared by each adapter as data."""
+
+    #: Names the backend stores and returns unchanged (after `fold_case` is applied on read).
+    native_key: re.Pattern[str]
+    #: The backend does not keep the case of names (S3 lowercases, Swift title-cases).
+    fold_case: bool
+    #: Separator for Sortie's own keys (`sortie-sha256` or `sortie_sha256`).
+    internal_separator: str = "-"
+    #: False where metadata is kept as data (local JSON): nothing needs encoding.
+    encode: bool = True
+
+
+#: Local disk keeps metadata in JSON: nothing is lost, nothing is encoded.
+JSON_RULES = MetadataRules(native_key=re.compile(r".*"), fold_case=False, encode=False)
+#: S3 (AWS and compatible): names are lowercased by the server; dashes and underscores survive.
+S3_RULES = MetadataRules(native_key=re.compile(r"^[a-z][a-z0-9-]*$"), fold_case=True)
+#: Azure Blob: names are C# identifiers (no dash), case preserved but compared case-insensitively.
+AZURE_RULES = MetadataRules(native_key=re.compile(r"^[A-Za-z][A-Za-z0-9_]*$"), fold_case=False,
+                            internal_separator="_")
+#: OpenStack Swift: names come back title-cased, with `_` turned into `-`.
+SWIFT_RULES = MetadataRules(native_key=re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"), fold_case=True)
+
+
+def validate(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    """Check metadata against the canonical rule; return a plain dict copy."""
+    if not metadata:
+        return {}
+    if not isinstance(metadata, Mapping):
+        raise InvalidMetadata("metadata must be a mapping of strings to strings")
+    if len(metadata) > MAX_ENTRIES:
+        raise InvalidMetadata(f"{len(metadata)} metadata entries, the limit is {MAX_ENTRIES}")
+    seen: dict[str, str] = {}
+    total = 0
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not _CANONICAL_KEY.fullmatch(key):
+            raise InvalidMetadata(
+                f"metadata key {key!r}: use 1-{MAX_KEY_CHARS} characters, an ASCII letter then "
+                "letters, digits, '-' or '_'")
+        if key.lower().startswith(RESERVED_PREFIX):
+            raise InvalidMetadata(f"metadata key {key!r}: keys starting with 'sortie' are reserved")
+        if key.lower() in seen:
+            raise InvalidMetadata(
+                f"metadata keys {seen[key.lower()]!r} and {key!r} differ only by case; "
+                "several backends cannot keep both")
+        seen[key.lower()] = key
+        if not isinstance(value, str):
+            raise InvalidMetadata(f"metadata value of {key!r} must be a string")
+        if _CONTROL.search(value):
+            raise InvalidMetadata(f"metadata value of {key!r} contains control characters")
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidMetadata(f"metadata value of {key!r} is not valid unicode") from None
+        if size > MAX_VALUE_BYTES:
+            raise InvalidMetadata(
+                f"metadata value of {key!r} is {size} bytes of UTF-8, the limit is {MAX_VALUE_BYTES}")
+        total += len(key) + size
+    if total > MAX_TOTAL_BYTES:
+        raise InvalidMetadata(
+            f"metadata totals {total} bytes (keys and values), the limit is {MAX_TOTAL_BYTES}")
+    return dict(metadata)
+
+
+def internal_key(name: str, rules: MetadataRules) -> str:
+    """The native name of one of Sortie's own entries, e.g. `sortie-sha256`."""
+    return f"{RESERVED_PREFIX}{rules.internal_separator}{name}"
+
+
+def encode(metadata: Mapping[str, str], rules: MetadataRules,
+           internal: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Canonical (already validated) metadata plus Sortie's internal entries -> native names/values."""
+    native: dict[str, str] = {}
+    for key, value in metadata.items():
+        native[_encode_key(key, rules)] = _encode_value(value, rules)
+    for name, value in (internal or {}).items():
+        native[internal_key(name, rules)] = value
+    return native
+
+
+def decode(native: Mapping[str, str], rules: MetadataRules) -> tuple[dict[str, str], dict[str, str]]:
+    """Native metadata as the backend returns it -> (user metadata, Sortie's internal entries)."""
+    user: dict[str, str] = {}
+    internal: dict[str, str] = {}
+    for raw_key, raw_value in native.items():
+        key = raw_key.lower() if rules.fold_case else raw_key
+        lowered = key.lower().replace("_", "-")
+        if lowered.startswith(_ENCODED_KEY_PREFIX) and rules.encode:
+            decoded = _decode_key(key[len(_ENCODED_KEY_PREFIX):])
+            if decoded is not None:
+                user[decoded] = _decode_value(raw_value, rules)
+                continue
+        if lowered.startswith(RESERVED_PREFIX + "-"):
+            internal[lowered[len(RESERVED_PREFIX) + 1:]] = raw_value
+            continue
+        user[key] = _decode_value(raw_value, rules)
+    return user, internal
+
+
+def _encode_key(key: str, rules: MetadataRules) -> str:
+    if not rules.encode:
+        return key
+    if rules.native_key.fullmatch(key):
+        return key
+    return _ENCODED_KEY_PREFIX + base64.b32encode(key.encode("utf-8")).decode("ascii").rstrip("=").lower()
+
+
+def _decode_key(encoded: str) -> str | None:
+    text = encoded.upper()
+    try:
+        return base64.b32decode(text + "=" * (-len(text) % 8)).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None  # not ours after all: a foreign key that happens to start with "sortiek"
+
+
+def _encode_value(value: str, rules: MetadataRules) -> str:
+    if not rules.encode or (_PLAIN_VALUE.fullmatch(value) and not value.startswith("=?")):
+        return value
+    return "=?UTF-8?B?" + base64.b64encode(value.encode("utf-8")).decode("ascii") + "?="
+
+
+def _decode_value(value: str, rules: MetadataRules) -> str:
+    if not rules.encode:
+        return value
+    match = _ENCODED_WORD.fullmatch(value)
+    if not match:
+        return value
+    try:
+        return base64.b64decode(match.group(1), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return value

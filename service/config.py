@@ -1,0 +1,143 @@
+"""Loading Sortie's one YAML configuration file.
+
+Where it comes from: `--config FILE`, else `$SORTIE_CONFIG`, else the embedded default
+(service/default_config.yaml: two local-disk backends under ./data).
+
+Secrets are never written in the file: options such as `secret_key` must be `${ENV_VAR}`
+references, replaced at load. Every problem (unknown key, wrong type, missing variable, secret in
+clear) is reported as `FILE: dotted.key: problem`, and the load fails as a whole.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from adapters.config import SECRET_FIELDS, BackendConfig
+
+ENV_VAR = "SORTIE_CONFIG"
+DEFAULT_NAME = "<embedded default>"
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_WHOLE_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
+_BACKEND_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+# The Azure emulator's switch names no secret; it is the one connection string allowed in clear.
+_CLEAR_ALLOWED = {"UseDevelopmentStorage=true"}
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used; the message names the file, the key and the problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+class SortieConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    backends: dict[str, BackendConfig] = Field(min_length=1)
+
+    @field_validator("backends")
+    @classmethod
+    def _names(cls, value: dict[str, BackendConfig]) -> dict[str, BackendConfig]:
+        for name in value:
+            if not _BACKEND_NAME.fullmatch(name):
+                raise ValueError(f"backend name {name!r}: use 1-32 lowercase letters, digits, '-' or "
+                                 "'_', starting with a letter")
+        return value
+
+
+class LoadedConfig(BaseModel):
+    """The validated configuration with where it came from (relative paths resolve against it)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    source: str
+    base_dir: Path
+    settings: SortieConfig
+
+
+def load(path: str | os.PathLike[str] | None = None,
+         environ: dict[str, str] | None = None) -> LoadedConfig:
+    env = dict(os.environ if environ is None else environ)
+    chosen = path if path is not None else env.get(ENV_VAR) or None
+    if chosen is None:
+        text = resources.files("service").joinpath("default_config.yaml").read_text("utf-8")
+        source, base_dir = DEFAULT_NAME, Path.cwd()
+    else:
+        file = Path(chosen)
+        source, base_dir = str(file), file.resolve().parent
+        try:
+            text = file.read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError(source, [f"cannot read the file: {exc.strerror}"]) from None
+    return parse(text, source=source, base_dir=base_dir, environ=env)
+
+
+def parse(text: str, *, source: str, base_dir: Path, environ: dict[str, str]) -> LoadedConfig:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, [f"not valid YAML: {exc}"]) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(source, ["the top level must be a mapping (backends: ...)"])
+    problems: list[str] = []
+    resolved = _substitute(raw, (), environ, problems)
+    try:
+        settings = SortieConfig.model_validate(resolved)
+    except ValidationError as exc:
+        # Report every problem at once, but only one per key.
+        flagged = {p.split(":", 1)[0] for p in problems}
+        problems += [d for d in map(_describe, exc.errors()) if d.split(":", 1)[0] not in flagged]
+    if problems:
+        raise ConfigError(source, problems)
+    return LoadedConfig(source=source, base_dir=base_dir, settings=settings)
+
+
+def _substitute(node: Any, path: tuple[str, ...], env: dict[str, str], problems: list[str]) -> Any:
+    if isinstance(node, dict):
+        return {k: _substitute(v, path + (str(k),), env, problems) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, path + (str(i),), env, problems) for i, v in enumerate(node)]
+    where = ".".join(path)
+    if path and path[-1] in SECRET_FIELDS and path[0] == "backends" and node is not None:
+        if not (isinstance(node, str) and (_WHOLE_REF.fullmatch(node) or node in _CLEAR_ALLOWED)):
+            problems.append(f"{where}: secrets must not be written in the file; "
+                            f"reference an environment variable instead, e.g. ${{{path[-1].upper()}}}")
+            return node
+    if not isinstance(node, str):
+        return node
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in env:
+            problems.append(f"{where}: environment variable {name} is not set")
+            return ""
+        return env[name]
+
+    return _REF.sub(replace, node)
+
+
+def _describe(error: Any) -> str:
+    loc = [str(part) for part in error["loc"]]
+    # pydantic puts the discriminator's value in the location of a tagged union: drop it.
+    if len(loc) >= 3 and loc[0] == "backends" and loc[2] in ("local", "s3", "azure", "swift", "libcloud"):
+        loc.pop(2)
+    where = ".".join(loc) or "(top level)"
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key"
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    if kind == "union_tag_invalid":
+        return f"{where}: {error['msg']}"
+    return f"{where}: {error['msg']}"
