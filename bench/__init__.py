@@ -1,0 +1,6 @@
+"""Side-by-side benchmarks (`make bench`): each compares Sortie with a peer in the same run.
+
+A benchmark is a module `bench/bench_<name>.py` with `run(workdir: Path) -> dict`, returning its
+figures (times, ratios, memory) as JSON-able data. They are measurements, not tests: they never
+fail the build on a number, they print it for the closing notes and for regressions to be seen.
+"""
