@@ -43,6 +43,9 @@ class SortieConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     backends: dict[str, BackendConfig] = Field(min_length=1)
+    #: Where Sortie keeps its own state: tokens, audit log, drill history and reports.
+    #: Relative paths resolve against the configuration file's folder.
+    state_dir: Path = Path("data/state")
 
     @field_validator("backends")
     @classmethod
@@ -62,6 +65,11 @@ class LoadedConfig(BaseModel):
     source: str
     base_dir: Path
     settings: SortieConfig
+
+    @property
+    def state_dir(self) -> Path:
+        path = self.settings.state_dir
+        return path if path.is_absolute() else self.base_dir / path
 
 
 def load(path: str | os.PathLike[str] | None = None,
