@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from adapters.config import SECRET_FIELDS, BackendConfig
+from adapters.errors import InvalidName
+from adapters.names import check_bucket
 
 ENV_VAR = "SORTIE_CONFIG"
 DEFAULT_NAME = "<embedded default>"
@@ -39,6 +41,16 @@ class ConfigError(Exception):
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
 
 
+class BucketRoute(BaseModel):
+    """Where one logical bucket lives: a backend and the bucket's name there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str
+    #: Physical bucket name on the backend (default: the logical name).
+    name: str | None = None
+
+
 class SortieConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -46,6 +58,38 @@ class SortieConfig(BaseModel):
     #: Where Sortie keeps its own state: tokens, audit log, drill history and reports.
     #: Relative paths resolve against the configuration file's folder.
     state_dir: Path = Path("data/state")
+    #: Logical bucket -> where it lives; buckets created through the API are added at run time.
+    buckets: dict[str, BucketRoute] = Field(default_factory=dict)
+    #: Backend of buckets created through the API without naming one (default: the first backend).
+    default_backend: str | None = None
+    #: Append-only JSON-lines audit log (default: STATE_DIR/audit.log); relative to the file's folder.
+    audit_log: Path | None = None
+
+    @model_validator(mode="after")
+    def _known_backends(self) -> "SortieConfig":
+        if self.default_backend is not None and self.default_backend not in self.backends:
+            raise ValueError(f"default_backend {self.default_backend!r} is not a configured backend")
+        for logical, route in self.buckets.items():
+            if route.backend not in self.backends:
+                raise ValueError(f"buckets.{logical}.backend {route.backend!r} is not a configured "
+                                 "backend")
+        return self
+
+    @field_validator("buckets")
+    @classmethod
+    def _bucket_names(cls, value: dict[str, BucketRoute]) -> dict[str, BucketRoute]:
+        for logical, route in value.items():
+            for name in (logical, route.name):
+                if name is not None:
+                    try:
+                        check_bucket(name)
+                    except InvalidName as exc:
+                        raise ValueError(exc.message) from None
+        return value
+
+    @property
+    def first_backend(self) -> str:
+        return self.default_backend or next(iter(self.backends))
 
     @field_validator("backends")
     @classmethod
@@ -69,6 +113,13 @@ class LoadedConfig(BaseModel):
     @property
     def state_dir(self) -> Path:
         path = self.settings.state_dir
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def audit_log(self) -> Path:
+        path = self.settings.audit_log
+        if path is None:
+            return self.state_dir / "audit.log"
         return path if path.is_absolute() else self.base_dir / path
 
 
