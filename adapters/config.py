@@ -50,6 +50,12 @@ class AzureBackend(_Backend):
     #: Use Entra ID through azure-identity's DefaultAzureCredential.
     entra_id: bool = False
     preset: str | None = None
+    #: Blocks of one large object on the wire at once (memory: about this many blocks + 1).
+    max_concurrency: int = Field(default=4, ge=1, le=64)
+    #: Tries again after a failed request (the SDK's own policy, short backoff); 0 disables.
+    retries: int = Field(default=2, ge=0, le=10)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=120.0, gt=0)
 
 
 class SwiftBackend(_Backend):
