@@ -1,0 +1,88 @@
+"""azure-core / azure-storage-blob exceptions -> adapters.errors, in one place.
+
+Azure says what went wrong in its error code (`x-ms-error-code`, also sent on HEAD responses), so
+the code decides first and the HTTP status only where the code is missing or unknown.
+"""
+
+from __future__ import annotations
+
+from azure.core.exceptions import (AzureError, ClientAuthenticationError, HttpResponseError,
+                                   ResourceExistsError, ResourceNotFoundError, ServiceRequestError,
+                                   ServiceResponseError)
+
+from ..errors import (AlreadyExists, AuthError, BackendError, BucketNotFound, Conflict,
+                      InvalidMetadata, InvalidRequest, NotFound, ObjectNotFound,
+                      RangeNotSatisfiable, StorageError, TransientError)
+
+_BAD_CREDENTIALS = {"AuthenticationFailed", "AuthorizationFailure", "InvalidAuthenticationInfo",
+                    "NoAuthenticationInformation"}
+_NO_PERMISSION = {"AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch",
+                  "AuthorizationServiceMismatch", "AuthorizationProtocolMismatch",
+                  "AuthorizationSourceIPMismatch", "InsufficientAccountPermissions",
+                  "AccountIsDisabled"}
+#: Worth trying again as is: the service is busy, or the bytes were damaged on the way.
+_TRANSIENT = {"ServerBusy", "OperationTimedOut", "InternalError", "Md5Mismatch",
+              "ContainerBeingDeleted", "BlobBeingRehydrated"}
+
+
+def error_code(exc: HttpResponseError) -> str:
+    code = exc.error_code
+    # The SDK gives either a plain string or a StorageErrorCode (a str enum).
+    return str(getattr(code, "value", code) or "")
+
+
+def translate(exc: Exception, *, backend: str, bucket: str | None = None,
+              key: str | None = None, account_url: str | None = None) -> StorageError:
+    """The contract's error for an Azure SDK exception (StorageError passes through)."""
+    if isinstance(exc, StorageError):
+        return exc
+    where = {"backend": backend, "bucket": bucket, "key": key}
+    if isinstance(exc, ClientAuthenticationError) and not isinstance(exc, HttpResponseError):
+        return AuthError(f"Azure credentials could not be obtained: {_first_line(exc)}", **where)
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        # Connection refused, DNS failure, TLS failure, read timeout: nothing reached the service
+        # or its answer was lost.
+        target = f" at {account_url}" if account_url else ""
+        return TransientError(f"cannot reach Azure Blob storage{target}: {_first_line(exc)}",
+                              **where)
+    if not isinstance(exc, HttpResponseError):
+        if isinstance(exc, AzureError):
+            return BackendError(f"Azure SDK error: {_first_line(exc)}", **where)
+        return BackendError(f"{type(exc).__name__}: {exc}", **where)
+
+    code = error_code(exc)
+    status = exc.status_code or 0
+    said = f"{code or status}: {_first_line(exc)}"
+    if code == "ContainerNotFound":
+        return BucketNotFound("no such bucket (Azure container)", **where)
+    if code == "BlobNotFound":
+        return ObjectNotFound("no such object", **where)
+    if code in ("ContainerAlreadyExists", "BlobAlreadyExists"):
+        return AlreadyExists("already exists", **where)
+    if code in _BAD_CREDENTIALS:
+        return AuthError(
+            f"Azure rejected the credentials ({code}): check the account name and account key, "
+            "the SAS token (expiry, permissions) or the connection string", **where)
+    if code in _NO_PERMISSION:
+        return AuthError(f"the credentials lack permission for this operation ({code})", **where)
+    if code in _TRANSIENT or status in (408, 429) or status >= 500:
+        return TransientError(f"Azure is temporarily unable to serve the request ({said})", **where)
+    if code == "InvalidRange" or status == 416:
+        return RangeNotSatisfiable("the byte range is outside the object", **where)
+    if code == "InvalidMetadata":
+        return InvalidMetadata(f"Azure refused the metadata ({said})", **where)
+    if isinstance(exc, ResourceNotFoundError) or status == 404:
+        return (ObjectNotFound if key else BucketNotFound if bucket else NotFound)(
+            f"not found ({said})", **where)
+    if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
+        return AuthError(f"Azure refused access ({said})", **where)
+    if isinstance(exc, ResourceExistsError) or status in (409, 412):
+        return Conflict(f"conflicts with the current state ({said})", **where)
+    if status == 400:
+        return InvalidRequest(f"Azure refused the request ({said})", **where)
+    return BackendError(f"Azure answered {status} ({said})", **where)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

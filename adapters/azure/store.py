@@ -1,0 +1,263 @@
+"""Azure Blob adapter (`type: azure`): containers are buckets, block blobs are objects.
+
+Writes: up to `max_single_put` bytes go in one Put Blob with Content-MD5; larger or longer
+streams go as staged blocks (adapters/azure/blocks.py) committed by Put Block List. Either way the
+request that makes the blob visible is sent only after `IngestStream.finish()` checked size and
+SHA-256, and it carries the metadata, the content type and the SHA-256 (`sortie_sha256`), so a
+reader never sees a blob without them. Reads work on any block blob, including those written by
+other tools: no Sortie hash there means `sha256=None`, never a guessed one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from typing import Callable, Iterator, Mapping, TypeVar
+
+from azure.core import MatchConditions
+from azure.storage.blob import BlobClient, BlobPrefix, BlobProperties, BlobServiceClient, ContentSettings
+
+from .. import metadata as md
+from ..contract import BaseStore, ByteRange, Capabilities, ListPage, MiB, ObjectInfo
+from ..errors import BackendError, Conflict, ObjectNotFound, StorageError, TransientError
+from ..streams import IngestStream, ObjectReader
+from .blocks import BlockStager, block_sizes, split
+from .errors import translate
+from .keys import from_blob_name, to_blob_name
+
+T = TypeVar("T")
+
+#: Azure's limits (50,000 blocks of at most 4,000 MiB; Put Blob up to 5,000 MiB) with Sortie's
+#: choices inside them: blocks of at least 8 MiB, and one Put Blob only up to 32 MiB, because
+#: a single request is buffered whole (to hash it before sending) and cannot be parallelised.
+AZURE_CAPABILITIES = Capabilities(
+    max_parts=50_000,
+    min_part_size=8 * MiB,
+    max_part_size=4000 * MiB,
+    max_object_size=50_000 * 4000 * MiB,
+    max_single_put=32 * MiB,
+    server_side_copy=True,
+    native_hashes=("md5",),
+    metadata=md.AZURE_RULES,
+)
+
+#: How long a server-side copy may stay "pending" before Sortie gives up on it.
+COPY_TIMEOUT = 600.0
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_TOTAL_FROM_RANGE = re.compile(r"/(\d+)$")
+
+
+class AzureStore(BaseStore):
+    def __init__(self, name: str, client: BlobServiceClient,
+                 capabilities: Capabilities = AZURE_CAPABILITIES, *, max_concurrency: int = 4) -> None:
+        super().__init__(name, capabilities)
+        self.client = client
+        self.max_concurrency = max_concurrency
+
+    # ---- plumbing ----------------------------------------------------------------------------
+    def _call(self, action: Callable[[], T], bucket: str | None = None,
+              key: str | None = None) -> T:
+        """Run one SDK call and translate what it raises (the only place that does)."""
+        try:
+            return action()
+        except StorageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every SDK error becomes a contract error
+            raise translate(exc, backend=self.name, bucket=bucket, key=key,
+                            account_url=self.client.url) from exc
+
+    def _blob(self, bucket: str, key: str) -> BlobClient:
+        return self.client.get_blob_client(bucket, to_blob_name(key))
+
+    def _info(self, key: str, props: BlobProperties, size: int | None = None) -> ObjectInfo:
+        user, internal = md.decode(props.metadata or {}, md.AZURE_RULES)
+        sha256 = internal.get("sha256")
+        return ObjectInfo(
+            key=key, size=props.size if size is None else size,
+            last_modified=props.last_modified, etag=props.etag,
+            content_type=props.content_settings.content_type if props.content_settings else None,
+            metadata=user,
+            # Only a well-formed hash that Sortie recorded; anything else is "not known".
+            sha256=sha256.lower() if sha256 and _SHA256.fullmatch(sha256) else None)
+
+    # ---- buckets -----------------------------------------------------------------------------
+    def _create_bucket(self, bucket: str) -> None:
+        self._call(lambda: self.client.create_container(bucket), bucket)
+
+    def _delete_bucket(self, bucket: str) -> None:
+        container = self.client.get_container_client(bucket)
+        # Azure deletes a container with everything in it; the contract refuses a non-empty
+        # bucket. Check first (a blob written between the check and the delete would go too:
+        # Azure offers no conditional "delete if empty").
+        first = self._call(lambda: next(container.list_blobs(results_per_page=1).by_page(), []),
+                           bucket)
+        if any(True for _ in first):
+            raise Conflict("bucket is not empty", backend=self.name, bucket=bucket)
+        self._call(container.delete_container, bucket)
+
+    def _bucket_exists(self, bucket: str) -> bool:
+        return self._call(self.client.get_container_client(bucket).exists, bucket)
+
+    def _list_buckets(self) -> list[str]:
+        return self._call(lambda: [c.name for c in self.client.list_containers()])
+
+    # ---- writes ------------------------------------------------------------------------------
+    def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
+             metadata: dict[str, str]) -> ObjectInfo:
+        blob = self._blob(bucket, key)
+        limit = self.capabilities.max_single_put
+        chunks = iter(stream)
+        head: list[bytes] = []
+        if stream.size_hint is None or stream.size_hint <= limit:
+            head, ended = _read_up_to(chunks, limit)
+            if ended:
+                return self._put_single(blob, bucket, key, b"".join(head), stream, content_type,
+                                        metadata)
+        return self._put_blocks(blob, bucket, key, itertools.chain(head, chunks), stream,
+                                content_type, metadata)
+
+    def _put_single(self, blob: BlobClient, bucket: str, key: str, data: bytes,
+                    stream: IngestStream, content_type: str,
+                    metadata: dict[str, str]) -> ObjectInfo:
+        sha256 = stream.finish()
+        result = self._call(lambda: blob.upload_blob(
+            data, length=len(data), overwrite=True, validate_content=True,
+            metadata=md.encode(metadata, md.AZURE_RULES, internal={"sha256": sha256}),
+            content_settings=ContentSettings(content_type=content_type)), bucket, key)
+        return self._written(key, len(data), result, content_type, metadata, sha256)
+
+    def _put_blocks(self, blob: BlobClient, bucket: str, key: str, chunks: Iterator[bytes],
+                    stream: IngestStream, content_type: str,
+                    metadata: dict[str, str]) -> ObjectInfo:
+        stager = BlockStager(blob, self.max_concurrency)
+        try:
+            for block in split(chunks, block_sizes(stream.size_hint, self.capabilities)):
+                self._call(lambda: stager.stage(block), bucket, key)
+            block_ids = self._call(stager.wait, bucket, key)
+        except BaseException:
+            stager.abort()
+            raise
+        if len(block_ids) > self.capabilities.max_parts:
+            raise BackendError(f"{len(block_ids)} blocks exceed Azure's limit of "
+                               f"{self.capabilities.max_parts}", backend=self.name,
+                               bucket=bucket, key=key)
+        sha256 = stream.finish()  # raises before the commit: nothing becomes visible
+        result = self._call(lambda: blob.commit_block_list(
+            block_ids,
+            metadata=md.encode(metadata, md.AZURE_RULES, internal={"sha256": sha256}),
+            content_settings=ContentSettings(content_type=content_type)), bucket, key)
+        return self._written(key, stream.bytes_read, result, content_type, metadata, sha256)
+
+    @staticmethod
+    def _written(key: str, size: int, result: Mapping[str, object], content_type: str,
+                 metadata: dict[str, str], sha256: str) -> ObjectInfo:
+        return ObjectInfo(key=key, size=size, last_modified=result.get("last_modified"),  # type: ignore[arg-type]
+                          etag=result.get("etag"), content_type=content_type,  # type: ignore[arg-type]
+                          metadata=metadata, sha256=sha256)
+
+    def _delete(self, bucket: str, key: str) -> None:
+        try:
+            self._call(lambda: self._blob(bucket, key).delete_blob(delete_snapshots="include"),
+                       bucket, key)
+        except ObjectNotFound:
+            pass  # deleting a missing object is a no-op; a missing bucket still raises
+
+    def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
+        """Copy Blob within the account: Azure copies bytes, metadata (with the SHA-256) and
+        content type itself. The source must not change meanwhile (If-Match on its ETag)."""
+        source = self._blob(bucket, key)
+        props = self._call(source.get_blob_properties, bucket, key)
+        target = self._blob(dest_bucket, dest_key)
+        result = self._call(lambda: target.start_copy_from_url(
+            source.url, source_etag=props.etag,
+            source_match_condition=MatchConditions.IfNotModified), dest_bucket, dest_key)
+        status = result.get("copy_status")
+        deadline = time.monotonic() + COPY_TIMEOUT
+        while status == "pending":
+            if time.monotonic() > deadline:
+                self._call(lambda: target.abort_copy(result["copy_id"]), dest_bucket, dest_key)
+                raise TransientError("server-side copy still pending, aborted", backend=self.name,
+                                     bucket=dest_bucket, key=dest_key)
+            time.sleep(0.5)
+            status = self._call(target.get_blob_properties, dest_bucket, dest_key).copy.status
+        if status != "success":
+            raise BackendError(f"server-side copy ended with status {status!r}",
+                               backend=self.name, bucket=dest_bucket, key=dest_key)
+        return self._head(dest_bucket, dest_key)
+
+    # ---- reads -------------------------------------------------------------------------------
+    def _head(self, bucket: str, key: str) -> ObjectInfo:
+        return self._info(key, self._call(self._blob(bucket, key).get_blob_properties, bucket, key))
+
+    def _get(self, bucket: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
+        blob = self._blob(bucket, key)
+        offset: int | None = None
+        length: int | None = None
+        conditions: dict[str, object] = {}
+        if byte_range is not None:
+            if byte_range.suffix is not None:
+                # Azure has no suffix ranges: find the size, then read that exact version.
+                props = self._call(blob.get_blob_properties, bucket, key)
+                offset, last = byte_range.resolve(props.size)
+                length = last - offset + 1
+                conditions = {"etag": props.etag, "match_condition": MatchConditions.IfNotModified}
+            else:
+                offset = byte_range.start
+                length = None if byte_range.end is None else byte_range.end - offset + 1
+        downloader = self._call(lambda: blob.download_blob(offset=offset, length=length,
+                                                           max_concurrency=1, **conditions),
+                                bucket, key)
+        props = downloader.properties
+        total = _total_size(props.content_range, props.size)
+        start, end = byte_range.resolve(total) if byte_range else (0, total - 1)
+        info = self._info(key, props, size=total)
+        return ObjectReader(info, self._chunks(downloader.chunks(), bucket, key),
+                            start=start, end=end)
+
+    def _chunks(self, chunks: Iterator[bytes], bucket: str, key: str) -> Iterator[bytes]:
+        while True:
+            chunk = self._call(lambda: next(chunks, None), bucket, key)
+            if chunk is None:
+                return
+            yield chunk
+
+    def _list(self, bucket: str, prefix: str, delimiter: str | None, cursor: str | None,
+              limit: int) -> ListPage:
+        container = self.client.get_container_client(bucket)
+        if delimiter:
+            items = container.walk_blobs(name_starts_with=to_blob_name(prefix) or None,
+                                         delimiter=delimiter,
+                                         include=["metadata"], results_per_page=limit)
+        else:
+            items = container.list_blobs(name_starts_with=to_blob_name(prefix) or None,
+                                         include=["metadata"],
+                                         results_per_page=limit)
+        pages = items.by_page(continuation_token=cursor or None)
+        page = self._call(lambda: list(next(pages, [])), bucket)
+        objects = [self._info(from_blob_name(i.name), i) for i in page
+                   if not isinstance(i, BlobPrefix)]
+        prefixes = [from_blob_name(i.name) for i in page if isinstance(i, BlobPrefix)]
+        return ListPage(objects, prefixes, pages.continuation_token or None)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _read_up_to(chunks: Iterator[bytes], limit: int) -> tuple[list[bytes], bool]:
+    """Chunks until more than `limit` bytes were read or the stream ended; (chunks, ended)."""
+    head: list[bytes] = []
+    have = 0
+    for chunk in chunks:
+        head.append(chunk)
+        have += len(chunk)
+        if have > limit:
+            return head, False
+    return head, True
+
+
+def _total_size(content_range: str | None, fallback: int) -> int:
+    """The whole object's size from `bytes a-b/TOTAL` (the SDK puts the download size in .size)."""
+    match = _TOTAL_FROM_RANGE.search(content_range or "")
+    return int(match.group(1)) if match else fallback
+
