@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from adapters import build_store
 from adapters.contract import ObjectStore
 
-from . import __version__
+from . import __version__, problems
+from .access import AccessMiddleware
+from .audit import AuditLog
 from .config import LoadedConfig
+from .gateway import Gateway
+from .metrics import Metrics
+from .models import Problem
+from .routes import buckets, objects, ops
+from .tokens import TokenStore
 
 
 def create_app(config: LoadedConfig) -> FastAPI:
@@ -16,16 +26,43 @@ def create_app(config: LoadedConfig) -> FastAPI:
         name: build_store(name, settings, config.base_dir)
         for name, settings in config.settings.backends.items()
     }
-    app = FastAPI(title="Sortie gateway", version=__version__)
+    gateway = Gateway(config, stores)
+    audit = AuditLog(config.audit_log)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        gateway.close()
+        audit.close()
+
+    app = FastAPI(title="Sortie gateway", version=__version__, lifespan=lifespan,
+                  description="One HTTP storage API over every backend. Errors are "
+                              "application/problem+json; see the README's Gateway API section.")
     app.state.stores = stores
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/v1/backends")
-    def backends() -> dict[str, list[dict[str, str]]]:
-        return {"backends": [{"name": name, "type": config.settings.backends[name].type}
-                             for name in sorted(stores)]}
-
+    app.state.gateway = gateway
+    app.state.tokens = TokenStore(config.state_dir)
+    app.state.metrics = metrics
+    app.state.audit = audit
+    problems.install(app)
+    app.add_middleware(AccessMiddleware, metrics=metrics, audit=audit)
+    app.include_router(ops.router)
+    app.include_router(buckets.router)
+    app.include_router(objects.router)
+    _add_problem_schema(app)
     return app
+
+
+def _add_problem_schema(app: FastAPI) -> None:
+    """Register the Problem model in the OpenAPI components (the routes refer to it)."""
+    original = app.openapi
+
+    def openapi() -> dict:  # type: ignore[type-arg]
+        if app.openapi_schema is None:
+            schema = original()
+            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = \
+                Problem.model_json_schema()
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

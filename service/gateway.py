@@ -1,0 +1,216 @@
+"""The gateway's service layer: logical buckets routed to backend stores, and the exit switch.
+
+Nothing here knows HTTP. Every method blocks (adapters are synchronous), so the routes call them in
+worker threads. Applications name logical buckets only; `resolve` turns one into the store and the
+physical bucket that hold it today.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterable, Mapping
+
+from adapters.contract import ByteRange, ListPage, ObjectInfo, ObjectStore
+from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, InvalidRequest,
+                             StorageError)
+from adapters.names import check_bucket
+from adapters.streams import ObjectReader
+
+from .config import LoadedConfig
+from .routing import Route, RouteTable
+
+log = logging.getLogger("sortie.gateway")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    logical: str
+    route: Route
+    store: ObjectStore
+
+
+@dataclass(frozen=True)
+class SwitchResult:
+    bucket: str
+    previous: Route
+    current: Route
+    drill: dict[str, Any]
+
+
+class Gateway:
+    def __init__(self, config: LoadedConfig, stores: Mapping[str, ObjectStore]) -> None:
+        self.config = config
+        self.stores = dict(stores)
+        self.state_dir = config.state_dir
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.routes = RouteTable(self.state_dir, config.settings.buckets)
+        self.default_backend = config.settings.first_backend
+
+    # ---- routing -----------------------------------------------------------------------------
+    def resolve(self, logical: str) -> Resolved:
+        check_bucket(logical)
+        route = self.routes.get(logical)
+        if route is None:
+            raise BucketNotFound("no such bucket", bucket=logical)
+        return Resolved(logical, route, self.stores[route.backend])
+
+    def store(self, backend: str) -> ObjectStore:
+        try:
+            return self.stores[backend]
+        except KeyError:
+            raise InvalidRequest(f"unknown backend {backend!r}; configured: "
+                                 f"{', '.join(sorted(self.stores))}") from None
+
+    # ---- buckets -----------------------------------------------------------------------------
+    def list_buckets(self) -> dict[str, Route]:
+        return self.routes.all()
+
+    def create_bucket(self, logical: str, backend: str | None = None) -> Route:
+        check_bucket(logical)
+        route = self.routes.get(logical)
+        if route is not None:
+            # Declared in the configuration but perhaps not created yet on its backend.
+            if backend is not None and backend != route.backend:
+                raise Conflict(f"bucket {logical!r} is routed to backend {route.backend!r}",
+                               bucket=logical)
+            store = self.stores[route.backend]
+            if store.bucket_exists(route.physical):
+                raise AlreadyExists("bucket already exists", bucket=logical)
+            store.create_bucket(route.physical)
+            return route
+        chosen = backend or self.default_backend
+        store = self.store(chosen)
+        owner = self.routes.owner_of(chosen, logical)
+        if owner is not None:
+            raise Conflict(f"backend {chosen!r} already holds bucket {logical!r} for another "
+                           "logical bucket", bucket=logical)
+        # A bucket that exists on the backend but is not routed (e.g. a drill's target) is refused
+        # with AlreadyExists rather than adopted: its data was not written through the gateway.
+        store.create_bucket(logical)
+        route = Route(chosen, logical)
+        try:
+            self.routes.set(logical, route)
+        except BaseException:
+            store.delete_bucket(logical)
+            raise
+        return route
+
+    def delete_bucket(self, logical: str) -> None:
+        target = self.resolve(logical)
+        try:
+            target.store.delete_bucket(target.route.physical)
+        except BucketNotFound:
+            pass  # already gone on the backend: forget the route all the same
+        self.routes.remove(logical)
+
+    # ---- objects -----------------------------------------------------------------------------
+    def put_object(self, logical: str, key: str, chunks: Iterable[bytes], *, size: int | None,
+                   content_type: str | None, metadata: Mapping[str, str],
+                   expected_sha256: str | None) -> ObjectInfo:
+        target = self.resolve(logical)
+        return target.store.put(target.route.physical, key, chunks, size=size,
+                                content_type=content_type, metadata=metadata,
+                                expected_sha256=expected_sha256)
+
+    def get_object(self, logical: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
+        target = self.resolve(logical)
+        return target.store.get(target.route.physical, key, byte_range)
+
+    def head_object(self, logical: str, key: str) -> ObjectInfo:
+        target = self.resolve(logical)
+        return target.store.head(target.route.physical, key)
+
+    def delete_object(self, logical: str, key: str) -> None:
+        target = self.resolve(logical)
+        target.store.delete(target.route.physical, key)
+
+    def list_objects(self, logical: str, prefix: str, delimiter: str | None, cursor: str | None,
+                     limit: int) -> ListPage:
+        target = self.resolve(logical)
+        return target.store.list(target.route.physical, prefix, delimiter=delimiter,
+                                 cursor=cursor, limit=limit)
+
+    # ---- the exit: switch a bucket to another backend ----------------------------------------
+    def switch_route(self, logical: str, backend: str, *, check_writes: bool = True) -> SwitchResult:
+        source = self.resolve(logical)
+        target_store = self.store(backend)
+        if backend == source.route.backend:
+            raise Conflict(f"bucket {logical!r} is already routed to backend {backend!r}",
+                           bucket=logical)
+        drill = _latest_passed_drill(self, source.route, logical, backend)
+        target_bucket = str(drill.get("target_bucket") or "")
+        if not target_bucket or not target_store.bucket_exists(target_bucket):
+            raise Conflict(f"the passed exit drill {drill.get('id')} of bucket {logical!r} copied "
+                           f"to bucket {target_bucket!r} on backend {backend!r}, which does not "
+                           "exist any more", bucket=logical)
+        if check_writes:
+            self._refuse_writes_since(source, drill)
+        new = Route(backend, target_bucket)
+        owner = self.routes.owner_of(backend, target_bucket)
+        if owner is not None and owner != logical:
+            raise Conflict(f"bucket {target_bucket!r} on backend {backend!r} already serves "
+                           f"logical bucket {owner!r}", bucket=logical)
+        self.routes.set(logical, new)
+        log.info("bucket %s switched from %s to %s (drill %s)", logical, source.route.backend,
+                 backend, drill.get("id"))
+        return SwitchResult(logical, source.route, new, drill)
+
+    def _refuse_writes_since(self, source: Resolved, drill: Mapping[str, Any]) -> None:
+        """An object written after the drill finished was not copied: switching would lose it."""
+        finished = _as_datetime(drill.get("finished"))
+        if finished is None:
+            raise Conflict(f"the exit drill {drill.get('id')} has no readable finish time; "
+                           "cannot tell whether objects were written since", bucket=source.logical)
+        for info in source.store.iter_objects(source.route.physical):
+            modified = info.last_modified
+            if modified is not None and _aware(modified) > finished:
+                raise Conflict(f"object {info.key!r} was written at {modified.isoformat()}, after "
+                               f"the exit drill {drill.get('id')} finished at "
+                               f"{finished.isoformat()}; run a new drill first",
+                               bucket=source.logical)
+
+    # ---- operations --------------------------------------------------------------------------
+    def check_backend(self, backend: str) -> None:
+        """A cheap call that fails when the backend is unreachable."""
+        self.stores[backend].list_buckets()
+
+    def close(self) -> None:
+        for store in self.stores.values():
+            try:
+                store.close()
+            except StorageError:
+                pass
+
+
+def _latest_passed_drill(gateway: Gateway, route: Route, logical: str, backend: str) -> dict[str, Any]:
+    # Imported on use: the drills package is optional for serving objects.
+    refusal = f"no passed exit drill of bucket {logical} to backend {backend}"
+    try:
+        history = importlib.import_module("exit_drills.history")
+        latest = getattr(history, "latest_passed_drill")
+    except (ImportError, AttributeError):
+        raise Conflict(f"{refusal} (drills not available)", bucket=logical) from None
+    drill = latest(gateway.state_dir, route.backend, route.physical, backend)
+    if not drill:
+        raise Conflict(refusal, bucket=logical)
+    return dict(drill)
+
+
+def _as_datetime(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return _aware(value)
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, timezone.utc)
+    if isinstance(value, str):
+        try:
+            return _aware(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return None
+    return None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

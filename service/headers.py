@@ -1,0 +1,135 @@
+"""HTTP headers of the object API: user metadata, byte ranges and the object's own headers.
+
+User metadata travels as `X-Sortie-Meta-<key>: <value>`:
+- HTTP header names are case-insensitive and the server stack lowercases them, so a key arrives in
+  lowercase. To keep a key's case, list its spelling in `X-Sortie-Meta-Keys: OwnerId, Project`;
+  responses carry that header whenever a stored key has capitals. Keys follow the canonical rule
+  of adapters/metadata.py (an ASCII letter, then letters, digits, `-`, `_`).
+- A value that is not plain printable ASCII (unicode, empty, edge spaces, or starting with `=?`) is
+  sent as one RFC 2047 encoded word, `=?UTF-8?B?<base64 of UTF-8>?=`; the gateway decodes such
+  words on PUT and produces them on GET/HEAD. Any other value is taken literally.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from datetime import timezone
+from email.utils import format_datetime
+from typing import Iterable, Mapping
+
+from adapters.contract import ByteRange, ObjectInfo
+from adapters.errors import InvalidMetadata
+
+META_PREFIX = "x-sortie-meta-"
+META_KEYS = "x-sortie-meta-keys"
+SHA256 = "x-sortie-sha256"
+_PLAIN = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
+_WORD = re.compile(r"^=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=$", re.IGNORECASE)
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def metadata_from_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """User metadata from request headers (name, value pairs; validated later by the contract)."""
+    items = list(items)
+    spelled = {}
+    for name, value in items:
+        if name.lower() == META_KEYS:
+            for spelling in value.split(","):
+                spelling = spelling.strip()
+                if spelling:
+                    spelled[spelling.lower()] = spelling
+    metadata: dict[str, str] = {}
+    for name, value in items:
+        lowered = name.lower()
+        if not lowered.startswith(META_PREFIX) or lowered == META_KEYS:
+            continue
+        key = lowered[len(META_PREFIX):]
+        if not key:
+            raise InvalidMetadata(f"metadata header {name!r} names no key")
+        key = spelled.pop(key, key)
+        if key in metadata:
+            raise InvalidMetadata(f"metadata key {key!r} is given twice")
+        metadata[key] = decode_value(value, key)
+    if spelled:
+        raise InvalidMetadata(f"X-Sortie-Meta-Keys lists {sorted(spelled.values())} but no "
+                              "X-Sortie-Meta-<key> header carries them")
+    return metadata
+
+
+def decode_value(value: str, key: str) -> str:
+    match = _WORD.fullmatch(value)
+    if not match:
+        return value
+    try:
+        return base64.b64decode(match.group(1), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidMetadata(f"metadata value of {key!r} is not a valid UTF-8 encoded word") from None
+
+
+def encode_value(value: str) -> str:
+    if _PLAIN.fullmatch(value) and not value.startswith("=?"):
+        return value
+    return "=?UTF-8?B?" + base64.b64encode(value.encode("utf-8")).decode("ascii") + "?="
+
+
+def metadata_headers(metadata: Mapping[str, str]) -> dict[str, str]:
+    headers = {f"{META_PREFIX}{key.lower()}": encode_value(value) for key, value in metadata.items()}
+    capitalised = [key for key in metadata if key != key.lower()]
+    if capitalised:
+        headers[META_KEYS] = ", ".join(capitalised)
+    return headers
+
+
+def parse_range(header: str | None) -> ByteRange | None:
+    """One `bytes=` range, or None when the whole object should be sent.
+
+    Several ranges, other units and malformed values are ignored (RFC 9110 lets a server ignore
+    Range), so such a request gets the whole object with 200.
+    """
+    if not header:
+        return None
+    match = _RANGE.fullmatch(header.strip().replace(" ", ""))
+    if not match:
+        return None
+    first, last = match.groups()
+    if not first:
+        return ByteRange.last(int(last)) if last else None
+    start = int(first)
+    end = int(last) if last else None
+    if end is not None and end < start:
+        return None
+    return ByteRange(start, end)
+
+
+def etag(info: ObjectInfo) -> str | None:
+    """The strong ETag: the quoted SHA-256 when Sortie recorded one, else the backend's."""
+    if info.sha256:
+        return f'"{info.sha256}"'
+    if info.etag:
+        return info.etag if info.etag.startswith('"') else f'"{info.etag}"'
+    return None
+
+
+def etag_matches(if_none_match: str, tag: str | None) -> bool:
+    if tag is None:
+        return False
+    candidates = [t.strip() for t in if_none_match.split(",")]
+    # Weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored for If-None-Match.
+    return "*" in candidates or tag in [c[2:] if c.startswith("W/") else c for c in candidates]
+
+
+def object_headers(info: ObjectInfo) -> dict[str, str]:
+    headers = {"accept-ranges": "bytes"}
+    tag = etag(info)
+    if tag:
+        headers["etag"] = tag
+    if info.last_modified:
+        headers["last-modified"] = format_datetime(info.last_modified.astimezone(timezone.utc), usegmt=True)
+    if info.sha256:
+        headers[SHA256] = info.sha256
+    headers.update(metadata_headers(info.metadata))
+    return headers
+
+

@@ -1,0 +1,135 @@
+"""API tokens: scopes over bucket-name patterns, stored hashed in STATE_DIR/tokens.sqlite3.
+
+A token reads `sortie_<id>_<secret>`: the id (public, shown in `token list` and the audit log)
+finds the row, the secret is 256 random bits. Only the SHA-256 of the whole token is stored: a
+salt or a slow hash adds nothing against guessing a 256-bit secret, and the lookup by id keeps the
+check a single constant-time comparison.
+
+Scopes: `read` (list, GET, HEAD), `write` (PUT, DELETE, create and delete buckets) and `admin`
+(routes; implies read and write). `write` does not imply `read`, so a write-only token can feed a
+bucket it cannot read back. Buckets: fnmatch globs, case-sensitive (`*` for all).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Literal
+
+Scope = Literal["read", "write", "admin"]
+SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
+_FILE = "tokens.sqlite3"
+_TOKEN = re.compile(r"^sortie_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    buckets TEXT NOT NULL,
+    created TEXT NOT NULL,
+    revoked TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    name: str
+    scopes: frozenset[str]
+    buckets: tuple[str, ...]
+    created: str
+    revoked: str | None = None
+
+    def allows(self, scope: Scope, bucket: str | None = None) -> bool:
+        """Whether this token may act with `scope` on `bucket` (None: not about one bucket)."""
+        if scope not in self.scopes and "admin" not in self.scopes:
+            return False
+        if bucket is None:
+            return True
+        return any(fnmatch.fnmatchcase(bucket, pattern) for pattern in self.buckets)
+
+    def sees(self, bucket: str) -> bool:
+        """Whether a bucket appears in this token's bucket listing."""
+        return any(fnmatch.fnmatchcase(bucket, pattern) for pattern in self.buckets)
+
+
+class TokenStore:
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self._path = state_dir / _FILE
+        with closing(self._connect()) as db:
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        # One connection per call: the CLI and the server share the file; SQLite serialises them.
+        return sqlite3.connect(self._path, timeout=10, isolation_level=None)
+
+    def create(self, name: str, scopes: Iterable[str], buckets: Iterable[str]) -> tuple[str, TokenInfo]:
+        """A new token; the secret is returned here once and never stored."""
+        scope_set = frozenset(scopes)
+        unknown = scope_set - set(SCOPES)
+        if not scope_set or unknown:
+            raise ValueError(f"scopes must be among {', '.join(SCOPES)}; got {sorted(scope_set)}")
+        patterns = tuple(buckets)
+        if not patterns or any(not p for p in patterns):
+            raise ValueError("give at least one non-empty bucket pattern ('*' for every bucket)")
+        token_id = secrets.token_hex(6)
+        token = f"sortie_{token_id}_{secrets.token_urlsafe(32)}"
+        info = TokenInfo(token_id, name, scope_set, patterns,
+                         datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        with closing(self._connect()) as db:
+            db.execute("INSERT INTO tokens (id, hash, name, scopes, buckets, created) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       (token_id, _digest(token), name, json.dumps(sorted(scope_set)),
+                        json.dumps(list(patterns)), info.created))
+        return token, info
+
+    def verify(self, token: str) -> TokenInfo | None:
+        """The token's info if it is valid and not revoked, else None."""
+        match = _TOKEN.fullmatch(token)
+        if not match:
+            return None
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT id, hash, name, scopes, buckets, created, revoked FROM tokens "
+                             "WHERE id = ?", (match.group(1),)).fetchone()
+        if row is None or not hmac.compare_digest(row[1], _digest(token)) or row[6] is not None:
+            return None
+        return _info(row)
+
+    def list(self) -> list[TokenInfo]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT id, hash, name, scopes, buckets, created, revoked FROM tokens "
+                              "ORDER BY created, id").fetchall()
+        return [_info(row) for row in rows]
+
+    def revoke(self, token_id: str) -> bool:
+        """Revoke a token by id; False if there is no such active token."""
+        with closing(self._connect()) as db:
+            cursor = db.execute("UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
+                                (datetime.now(timezone.utc).isoformat(timespec="seconds"), token_id))
+            return cursor.rowcount == 1
+
+    def is_empty(self) -> bool:
+        with closing(self._connect()) as db:
+            return db.execute("SELECT 1 FROM tokens LIMIT 1").fetchone() is None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _info(row: tuple) -> TokenInfo:  # type: ignore[type-arg]
+    token_id, _hash, name, scopes, buckets, created, revoked = row
+    return TokenInfo(token_id, name, frozenset(json.loads(scopes)), tuple(json.loads(buckets)),
+                     created, revoked)
