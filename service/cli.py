@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -12,13 +12,18 @@ from adapters.errors import StorageError
 
 from . import config as config_module
 
+if TYPE_CHECKING:
+    from .tokens import TokenStore
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Sortie: one storage gateway over every cloud, and exit drills that prove you "
                        "can leave any of them.")
 backends_app = typer.Typer(no_args_is_help=True, help="Inspect the configured storage backends.")
 config_app = typer.Typer(no_args_is_help=True, help="Validate the configuration.")
+token_app = typer.Typer(no_args_is_help=True, help="Manage the gateway's API tokens.")
 app.add_typer(backends_app, name="backends")
 app.add_typer(config_app, name="config")
+app.add_typer(token_app, name="token")
 
 ConfigOption = Annotated[Optional[Path], typer.Option(
     "--config", "-c", help="YAML configuration file (default: $SORTIE_CONFIG, else the embedded "
@@ -46,14 +51,66 @@ def serve(config: ConfigOption = None,
 
     from .app import create_app
 
+    from .tokens import TokenStore
+
     loaded = load_config(config)
     try:
         application = create_app(loaded)
     except StorageError as exc:
         raise fail(f"cannot open a backend: {exc}", 1) from None
+    tokens: TokenStore = application.state.tokens
+    if tokens.is_empty():
+        # First start: without a token nobody could use the gateway. Shown once, stored hashed.
+        token, info = tokens.create("initial-admin", ["admin"], ["*"])
+        typer.echo(f"sortie: created the first admin token {info.id} (shown once, keep it):\n"
+                   f"{token}", err=True)
     typer.echo(f"sortie: serving on http://{host}:{port} with {loaded.source} "
                f"({', '.join(sorted(loaded.settings.backends))})", err=True)
     uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+def token_store(config: Path | None) -> "TokenStore":
+    from .tokens import TokenStore
+
+    return TokenStore(load_config(config).state_dir)
+
+
+@token_app.command("create")
+def token_create(
+        config: ConfigOption = None,
+        name: Annotated[str, typer.Option(help="A label for people (who or what uses it).")] = "token",
+        scope: Annotated[list[str], typer.Option(
+            "--scope", "-s", help="read, write or admin (repeat for several; admin implies both "
+                                  "others).")] = ["read"],
+        bucket: Annotated[list[str], typer.Option(
+            "--bucket", "-b", help="Bucket name glob the token may use (repeat; default: '*').")]
+        = ["*"]) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    try:
+        token, info = token_store(config).create(name, scope, bucket)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"sortie: token {info.id} ({', '.join(sorted(info.scopes))} on "
+               f"{', '.join(info.buckets)})", err=True)
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(config: ConfigOption = None) -> None:
+    """List tokens: id, name, scopes, bucket patterns, created, status (never the secrets)."""
+    for info in token_store(config).list():
+        status = f"revoked {info.revoked}" if info.revoked else "active"
+        typer.echo("\t".join([info.id, info.name, ",".join(sorted(info.scopes)),
+                              ",".join(info.buckets), info.created, status]))
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (see `token list`).")],
+                 config: ConfigOption = None) -> None:
+    """Revoke a token at once: the gateway refuses it from the next request on."""
+    if not token_store(config).revoke(token_id):
+        raise fail(f"no active token with id {token_id!r}", 1)
+    typer.echo(f"sortie: token {token_id} revoked", err=True)
 
 
 @config_app.command("check")
