@@ -14,7 +14,8 @@ from adapters.azure.store import AzureStore
 from ..servers.azurite import AzuriteServer, server_azurite  # noqa: F401 - exposed fixture
 from . import Rig
 
-RIG_IDS = ["azure-azurite"]
+#: The second runs the same suite in Azurite's container image where a Docker engine exists.
+RIG_IDS = ["azure-azurite", "azure-azurite-docker"]
 
 
 def azurite_settings(server: AzuriteServer, **changes: object) -> AzureBackend:
@@ -36,3 +37,26 @@ def rig_azure_azurite(server_azurite: AzuriteServer, tmp_path_factory: pytest.Te
               extras={"client": lambda: store.client, "server": lambda: server_azurite})
     store.close()
     small.close()
+
+
+
+@pytest.fixture(scope="session")
+def rig_azure_azurite_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
+    """The same suite against Azurite's published container image (testcontainers), where a
+    Docker engine runs; skipped cleanly elsewhere."""
+    from ..servers.docker import docker_unavailable_reason
+
+    reason = docker_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    from testcontainers.community.azurite import AzuriteContainer
+
+    container = AzuriteContainer().with_command(
+        "azurite --blobHost 0.0.0.0 --queueHost 0.0.0.0 --tableHost 0.0.0.0 "
+        "--skipApiVersionCheck --loose")
+    with container:
+        settings = AzureBackend(type="azure",  # type: ignore[arg-type]
+                                connection_string=container.get_connection_string())
+        store = from_config("azure-azurite-docker", settings, tmp_path_factory.getbasetemp())
+        yield Rig(store=store, extras={"client": lambda: store.client})  # type: ignore[attr-defined]
+        store.close()

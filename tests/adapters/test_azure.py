@@ -1,0 +1,244 @@
+"""What only the Azure adapter must prove, against Azurite: blobs written by other tools read
+fine and report no hash, large objects really go as staged blocks, and credential or network
+failures give a clear error in bounded time."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from typing import Iterator
+
+import pytest
+from azure.storage.blob import BlobServiceClient, ContentSettings
+
+from adapters.azure import AZURE_CAPABILITIES, AzureStore, from_config
+from adapters.azure.blocks import block_sizes, split
+from adapters.azure.keys import from_blob_name, to_blob_name
+from adapters.azure.preset import load_preset
+from adapters.config import AzureBackend
+from adapters.contract import ByteRange, MiB, TiB
+from adapters.errors import AuthError, InvalidRequest, ObjectNotFound, TransientError
+from adapters.metadata import AZURE_RULES
+
+from ..conftest import empty_and_delete, new_bucket_name
+from ..rigs import Rig
+from ..servers.azurite import ACCOUNT, ACCOUNT_KEY, AzuriteServer
+from ..servers.process import free_port
+
+BLOCK = 1024 * 1024 + 7  # odd, so that ranges straddle block edges at odd offsets
+
+
+def _data(size: int) -> bytes:
+    return b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(size // 32 + 1))[:size]
+
+
+@pytest.fixture
+def rig(rig_azure_azurite: Rig) -> Rig:
+    return rig_azure_azurite
+
+
+@pytest.fixture
+def sdk(rig: Rig) -> BlobServiceClient:
+    return rig.extras["client"]()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def container(rig: Rig) -> Iterator[str]:
+    name = new_bucket_name()
+    rig.store.create_bucket(name)
+    yield name
+    empty_and_delete(rig.store, name)
+
+
+FOREIGN_METADATA = {"Project": "alpha", "owner_team": "Radiology", "note": "=?UTF-8?B?w6l0w6k=?="}
+
+
+def test_blob_written_by_another_tool_reads_fine_without_hash(rig: Rig, sdk: BlobServiceClient,
+                                                              container: str) -> None:
+    data = _data(4 * BLOCK - 100)
+    blob = sdk.get_blob_client(container, "foreign/scan 01.dcm")
+    ids = [base64.b64encode(f"blk-{i:04d}".encode()).decode() for i in range(4)]
+    for i, block_id in enumerate(ids):
+        blob.stage_block(block_id, data[i * BLOCK:(i + 1) * BLOCK])  # no Content-MD5
+    blob.commit_block_list(ids, metadata=FOREIGN_METADATA,
+                           content_settings=ContentSettings(content_type="application/dicom"))
+    assert len(blob.get_block_list("committed")[0]) == 4
+    assert blob.get_blob_properties().content_settings.content_md5 is None
+
+    store = rig.store
+    [listed] = store.list(container, "foreign/").objects
+    assert (listed.key, listed.size, listed.sha256) == ("foreign/scan 01.dcm", len(data), None)
+    head = store.head(container, "foreign/scan 01.dcm")
+    assert head.sha256 is None
+    assert head.content_type == "application/dicom"
+    # Foreign metadata comes back as the backend holds it, encoded words decoded.
+    assert dict(head.metadata) == {"Project": "alpha", "owner_team": "Radiology", "note": "été"}
+    with store.get(container, "foreign/scan 01.dcm") as body:
+        assert body.info.sha256 is None
+        assert body.read() == data
+    with store.get(container, "foreign/scan 01.dcm", ByteRange(BLOCK - 3, 2 * BLOCK + 2)) as body:
+        assert body.read() == data[BLOCK - 3:2 * BLOCK + 3]
+    with store.get(container, "foreign/scan 01.dcm", ByteRange.last(10)) as body:
+        assert body.read() == data[-10:]
+        assert (body.start, body.end) == (len(data) - 10, len(data) - 1)
+
+
+def test_foreign_single_put_and_fake_hash_are_not_trusted(rig: Rig, sdk: BlobServiceClient,
+                                                          container: str) -> None:
+    sdk.get_blob_client(container, "one-shot").upload_blob(b"hello", validate_content=True)
+    sdk.get_blob_client(container, "fake").upload_blob(
+        b"x", metadata={"sortie_sha256": "not-a-hash"})
+    assert rig.store.head(container, "one-shot").sha256 is None
+    assert rig.store.head(container, "fake").sha256 is None
+    # A copy keeps "unknown" unknown: no hash is invented on the way.
+    assert rig.store.copy(container, "one-shot", container, "copied").sha256 is None
+    assert rig.store.get(container, "copied").read() == b"hello"
+
+
+def test_sortie_metadata_is_stored_as_csharp_identifiers(rig: Rig, sdk: BlobServiceClient,
+                                                         container: str) -> None:
+    data = b"payload"
+    rig.store.put(container, "k", data, metadata={"Patient-Study": "CT", "ok_name": "v"})
+    raw = sdk.get_blob_client(container, "k").get_blob_properties().metadata
+    assert raw["sortie_sha256"] == hashlib.sha256(data).hexdigest()
+    assert raw["ok_name"] == "v"
+    assert all(AZURE_RULES.native_key.fullmatch(name) for name in raw)
+    assert rig.store.head(container, "k").metadata == {"Patient-Study": "CT", "ok_name": "v"}
+
+
+@pytest.mark.parametrize("sized", [True, False], ids=["known-size", "unknown-length"])
+def test_40mib_put_is_staged_in_several_blocks(rig: Rig, sdk: BlobServiceClient, container: str,
+                                               sized: bool) -> None:
+    store = rig.multipart_store
+    assert store is not None
+    data = _data(40 * MiB)
+    source = data if sized else (data[i:i + MiB] for i in range(0, len(data), MiB))
+    info = store.put(container, "big", source, metadata={"Study": "x"})
+    assert info.sha256 == hashlib.sha256(data).hexdigest()
+    committed, uncommitted = sdk.get_blob_client(container, "big").get_block_list("all")
+    assert [b.size for b in committed] == [4 * MiB] * 10
+    assert uncommitted == []
+    assert store.head(container, "big").sha256 == info.sha256
+    # The default store, with 8 MiB blocks and single puts up to 32 MiB.
+    rig.store.put(container, "big2", data)
+    committed, _ = sdk.get_blob_client(container, "big2").get_block_list("committed")
+    assert [b.size for b in committed] == [8 * MiB] * 5
+
+
+def test_small_object_is_one_put_blob_with_md5(rig: Rig, sdk: BlobServiceClient,
+                                               container: str) -> None:
+    rig.store.put(container, "small", b"abc" * 1000)
+    props = sdk.get_blob_client(container, "small").get_blob_properties()
+    assert bytes(props.content_settings.content_md5) == hashlib.md5(b"abc" * 1000).digest()
+
+
+def test_backslash_keys_round_trip(rig: Rig, sdk: BlobServiceClient, container: str) -> None:
+    keys = ["C:\\dir\\file", "fullwidth \uff3c kept", "quote \u201b\\ both"]
+    for key in keys:
+        rig.store.put(container, key, key.encode())
+    assert sorted(o.key for o in rig.store.iter_objects(container)) == sorted(keys)
+    for key in keys:
+        assert rig.store.get(container, key).read() == key.encode()
+    assert [o.key for o in rig.store.list(container, "C:\\dir\\").objects] == ["C:\\dir\\file"]
+    # Azure would turn "\" into "/": the stored names carry none.
+    assert all("\\" not in b.name for b in sdk.get_container_client(container).list_blobs())
+
+
+def test_key_mapping_is_reversible() -> None:
+    alphabet = ["a", "\\", "\uff3c", "\u201b", "/"]
+    words = [""]
+    for _ in range(5):
+        words = [w + c for w in words for c in alphabet]
+        for word in words:
+            assert "\\" not in to_blob_name(word)
+            assert from_blob_name(to_blob_name(word)) == word
+    assert to_blob_name("plain/key.txt") == "plain/key.txt"
+
+
+def _settings(server: AzuriteServer, **changes: object) -> AzureBackend:
+    return AzureBackend.model_validate({"type": "azure", **changes})
+
+
+def test_wrong_account_key_is_an_auth_error(server_azurite: AzuriteServer, tmp_path) -> None:
+    wrong = base64.b64encode(b"not the key" * 6).decode()
+    store = from_config("bad-key", _settings(server_azurite, account_url=server_azurite.account_url,
+                                              account_key=wrong), tmp_path)
+    for call in (store.list_buckets, lambda: store.head("some-bucket", "k"),
+                 lambda: store.put("some-bucket", "k", b"x")):
+        with pytest.raises(AuthError) as caught:
+            call()
+        assert "account key" in str(caught.value)
+        assert caught.value.backend == "bad-key"
+
+
+def test_account_key_settings_work(server_azurite: AzuriteServer, tmp_path) -> None:
+    store = from_config("key", _settings(server_azurite, account_url=server_azurite.account_url,
+                                          account_key=ACCOUNT_KEY), tmp_path)
+    name = new_bucket_name()
+    store.create_bucket(name)
+    try:
+        assert name in store.list_buckets()
+    finally:
+        store.delete_bucket(name)
+
+
+def test_unreachable_endpoint_fails_clearly_in_bounded_time(tmp_path) -> None:
+    port = free_port()  # nothing listens there
+    url = f"http://127.0.0.1:{port}/{ACCOUNT}"
+    store = from_config("gone", _settings(None, account_url=url, account_key=ACCOUNT_KEY,  # type: ignore[arg-type]
+                                           connect_timeout=2), tmp_path)
+    started = time.monotonic()
+    with pytest.raises(TransientError) as caught:
+        store.head("bucket", "key")
+    assert time.monotonic() - started < 15
+    assert "cannot reach Azure" in str(caught.value) and url in str(caught.value)
+
+
+def test_settings_need_exactly_one_credential(tmp_path) -> None:
+    with pytest.raises(InvalidRequest, match="exactly one"):
+        from_config("none", _settings(None, account_url="http://127.0.0.1:1/x"), tmp_path)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest, match="exactly one"):
+        from_config("two", _settings(None, account_url="http://127.0.0.1:1/x",  # type: ignore[arg-type]
+                                     account_key=ACCOUNT_KEY, sas_token="sv=x"), tmp_path)
+    with pytest.raises(InvalidRequest, match="unknown azure preset"):
+        from_config("p", _settings(None, preset="nowhere", account_url="http://127.0.0.1:1/x",  # type: ignore[arg-type]
+                                   account_key=ACCOUNT_KEY), tmp_path)
+
+
+def test_block_sizes_fit_azure_limits() -> None:
+    caps = AZURE_CAPABILITIES
+    assert next(block_sizes(1, caps)) == 8 * MiB
+    huge = 190 * TiB
+    part = next(block_sizes(huge, caps))
+    assert part <= caps.max_part_size and -(-huge // part) <= caps.max_parts
+    # Unknown length: growing blocks still hold more than 100 TiB within 50,000 blocks.
+    sizes = block_sizes(None, caps)
+    total = sum(next(sizes) for _ in range(caps.max_parts))
+    assert total > 100 * TiB
+    assert max(next(sizes) for _ in range(10)) <= caps.max_part_size
+
+
+def test_split_regroups_chunks_exactly() -> None:
+    data = _data(10_000)
+    pieces = (data[i:i + 333] for i in range(0, len(data), 333))
+    blocks = list(split(pieces, iter([4096] * 10)))
+    assert [len(b) for b in blocks] == [4096, 4096, 1808]
+    assert b"".join(blocks) == data
+
+
+def test_preset_is_valid_and_sourced() -> None:
+    preset = load_preset("azure")
+    assert {r.name for r in preset.regions} >= {"francecentral", "francesouth", "westeurope",
+                                                "northeurope", "germanywestcentral"}
+    assert preset.compliance.hq_jurisdiction.value == "US"
+    assert preset.compliance.hds.value is True and preset.compliance.secnumcloud.value is False
+    assert preset.egress.price_per_gb is not None and preset.egress.source
+    caps = preset.capabilities(AZURE_CAPABILITIES)
+    assert (caps.max_parts, caps.max_part_size) == (50_000, 4000 * MiB)
+
+
+def test_missing_bucket_and_object(rig: Rig, container: str) -> None:
+    with pytest.raises(ObjectNotFound):
+        rig.store.copy(container, "missing", container, "x")
+    rig.store.delete(container, "missing")  # no-op
