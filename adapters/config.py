@@ -60,14 +60,27 @@ class AzureBackend(_Backend):
 
 class SwiftBackend(_Backend):
     type: Literal["swift"]
-    auth_url: str
-    auth_version: Literal["1", "1.0", "2", "2.0", "3"] = "3"
+    #: Keystone v3 (e.g. https://auth.cloud.ovh.net/v3) or v1 tempauth (.../auth/v1.0); a preset
+    #: (adapters/swift/presets/NAME.yaml) may supply it and the region.
+    auth_url: str | None = None
+    auth_version: Literal["1", "1.0", "3"] = "3"
     username: str | None = None
     password: SecretStr | None = None
     project: str | None = None
+    project_id: str | None = None
     region: str | None = None
     user_domain: str = "Default"
     project_domain: str = "Default"
+    #: Keystone application credentials, instead of username/password/project.
+    application_credential_id: str | None = None
+    application_credential_secret: SecretStr | None = None
+    #: Keystone catalog interface (public, internal, admin).
+    interface: str = "public"
+    #: Use this storage URL instead of the catalog's (https://.../v1/AUTH_<project>).
+    storage_url: str | None = None
+    #: Seconds per connect/read, and retries of idempotent calls.
+    timeout: float = Field(60.0, gt=0)
+    retries: int = Field(2, ge=0, le=10)
     preset: str | None = None
 
 
