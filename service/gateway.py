@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 
@@ -19,6 +19,7 @@ from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, InvalidReq
 from adapters.names import check_bucket
 from adapters.streams import ObjectReader
 
+from . import cursors
 from .config import LoadedConfig
 from .routing import Route, RouteTable
 
@@ -130,8 +131,11 @@ class Gateway:
     def list_objects(self, logical: str, prefix: str, delimiter: str | None, cursor: str | None,
                      limit: int) -> ListPage:
         target = self.resolve(logical)
-        return target.store.list(target.route.physical, prefix, delimiter=delimiter,
-                                 cursor=cursor, limit=limit)
+        owner = {"backend": target.route.backend, "bucket": logical, "prefix": prefix,
+                 "delimiter": delimiter}
+        page = target.store.list(target.route.physical, prefix, delimiter=delimiter,
+                                 cursor=cursors.unwrap(cursor, **owner), limit=limit)
+        return replace(page, next_cursor=cursors.wrap(page.next_cursor, **owner))
 
     # ---- the exit: switch a bucket to another backend ----------------------------------------
     def switch_route(self, logical: str, backend: str, *, check_writes: bool = True) -> SwitchResult:
