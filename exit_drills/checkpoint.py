@@ -1,0 +1,174 @@
+"""A drill's progress on disk (SQLite), so that `--resume` after a crash or SIGKILL goes on where
+the drill stopped instead of copying everything again.
+
+One row per source object, written as soon as that object is settled (verified or failed). Each
+row is its own transaction: a killed process loses at most the objects in flight, which the
+resumed run copies again. The row also remembers whether this drill wrote the target object, so
+`--cleanup` deletes only what the drill itself created.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from .spec import DrillSpec
+
+FILE_NAME = "checkpoint.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (
+    key TEXT PRIMARY KEY,
+    target_key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT,
+    status TEXT NOT NULL,          -- 'verified' | 'failed'
+    outcome TEXT NOT NULL,         -- 'copied' | 'skipped' | 'compared' | 'failed'
+    reason TEXT,
+    wrote INTEGER NOT NULL DEFAULT 0,
+    run INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+class Checkpoint:
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / FILE_NAME
+        # Workers share one connection behind a lock: SQLite serialises writers anyway.
+        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
+                                   check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # A process kill loses nothing committed with NORMAL; only a power cut might.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    # ---- the drill itself ------------------------------------------------------------------
+    def save_spec(self, spec: DrillSpec) -> None:
+        self._set("spec", spec.model_dump_json())
+
+    def load_spec(self) -> DrillSpec | None:
+        value = self._get("spec")
+        return DrillSpec.model_validate_json(value) if value else None
+
+    def begin_run(self) -> int:
+        run = int(self._get("runs") or 0) + 1
+        self._set("runs", str(run))
+        return run
+
+    def set_info(self, name: str, value: object) -> None:
+        self._set(f"info.{name}", json.dumps(value))
+
+    def get_info(self, name: str) -> object:
+        value = self._get(f"info.{name}")
+        return json.loads(value) if value else None
+
+    # ---- objects ---------------------------------------------------------------------------
+    def done(self, key: str) -> tuple[int, str | None] | None:
+        """(size, sha256) of a source object already verified in an earlier run, else None."""
+        with self._lock:
+            row = self._db.execute("SELECT size, sha256 FROM objects WHERE key = ? AND "
+                                   "status = 'verified'", (key,)).fetchone()
+        return (int(row[0]), row[1]) if row else None
+
+    def seen(self, key: str, run: int) -> bool:
+        """Whether the given run settled this source key (verified or failed)."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM objects WHERE key = ? AND run = ?",
+                                    (key, run)).fetchone() is not None
+
+    def mark_written(self, key: str, target_key: str, size: int, run: int) -> None:
+        """The target now holds an object written by this drill (recorded before verification, so
+        that cleanup finds it even if the drill dies right after)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO objects (key, target_key, size, status, outcome, wrote, run) "
+                "VALUES (?, ?, ?, 'failed', 'failed', 1, ?) ON CONFLICT(key) DO UPDATE SET "
+                "wrote = 1, target_key = excluded.target_key", (key, target_key, size, run))
+
+    def record(self, key: str, target_key: str, size: int, sha256: str | None, *, verified: bool,
+               outcome: str, reason: str | None, run: int) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO objects (key, target_key, size, sha256, status, outcome, reason, run) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "target_key = excluded.target_key, size = excluded.size, "
+                "sha256 = excluded.sha256, status = excluded.status, outcome = excluded.outcome, "
+                "reason = excluded.reason, run = excluded.run",
+                (key, target_key, size, sha256, "verified" if verified else "failed", outcome,
+                 reason, run))
+
+    def touch(self, key: str, run: int) -> None:
+        with self._lock:
+            self._db.execute("UPDATE objects SET run = ? WHERE key = ?", (run, key))
+
+    # Rows of keys not seen by the current run belong to objects since deleted from the source:
+    # the report queries below take the run number to leave them out.
+    def failures(self, run: int, limit: int) -> list[tuple[str, str]]:
+        with self._lock:
+            rows = self._db.execute("SELECT key, COALESCE(reason, 'interrupted before verification') "
+                                    "FROM objects WHERE status = 'failed' AND run = ? ORDER BY key "
+                                    "LIMIT ?", (run, limit)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def count(self, status: str, run: int | None = None) -> int:
+        with self._lock:
+            if run is None:
+                row = self._db.execute("SELECT COUNT(*) FROM objects WHERE status = ?", (status,))
+            else:
+                row = self._db.execute("SELECT COUNT(*) FROM objects WHERE status = ? AND run = ?",
+                                       (status, run))
+            return int(row.fetchone()[0])
+
+    def verified_rows(self, run: int) -> Iterator[tuple[str, int, str | None]]:
+        """(key, size, sha256) of every verified object in key order, in batches."""
+        after = ""
+        first = True
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT key, size, sha256 FROM objects WHERE status = 'verified' AND run = ? "
+                    "AND (key > ? OR ?) ORDER BY key LIMIT 1000", (run, after, first)).fetchall()
+            if not rows:
+                return
+            first = False
+            yield from ((r[0], int(r[1]), r[2]) for r in rows)
+            after = rows[-1][0]
+
+    def written_target_keys(self) -> Iterator[str]:
+        after, first = "", True
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT key, target_key FROM objects WHERE wrote = 1 AND (key > ? OR ?) "
+                    "ORDER BY key LIMIT 1000", (after, first)).fetchall()
+            if not rows:
+                return
+            first = False
+            yield from (r[1] for r in rows)
+            after = rows[-1][0]
+
+    def unmark_written(self, target_key: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE objects SET wrote = 0 WHERE target_key = ?", (target_key,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _set(self, name: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO "
+                             "UPDATE SET value = excluded.value", (name, value))
+
+    def _get(self, name: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None

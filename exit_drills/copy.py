@@ -1,0 +1,79 @@
+"""Copy one object source -> target, streaming, reading the source exactly once.
+
+The source body is handed straight to the target's `put` as an iterator, with the source's size,
+content type and metadata, so the target adapter picks its own multipart path for large objects
+and no object is ever held in memory. The bytes are hashed as they pass; the source's recorded
+SHA-256 is announced to the target, whose ingest refuses to store bytes that do not match it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping
+
+from adapters.contract import ObjectStore
+from adapters.errors import IntegrityError
+from adapters.streams import ObjectReader
+
+ByteCounter = Callable[[int], None]
+
+
+@dataclass
+class Observed:
+    """What was actually seen of one object: its bytes' size and SHA-256, and its attributes."""
+
+    size: int
+    sha256: str
+    content_type: str | None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    #: The SHA-256 the backend has on record for it (None for objects written by other tools).
+    recorded_sha256: str | None = None
+
+
+class HashingBody:
+    """Iterate a body, hashing and counting the bytes as they go by."""
+
+    def __init__(self, body: ObjectReader, on_bytes: ByteCounter | None = None) -> None:
+        self._body = body
+        self._hash = hashlib.sha256()
+        self.size = 0
+        self._on_bytes = on_bytes
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._body:
+            self._hash.update(chunk)
+            self.size += len(chunk)
+            if self._on_bytes:
+                self._on_bytes(len(chunk))
+            yield chunk
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+class SourceCorrupt(Exception):
+    """The source's bytes do not match the SHA-256 recorded when they were stored."""
+
+
+def copy_object(source: ObjectStore, source_bucket: str, key: str, target: ObjectStore,
+                target_bucket: str, target_key: str, on_bytes: ByteCounter | None = None,
+                on_written: Callable[[], None] | None = None) -> Observed:
+    with source.get(source_bucket, key) as body:
+        info = body.info
+        hashing = HashingBody(body, on_bytes)
+        try:
+            target.put(target_bucket, target_key, hashing, size=info.size,
+                       content_type=info.content_type, metadata=dict(info.metadata),
+                       expected_sha256=info.sha256)
+        except IntegrityError as exc:
+            # The target refused the bytes: say whether the source itself is at fault.
+            if info.sha256 and hashing.size == info.size and hashing.hexdigest() != info.sha256:
+                raise SourceCorrupt(
+                    f"source bytes hash to {hashing.hexdigest()}, but the source recorded "
+                    f"{info.sha256} at ingest: the source copy is corrupt; nothing was written") from exc
+            raise
+    if on_written:
+        on_written()
+    return Observed(size=hashing.size, sha256=hashing.hexdigest(), content_type=info.content_type,
+                    metadata=dict(info.metadata), recorded_sha256=info.sha256)

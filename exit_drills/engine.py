@@ -1,0 +1,410 @@
+"""One drill from start to report: inventory -> plan -> copy -> verify -> report.
+
+Threads: one inventory thread walks the source listing into a bounded queue; `concurrency`
+workers take objects from it, each settled object is checkpointed at once; the calling thread
+samples progress. One object's failure is recorded and the others go on.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from adapters.contract import ObjectInfo, ObjectStore
+from adapters.errors import NotFound, ObjectNotFound, StorageError
+
+from . import history
+from .checkpoint import Checkpoint
+from .copy import Observed, SourceCorrupt, copy_object
+from .inventory import walk
+from .plan import Action, decide
+from .projection import EgressPrice, project
+from .report import write_report
+from .retry import Retrier
+from .spec import (ByteCounts, DrillReport, DrillSpec, Failure, Mode, ObjectCounts, Sample)
+from .verify import differences, read_back, source_consistency
+
+#: Extra keys and failures listed in report.json beyond which only the count is given.
+REPORT_LIST_LIMIT = 1000
+_MAX_SAMPLES = 600
+
+
+def new_drill_id(now: datetime | None = None) -> str:
+    moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Snapshot:
+    """Live progress, for progress bars, logs and the gateway's status route."""
+
+    drill_id: str
+    state: str = "starting"  # starting | running | cleaning | finished
+    objects_seen: int = 0
+    bytes_seen: int = 0
+    inventory_done: bool = False
+    objects_settled: int = 0
+    bytes_done: int = 0
+    failed: int = 0
+    elapsed_s: float = 0.0
+    status: str | None = None
+
+
+@dataclass
+class _Counters:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    total: int = 0
+    total_bytes: int = 0
+    copied: int = 0
+    skipped: int = 0
+    compared: int = 0
+    resumed: int = 0
+    failed: int = 0
+    bytes_copied: int = 0
+    bytes_read: int = 0
+    bytes_live: int = 0  # counted as bytes pass, for progress (includes retried attempts)
+
+
+class DrillEngine:
+    def __init__(self, spec: DrillSpec, source: ObjectStore, target: ObjectStore, *,
+                 drill_dir: Path, report_dir: Path | None = None, drill_id: str | None = None,
+                 state_dir: Path | None = None, price: EgressPrice | None = None,
+                 price_note: str = "unknown", retrier: Retrier | None = None,
+                 on_progress: Callable[[Snapshot], None] | None = None,
+                 progress_interval: float = 0.5) -> None:
+        self.spec = spec
+        self.source = source
+        self.target = target
+        self.drill_id = drill_id or drill_dir.name
+        self.drill_dir = drill_dir
+        self.report_dir = report_dir or drill_dir
+        self.state_dir = state_dir
+        self.price = price
+        self.price_note = price_note
+        self.retrier = retrier or Retrier(breaker_threshold=max(8, spec.concurrency * 2))
+        self.on_progress = on_progress
+        self.progress_interval = progress_interval
+        self._c = _Counters()
+        self._errors: list[str] = []
+        self._inventory_complete = False
+        self._inventory_done = False
+        self._state = "starting"
+        self._started_mono = 0.0
+        self.report: DrillReport | None = None
+
+    # ---- public ------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        c = self._c
+        return Snapshot(drill_id=self.drill_id, state=self._state, objects_seen=c.total,
+                        bytes_seen=c.total_bytes, inventory_done=self._inventory_done,
+                        objects_settled=c.copied + c.skipped + c.compared + c.resumed + c.failed,
+                        bytes_done=c.bytes_live, failed=c.failed,
+                        elapsed_s=time.monotonic() - self._started_mono if self._started_mono else 0.0,
+                        status=self.report.status if self.report else None)
+
+    def run(self) -> DrillReport:
+        spec = self.spec
+        checkpoint = Checkpoint(self.drill_dir)
+        try:
+            saved = checkpoint.load_spec()
+            if saved is not None and saved != spec:
+                raise ValueError(f"drill {self.drill_id} was started with a different spec "
+                                 f"({saved.source} -> {saved.target}, {saved.mode.value})")
+            checkpoint.save_spec(spec)
+            run = checkpoint.begin_run()
+            started = datetime.now(timezone.utc)
+            self._started_mono = time.monotonic()
+            if self.state_dir is not None:
+                history.record_start(self.state_dir, self.drill_id, spec, self.report_dir, started)
+            self._state = "running"
+            timeline = self._execute(checkpoint, run)
+            finished = datetime.now(timezone.utc)
+            duration = max(time.monotonic() - self._started_mono, 1e-6)
+            cleanup = self._cleanup(checkpoint) if spec.cleanup else None
+            self.report = self._build_report(checkpoint, run, started, finished, duration,
+                                             timeline, cleanup)
+            write_report(self.report, self.report_dir, checkpoint.verified_rows(run))
+            if self.state_dir is not None:
+                history.record_finish(self.state_dir, self.drill_id, self.report.status, finished)
+            self._state = "finished"
+            self._emit()
+            return self.report
+        finally:
+            checkpoint.close()
+
+    # ---- the run -----------------------------------------------------------------------------
+    def _execute(self, checkpoint: Checkpoint, run: int) -> list[Sample]:
+        spec = self.spec
+        work: queue.Queue[ObjectInfo | None] = queue.Queue(maxsize=spec.concurrency * 4)
+        if not self._prepare_buckets(checkpoint):
+            self._inventory_done = True
+            return []
+        inventory = threading.Thread(target=self._inventory, args=(checkpoint, run, work),
+                                     name=f"drill-{self.drill_id}-inventory", daemon=True)
+        workers = [threading.Thread(target=self._worker, args=(checkpoint, run, work),
+                                    name=f"drill-{self.drill_id}-w{i}", daemon=True)
+                   for i in range(spec.concurrency)]
+        self._workers_left = len(workers)
+        self._all_done = threading.Event()
+        inventory.start()
+        for worker in workers:
+            worker.start()
+        timeline: list[Sample] = [Sample(t=0.0, bytes=0)]
+        interval, last_sample = 1.0, time.monotonic()
+        while any(w.is_alive() for w in workers) or inventory.is_alive():
+            # Wake at once when the workers are done, so a small drill does not wait a tick.
+            self._all_done.wait(self.progress_interval)
+            now = time.monotonic()
+            if now - last_sample >= interval:
+                timeline.append(Sample(t=round(now - self._started_mono, 3), bytes=self._moved()))
+                last_sample = now
+                if len(timeline) > _MAX_SAMPLES:  # long drills: halve the resolution
+                    timeline = timeline[::2]
+                    interval *= 2
+            self._emit()
+        timeline.append(Sample(t=round(time.monotonic() - self._started_mono, 3),
+                               bytes=self._moved()))
+        if self._inventory_complete:
+            self._scan_target_extras(checkpoint, run)
+        return timeline
+
+    def _moved(self) -> int:
+        return self._c.bytes_live
+
+    def _prepare_buckets(self, checkpoint: Checkpoint) -> bool:
+        spec = self.spec
+        try:
+            if not self.retrier.call(lambda: self.source.bucket_exists(spec.source.bucket)):
+                self._errors.append(f"source bucket {spec.source} does not exist")
+                return False
+            if spec.mode is not Mode.verify_only and not self.retrier.call(
+                    lambda: self.target.bucket_exists(spec.target.bucket)):
+                self.retrier.call(lambda: self.target.create_bucket(spec.target.bucket))
+                # Remembered so that --cleanup removes the bucket too once it is empty again.
+                checkpoint.set_info("created_bucket", True)
+        except StorageError as exc:
+            self._errors.append(f"cannot open the buckets: {exc}")
+            return False
+        return True
+
+    def _inventory(self, checkpoint: Checkpoint, run: int,
+                   work: "queue.Queue[ObjectInfo | None]") -> None:
+        c = self._c
+        try:
+            for info in walk(self.source, self.spec.source.bucket, self.spec.source.prefix,
+                             self.retrier):
+                with c.lock:
+                    c.total += 1
+                    c.total_bytes += info.size
+                done = checkpoint.done(info.key)
+                if done is not None and done[0] == info.size and (
+                        info.sha256 is None or done[1] == info.sha256):
+                    checkpoint.touch(info.key, run)
+                    with c.lock:
+                        c.resumed += 1
+                    continue
+                work.put(info)
+            self._inventory_complete = True
+        except StorageError as exc:
+            self._errors.append(f"listing the source {self.spec.source} failed after "
+                                f"{c.total} objects: {exc}")
+        except Exception as exc:  # noqa: BLE001 - any crash must still end the workers
+            self._errors.append(f"inventory crashed: {type(exc).__name__}: {exc}")
+        finally:
+            self._inventory_done = True
+            for _ in range(self.spec.concurrency):
+                work.put(None)
+
+    def _worker(self, checkpoint: Checkpoint, run: int,
+                work: "queue.Queue[ObjectInfo | None]") -> None:
+        try:
+            while True:
+                info = work.get()
+                if info is None:
+                    return
+                self._settle(checkpoint, run, info)
+        finally:
+            with self._c.lock:
+                self._workers_left -= 1
+                if self._workers_left == 0:
+                    self._all_done.set()
+
+    def _settle(self, checkpoint: Checkpoint, run: int, info: ObjectInfo) -> None:
+        """Copy/verify one object and checkpoint the outcome; never raises."""
+        spec, c, retry = self.spec, self._c, self.retrier.call
+        key, target_key = info.key, spec.target_key(info.key)
+        sbucket, tbucket = spec.source.bucket, spec.target.bucket
+        phase = "reading the source object's attributes"
+        problems: list[str] = []
+        sha: str | None = info.sha256
+        outcome = "failed"
+
+        def count_live(n: int) -> None:
+            with c.lock:
+                c.bytes_live += n
+
+        try:
+            source_info = info
+            if spec.mode is not Mode.full and not info.complete:
+                source_info = retry(lambda: self.source.head(sbucket, key))
+            phase = "planning"
+            action = retry(lambda: decide(spec, source_info, self.target))
+            if action is Action.skip:
+                outcome = "skipped"
+            elif action is Action.copy:
+                phase = "copying"
+                copied = retry(lambda: copy_object(
+                    self.source, sbucket, key, self.target, tbucket, target_key, count_live,
+                    on_written=lambda: checkpoint.mark_written(key, target_key, info.size, run)))
+                sha = copied.sha256
+                with c.lock:
+                    c.bytes_copied += copied.size
+                problems += source_consistency(copied)
+                phase = "reading back the target copy"
+                actual = retry(lambda: read_back(self.target, tbucket, target_key))
+                with c.lock:
+                    c.bytes_read += actual.size
+                problems += differences(copied, actual)
+                outcome = "copied"
+            else:
+                expected = self._expected_from_source(source_info, count_live)
+                sha = expected.sha256
+                phase = "reading the target copy"
+                try:
+                    actual = retry(lambda: read_back(self.target, tbucket, target_key, count_live))
+                except NotFound:
+                    raise _Missing(f"missing in target {spec.target.backend}:{tbucket} "
+                                   f"as {target_key!r}") from None
+                with c.lock:
+                    c.bytes_read += actual.size
+                problems += differences(expected, actual)
+                outcome = "compared"
+        except _Missing as exc:
+            problems.append(str(exc))
+        except SourceCorrupt as exc:
+            problems.append(str(exc))
+        except ObjectNotFound as exc:
+            where = "source object vanished during the drill" if phase != "reading back the target copy" \
+                else "target copy vanished before it could be read back"
+            problems.append(f"{where}: {exc}")
+        except StorageError as exc:
+            problems.append(f"{phase} failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - one object's bug must not stop the drill
+            problems.append(f"{phase} failed unexpectedly: {type(exc).__name__}: {exc}")
+        verified = not problems
+        checkpoint.record(key, target_key, info.size, sha, verified=verified,
+                          outcome=outcome if verified else "failed",
+                          reason="; ".join(problems) or None, run=run)
+        with c.lock:
+            if not verified:
+                c.failed += 1
+            elif outcome == "copied":
+                c.copied += 1
+            elif outcome == "skipped":
+                c.skipped += 1
+            else:
+                c.compared += 1
+
+    def _expected_from_source(self, info: ObjectInfo, count_live: Callable[[int], None]) -> Observed:
+        """verify-only: the source's recorded hash when it has one (no egress), else its bytes."""
+        if info.sha256:
+            return Observed(size=info.size, sha256=info.sha256, content_type=info.content_type,
+                            metadata=dict(info.metadata), recorded_sha256=info.sha256)
+        observed = self.retrier.call(
+            lambda: read_back(self.source, self.spec.source.bucket, info.key, count_live))
+        with self._c.lock:
+            self._c.bytes_read += observed.size
+        return observed
+
+    def _scan_target_extras(self, checkpoint: Checkpoint, run: int) -> None:
+        spec = self.spec
+        self._extras: list[str] = []
+        self._extras_count = 0
+        cut = len(spec.target.prefix)
+        try:
+            for info in walk(self.target, spec.target.bucket, spec.target_scan_prefix, self.retrier):
+                if not checkpoint.seen(info.key[cut:], run):
+                    self._extras_count += 1
+                    if len(self._extras) < REPORT_LIST_LIMIT:
+                        self._extras.append(info.key)
+        except NotFound:
+            pass  # no target bucket: nothing extra (missing objects are failures already)
+        except StorageError as exc:
+            self._errors.append(f"listing the target for extra objects failed: {exc}")
+
+    def _cleanup(self, checkpoint: Checkpoint) -> dict[str, int | str]:
+        """Delete exactly the objects this drill wrote (and the bucket if it created it)."""
+        self._state = "cleaning"
+        self._emit()
+        deleted = failed = 0
+        last_error = ""
+        for target_key in list(checkpoint.written_target_keys()):
+            try:
+                self.retrier.call(lambda: self.target.delete(self.spec.target.bucket, target_key))
+                checkpoint.unmark_written(target_key)
+                deleted += 1
+            except StorageError as exc:
+                failed += 1
+                last_error = str(exc)
+        result: dict[str, int | str] = {"deleted": deleted, "failed": failed}
+        if last_error:
+            result["last_error"] = last_error
+        if checkpoint.get_info("created_bucket") and not failed:
+            try:
+                self.target.delete_bucket(self.spec.target.bucket)
+                result["bucket_deleted"] = 1
+            except StorageError as exc:  # e.g. someone else wrote into it meanwhile
+                result["bucket_kept"] = str(exc)
+        if failed:
+            self._errors.append(f"cleanup could not delete {failed} object(s) the drill wrote: "
+                                f"{last_error}")
+        return result
+
+    # ---- report ------------------------------------------------------------------------------
+    def _build_report(self, checkpoint: Checkpoint, run: int, started: datetime,
+                      finished: datetime, duration: float, timeline: list[Sample],
+                      cleanup: dict[str, int | str] | None) -> DrillReport:
+        spec, c = self.spec, self._c
+        failures = [Failure(key="", reason=e) for e in self._errors]
+        failures += [Failure(key=k, reason=r)
+                     for k, r in checkpoint.failures(run, REPORT_LIST_LIMIT)]
+        verified = c.copied + c.skipped + c.compared + c.resumed
+        settled = verified + c.failed
+        if self._inventory_complete and settled != c.total:
+            failures.append(Failure(key="", reason=f"{c.total - settled} object(s) were listed "
+                                                   "but never settled"))
+        moved = c.bytes_copied if spec.mode is not Mode.verify_only else c.bytes_read
+        throughput = moved / duration
+        copy_rate = c.bytes_copied / duration if c.bytes_copied else None
+        # Only a measured copy rate projects an exit; verify-only and all-skipped runs say unknown.
+        projection = project(c.total_bytes, copy_rate, self.price, self.price_note)
+        passed = (not failures and c.failed == 0 and self._inventory_complete)
+        return DrillReport(
+            id=self.drill_id, name=spec.name, status="passed" if passed else "failed",
+            source=str(spec.source), target=str(spec.target), mode=spec.mode,
+            concurrency=spec.concurrency, started=started, finished=finished,
+            duration_s=round(duration, 3),
+            objects=ObjectCounts(total=c.total, copied=c.copied, skipped=c.skipped,
+                                 resumed=c.resumed, verified=verified, failed=c.failed),
+            bytes=ByteCounts(total=c.total_bytes, copied=c.bytes_copied, verified_read=c.bytes_read),
+            throughput_bytes_per_s=round(throughput, 1), failures=failures,
+            extra_in_target=getattr(self, "_extras", []),
+            extra_in_target_count=getattr(self, "_extras_count", 0),
+            projection=projection, timeline=timeline, cleanup=cleanup, runs=run)
+
+    def _emit(self) -> None:
+        if self.on_progress is not None:
+            try:
+                self.on_progress(self.snapshot())
+            except Exception:  # noqa: BLE001 - a broken progress display must not stop a drill
+                pass
+
+
+class _Missing(Exception):
+    pass

@@ -1,0 +1,100 @@
+"""Every drill ever run, in SQLite under the state dir: the evidence trail, and what the gateway
+asks before it lets a bucket's route switch to a new backend."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .spec import DrillSpec
+
+FILE_NAME = "drills.sqlite3"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS drills (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    source_backend TEXT NOT NULL,
+    source_bucket TEXT NOT NULL,
+    source_prefix TEXT NOT NULL,
+    target_backend TEXT NOT NULL,
+    target_bucket TEXT NOT NULL,
+    target_prefix TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    cleanup INTEGER NOT NULL,      -- 1: the copy was deleted afterwards (a rehearsal only)
+    status TEXT NOT NULL,          -- running | passed | failed
+    started TEXT NOT NULL,
+    finished TEXT,
+    report_dir TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS drills_route ON drills (source_backend, source_bucket, target_backend,
+                                                   status, finished);
+"""
+COLUMNS = ("id", "name", "source_backend", "source_bucket", "source_prefix", "target_backend",
+           "target_bucket", "target_prefix", "mode", "cleanup", "status", "started", "finished", "report_dir")
+
+
+def drills_dir(state_dir: Path) -> Path:
+    return state_dir / "drills"
+
+
+def _connect(state_dir: Path) -> sqlite3.Connection:
+    folder = drills_dir(state_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(folder / FILE_NAME, timeout=60, isolation_level=None)
+    db.executescript(_SCHEMA)
+    return db
+
+
+def record_start(state_dir: Path, drill_id: str, spec: DrillSpec, report_dir: Path,
+                 started: datetime) -> None:
+    with closing(_connect(state_dir)) as db:
+        db.execute(
+            f"INSERT INTO drills ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+            "ON CONFLICT(id) DO UPDATE SET status = 'running', finished = NULL, "
+            "report_dir = excluded.report_dir",
+            (drill_id, spec.name, spec.source.backend, spec.source.bucket, spec.source.prefix,
+             spec.target.backend, spec.target.bucket, spec.target.prefix, spec.mode.value,
+             int(spec.cleanup), "running", _iso(started), None, str(report_dir)))
+
+
+def record_finish(state_dir: Path, drill_id: str, status: str, finished: datetime) -> None:
+    with closing(_connect(state_dir)) as db:
+        db.execute("UPDATE drills SET status = ?, finished = ? WHERE id = ?",
+                   (status, _iso(finished), drill_id))
+
+
+def get(state_dir: Path, drill_id: str) -> dict[str, Any] | None:
+    with closing(_connect(state_dir)) as db:
+        row = db.execute(f"SELECT {', '.join(COLUMNS)} FROM drills WHERE id = ?",
+                         (drill_id,)).fetchone()
+    return dict(zip(COLUMNS, row)) if row else None
+
+
+def list_drills(state_dir: Path, limit: int = 100) -> list[dict[str, Any]]:
+    with closing(_connect(state_dir)) as db:
+        rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM drills ORDER BY started DESC, id DESC "
+                          "LIMIT ?", (limit,)).fetchall()
+    return [dict(zip(COLUMNS, r)) for r in rows]
+
+
+def latest_passed_drill(state_dir: Path, source_backend: str, source_bucket: str,
+                        target_backend: str) -> dict | None:
+    """The most recent passed drill that copied (or verified) the whole source bucket onto
+    `target_backend` under the same keys, and left the copy there; None if there is none.
+    Drills of a prefix only, into a target prefix, or cleaned up afterwards do not count: after
+    them the target does not hold the bucket as the gateway would serve it."""
+    with closing(_connect(state_dir)) as db:
+        row = db.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM drills WHERE source_backend = ? AND source_bucket = ? "
+            "AND target_backend = ? AND status = 'passed' AND source_prefix = '' "
+            "AND target_prefix = '' AND cleanup = 0 "
+            "ORDER BY finished DESC LIMIT 1",
+            (source_backend, source_bucket, target_backend)).fetchone()
+    return dict(zip(COLUMNS, row)) if row else None
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,75 @@
+"""Run a drill from configured backends: build the two stores, pick the folders, price the egress.
+
+The one entry point for the CLI, the scheduler and the gateway (exit_drills.api).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Mapping
+
+from adapters.config import BackendConfig
+from adapters.registry import build_store
+
+from . import history
+from .checkpoint import FILE_NAME as CHECKPOINT_FILE
+from .checkpoint import Checkpoint
+from .engine import DrillEngine, Snapshot, new_drill_id
+from .projection import egress_price
+from .spec import DrillReport, DrillSpec
+
+
+class DrillSetupError(Exception):
+    """The drill cannot start as asked (unknown backend or drill id): a usage error."""
+
+
+def drill_dir(state_dir: Path, drill_id: str) -> Path:
+    return history.drills_dir(state_dir) / drill_id
+
+
+def check_backends(spec: DrillSpec, backends: Mapping[str, BackendConfig]) -> None:
+    for label, endpoint in (("--from", spec.source), ("--to", spec.target)):
+        if endpoint.backend not in backends:
+            raise DrillSetupError(f"{label}: backend {endpoint.backend!r} is not configured "
+                                  f"(configured: {', '.join(sorted(backends))})")
+
+
+def resume_spec(state_dir: Path, drill_id: str) -> tuple[DrillSpec, Path | None]:
+    """The spec a drill was started with, and its report folder, to continue it."""
+    folder = drill_dir(state_dir, drill_id)
+    if "/" in drill_id or drill_id.startswith(".") or not (folder / CHECKPOINT_FILE).is_file():
+        raise DrillSetupError(f"--resume: no drill {drill_id!r} under {history.drills_dir(state_dir)}")
+    checkpoint = Checkpoint(folder)
+    try:
+        spec = checkpoint.load_spec()
+    finally:
+        checkpoint.close()
+    if spec is None:
+        raise DrillSetupError(f"--resume: drill {drill_id!r} has no saved spec")
+    row = history.get(state_dir, drill_id)
+    return spec, Path(row["report_dir"]) if row else None
+
+
+def run_drill(spec: DrillSpec, backends: Mapping[str, BackendConfig], *, base_dir: Path,
+              state_dir: Path, report_dir: Path | None = None, drill_id: str | None = None,
+              on_progress: Callable[[Snapshot], None] | None = None,
+              on_engine: Callable[[DrillEngine], None] | None = None) -> DrillReport:
+    check_backends(spec, backends)
+    drill_id = drill_id or new_drill_id()
+    folder = drill_dir(state_dir, drill_id)
+    price, note = egress_price(backends[spec.source.backend])
+    source = build_store(spec.source.backend, backends[spec.source.backend], base_dir)
+    try:
+        target = build_store(spec.target.backend, backends[spec.target.backend], base_dir)
+        try:
+            engine = DrillEngine(spec, source, target, drill_dir=folder,
+                                 report_dir=report_dir or folder, drill_id=drill_id,
+                                 state_dir=state_dir, price=price, price_note=note,
+                                 on_progress=on_progress)
+            if on_engine is not None:
+                on_engine(engine)
+            return engine.run()
+        finally:
+            target.close()
+    finally:
+        source.close()

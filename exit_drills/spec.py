@@ -1,0 +1,209 @@
+"""What a drill is asked to do (DrillSpec, DrillSchedule) and what it reports (DrillReport).
+
+These are the edges of the package: the CLI, the scheduler's configuration and the gateway build
+specs from user input, and report.json is written from (and documented as) `DrillReport`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from adapters.errors import StorageError
+from adapters.names import check_bucket, check_prefix
+
+_ENDPOINT = re.compile(r"^(?P<backend>[a-z][a-z0-9_-]{0,31}):(?P<bucket>[^/]+)(?:/(?P<prefix>.*))?$")
+
+
+class Mode(str, Enum):
+    #: Copy every source object, then read it back and verify it.
+    full = "full"
+    #: As full, but objects the target already holds with the same size, SHA-256, content type
+    #: and metadata are skipped (their recorded hashes are compared instead).
+    incremental = "incremental"
+    #: Copy nothing: compare each source object with the target's copy.
+    verify_only = "verify-only"
+
+
+class Endpoint(BaseModel):
+    """`BACKEND:BUCKET[/PREFIX]`: a configured backend, one of its buckets, and a key prefix."""
+
+    model_config = ConfigDict(frozen=True)
+
+    backend: str
+    bucket: str
+    prefix: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> "Endpoint":
+        match = _ENDPOINT.fullmatch(text.strip())
+        if not match:
+            raise ValueError(f"{text!r}: expected BACKEND:BUCKET or BACKEND:BUCKET/PREFIX")
+        bucket, prefix = match["bucket"], match["prefix"] or ""
+        try:
+            check_bucket(bucket)
+            if prefix:
+                check_prefix(prefix, bucket=bucket)
+        except StorageError as exc:
+            raise ValueError(f"{text!r}: {exc}") from None
+        return cls(backend=match["backend"], bucket=bucket, prefix=prefix)
+
+    def __str__(self) -> str:
+        return f"{self.backend}:{self.bucket}" + (f"/{self.prefix}" if self.prefix else "")
+
+
+class DrillSpec(BaseModel):
+    """One drill. Keys are kept whole: a source key K is written to the target as
+    `target.prefix + K`, so that once a bucket's route is switched applications find the same
+    names. With no target prefix the keys are identical."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "adhoc"
+    source: Endpoint
+    target: Endpoint
+    mode: Mode = Mode.full
+    concurrency: int = Field(default=8, ge=1, le=256)
+    cleanup: bool = False
+
+    def target_key(self, source_key: str) -> str:
+        return self.target.prefix + source_key
+
+    @property
+    def target_scan_prefix(self) -> str:
+        """Where copies of this drill's source objects live in the target."""
+        return self.target.prefix + self.source.prefix
+
+
+class DrillSchedule(BaseModel):
+    """One `drills:` entry of the configuration: a named drill run on a cron schedule."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    source: str = Field(alias="from")
+    target: str = Field(alias="to")
+    mode: Mode = Mode.full
+    #: Standard five-field crontab expression (minute hour day month weekday), in UTC.
+    cron: str
+    concurrency: int = Field(default=8, ge=1, le=256)
+    cleanup: bool = False
+
+    @field_validator("source", "target")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        Endpoint.parse(value)
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"cron {value!r}: {exc}") from None
+        return value
+
+    def spec(self) -> DrillSpec:
+        return DrillSpec(name=self.name, source=Endpoint.parse(self.source),
+                         target=Endpoint.parse(self.target), mode=self.mode,
+                         concurrency=self.concurrency, cleanup=self.cleanup)
+
+
+def check_schedules(drills: list[DrillSchedule], backends: set[str]) -> list[str]:
+    """Problems with the configured drills (unknown backends, repeated names), as messages."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, drill in enumerate(drills):
+        if drill.name in seen:
+            problems.append(f"drills.{index}.name: {drill.name!r} is used by another drill")
+        seen.add(drill.name)
+        for label, text in (("from", drill.source), ("to", drill.target)):
+            backend = Endpoint.parse(text).backend
+            if backend not in backends:
+                problems.append(f"drills.{index}.{label}: backend {backend!r} is not configured "
+                                f"(configured: {', '.join(sorted(backends))})")
+    return problems
+
+
+# ---- report.json ------------------------------------------------------------------------------
+class ObjectCounts(BaseModel):
+    #: Objects found in the source (under its prefix).
+    total: int = 0
+    #: Copied in this run (then read back and verified, or failed).
+    copied: int = 0
+    #: Incremental mode: already in the target with the same size and SHA-256, not copied.
+    skipped: int = 0
+    #: Verified in an earlier run of this drill (before `--resume`), not touched again.
+    resumed: int = 0
+    #: Every object whose target copy was proven identical (this run or an earlier one).
+    verified: int = 0
+    failed: int = 0
+
+
+class ByteCounts(BaseModel):
+    #: Size of the source dataset (every object under the source prefix).
+    total: int = 0
+    #: Bytes read from the source and written to the target in this run.
+    copied: int = 0
+    #: Bytes read back from the target (or the source, in verify-only) to check them.
+    verified_read: int = 0
+
+
+class Failure(BaseModel):
+    key: str
+    reason: str
+
+
+class Projection(BaseModel):
+    """How long and how much a full exit of the source would take, from this drill's numbers."""
+
+    source_bytes: int
+    throughput_bytes_per_s: float | Literal["unknown"]
+    full_exit_seconds: float | Literal["unknown"]
+    full_exit_days: float | Literal["unknown"]
+    egress_price_per_gb: float | Literal["unknown"]
+    egress_currency: str | Literal["unknown"]
+    egress_cost: float | Literal["unknown"]
+    price_source: str
+    window_days: int = 30
+    #: Whether the full exit fits in the EU Data Act's 30-day transition window.
+    fits: bool | Literal["unknown"]
+    window_basis: str = "EU Data Act (Regulation 2023/2854) art. 25: transition period <= 30 days"
+
+
+class Sample(BaseModel):
+    #: Seconds since the drill started, and bytes copied (or read, in verify-only) so far.
+    t: float
+    bytes: int
+
+
+class DrillReport(BaseModel):
+    id: str
+    name: str
+    status: Literal["passed", "failed"]
+    source: str
+    target: str
+    mode: Mode
+    concurrency: int
+    started: datetime
+    finished: datetime
+    duration_s: float
+    objects: ObjectCounts
+    bytes: ByteCounts
+    throughput_bytes_per_s: float
+    failures: list[Failure]
+    #: Keys under the target prefix with no counterpart in the source.
+    extra_in_target: list[str]
+    extra_in_target_count: int = 0
+    projection: Projection
+    timeline: list[Sample] = []
+    cleanup: dict[str, int | str] | None = None
+    #: Number of runs of this drill id (1, plus one per `--resume`).
+    runs: int = 1

@@ -1,0 +1,135 @@
+"""`sortie drill ...` and `sortie scheduler`: thin commands over exit_drills.
+
+Exit codes of `drill run`: 0 every object verified, 1 any object failed or differs, 2 usage or
+configuration error (the message names the problem).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from adapters.errors import StorageError
+
+drill_app = typer.Typer(no_args_is_help=True, help="Exit drills: copy a dataset to another backend, "
+                                                   "verify every byte, report.")
+
+ConfigOption = Annotated[Optional[Path], typer.Option(
+    "--config", "-c", help="YAML configuration file (default: $SORTIE_CONFIG, else the embedded "
+                           "default).")]
+
+
+@drill_app.command("run")
+def drill_run(
+    source: Annotated[Optional[str], typer.Option("--from", help="BACKEND:BUCKET[/PREFIX] to copy.")] = None,
+    target: Annotated[Optional[str], typer.Option("--to", help="BACKEND:BUCKET[/PREFIX] to copy into; "
+                                                            "keys are kept whole.")] = None,
+    mode: Annotated[str, typer.Option(help="full | incremental | verify-only")] = "full",
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Objects in flight.")] = 8,
+    report_dir: Annotated[Optional[Path], typer.Option(help="Folder for report.json, report.html "
+                                                            "and manifest.jsonl (default: the "
+                                                            "drill's folder in the state dir).")] = None,
+    resume: Annotated[Optional[str], typer.Option(help="Continue drill DRILL_ID without copying "
+                                                       "again what it already verified.")] = None,
+    cleanup: Annotated[bool, typer.Option("--cleanup", help="Delete the objects the drill wrote "
+                                                           "once it is verified and reported.")] = False,
+    name: Annotated[str, typer.Option(help="Name recorded in the history.")] = "adhoc",
+    config: ConfigOption = None,
+) -> None:
+    """Copy (or compare) every object, verify it by SHA-256, write the report."""
+    from exit_drills.progress import display_for
+    from exit_drills.runner import DrillSetupError, resume_spec, run_drill
+    from exit_drills.spec import DrillSpec, Endpoint, Mode
+
+    from .cli import fail, load_config
+
+    loaded = load_config(config)
+    state_dir = loaded.state_dir
+    try:
+        if resume:
+            if source or target:
+                raise fail("--resume continues a drill as it was started: do not give --from/--to")
+            spec, saved_report_dir = resume_spec(state_dir, resume)
+            report_dir = report_dir or saved_report_dir
+        else:
+            if not source or not target:
+                raise fail("drill run needs --from BACKEND:BUCKET[/PREFIX] and --to BACKEND:BUCKET "
+                           "(or --resume DRILL_ID)")
+            try:
+                chosen = Mode(mode)
+            except ValueError:
+                raise fail(f"--mode {mode!r}: expected full, incremental or verify-only") from None
+            try:
+                spec = DrillSpec(name=name, source=Endpoint.parse(source),
+                                 target=Endpoint.parse(target), mode=chosen,
+                                 concurrency=concurrency, cleanup=cleanup)
+            except ValueError as exc:
+                raise fail(f"invalid drill: {exc}") from None
+        display = display_for(sys.stderr)
+        try:
+            report = run_drill(spec, loaded.settings.backends, base_dir=loaded.base_dir,
+                               state_dir=state_dir, report_dir=report_dir, drill_id=resume,
+                               on_progress=display)
+        finally:
+            display.close()
+    except DrillSetupError as exc:
+        raise fail(str(exc)) from None
+    except StorageError as exc:
+        raise fail(f"cannot open a backend: {exc}") from None
+    folder = report_dir or (state_dir / "drills" / report.id)
+    o = report.objects
+    typer.echo(f"drill {report.id} {report.status}: {o.verified}/{o.total} verified, "
+               f"{o.copied} copied, {o.skipped} skipped, {o.resumed} from earlier runs, "
+               f"{o.failed} failed; report in {folder}")
+    for failure in report.failures[:20]:
+        typer.echo(f"  FAILED {failure.key or '(drill)'}: {failure.reason}", err=True)
+    if len(report.failures) > 20:
+        typer.echo(f"  ... and {len(report.failures) - 20} more in report.json", err=True)
+    raise typer.Exit(0 if report.status == "passed" else 1)
+
+
+@drill_app.command("history")
+def drill_history(config: ConfigOption = None,
+                  limit: Annotated[int, typer.Option(min=1, help="Most recent drills to show.")] = 50,
+                  as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+                  ) -> None:
+    """List past drills, most recent first."""
+    from exit_drills import history
+
+    from .cli import load_config
+
+    rows = history.list_drills(load_config(config).state_dir, limit)
+    for row in rows:
+        if as_json:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            src = f"{row['source_backend']}:{row['source_bucket']}" + (
+                f"/{row['source_prefix']}" if row["source_prefix"] else "")
+            typer.echo(f"{row['id']}\t{row['status']}\t{row['name']}\t{src} -> "
+                       f"{row['target_backend']}:{row['target_bucket']}\t{row['mode']}\t"
+                       f"{row['started']}\t{row['finished'] or '-'}\t{row['report_dir']}")
+
+
+def scheduler(config: ConfigOption = None,
+              metrics_port: Annotated[Optional[int], typer.Option(
+                  help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.")] = None,
+              metrics_host: Annotated[str, typer.Option(help="Address for the metrics.")] = "127.0.0.1",
+              run_now: Annotated[bool, typer.Option("--run-now", help="Run every drill once at "
+                                                                     "start, then on schedule.")] = False,
+              ) -> None:
+    """Run the configured `drills:` on their cron schedules (UTC), keeping their history."""
+    from exit_drills.schedule import run_scheduler
+
+    from .cli import fail, load_config
+
+    loaded = load_config(config)
+    drills = loaded.settings.drills
+    if not drills:
+        raise fail(f"{loaded.source}: no drills configured (add a `drills:` list)")
+    run_scheduler(drills, loaded.settings.backends, base_dir=loaded.base_dir,
+                  state_dir=loaded.state_dir, metrics_port=metrics_port,
+                  metrics_host=metrics_host, run_now=run_now)
