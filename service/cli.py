@@ -11,6 +11,7 @@ import typer
 from adapters.errors import StorageError
 
 from . import config as config_module
+from .cli_drills import drill_app, scheduler
 
 if TYPE_CHECKING:
     from .tokens import TokenStore
@@ -24,6 +25,8 @@ token_app = typer.Typer(no_args_is_help=True, help="Manage the gateway's API tok
 app.add_typer(backends_app, name="backends")
 app.add_typer(config_app, name="config")
 app.add_typer(token_app, name="token")
+app.add_typer(drill_app, name="drill")
+app.command("scheduler")(scheduler)
 
 ConfigOption = Annotated[Optional[Path], typer.Option(
     "--config", "-c", help="YAML configuration file (default: $SORTIE_CONFIG, else the embedded "

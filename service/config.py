@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from adapters.config import SECRET_FIELDS, BackendConfig
 from adapters.errors import InvalidName
 from adapters.names import check_bucket
+from exit_drills.spec import DrillSchedule, check_schedules
 
 ENV_VAR = "SORTIE_CONFIG"
 DEFAULT_NAME = "<embedded default>"
@@ -64,6 +65,15 @@ class SortieConfig(BaseModel):
     default_backend: str | None = None
     #: Append-only JSON-lines audit log (default: STATE_DIR/audit.log); relative to the file's folder.
     audit_log: Path | None = None
+    #: Exit drills run by `sortie scheduler` on their cron schedules (exit_drills/spec.py).
+    drills: list[DrillSchedule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _drill_backends(self) -> "SortieConfig":
+        problems = check_schedules(self.drills, set(self.backends))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _known_backends(self) -> "SortieConfig":
