@@ -1,0 +1,463 @@
+"""SwiftStore: the storage contract on OpenStack Swift containers (buckets) and objects.
+
+Where things live:
+    <bucket>            the objects: small ones whole, large ones as SLO manifests
+    <bucket>+segments   the segments of this bucket's SLOs, named <upload-id>/<00000001>...
+`+` cannot appear in a bucket name (adapters/names.py), so a segments container never clashes with
+a bucket, and `list_buckets` hides it.
+
+Put: up to `capabilities.max_single_put` bytes are read into memory and sent as one PUT with their
+MD5 as ETag (Swift refuses the bytes if they differ), after `IngestStream.finish()` has checked
+size and SHA-256. A longer stream becomes segments of `capabilities.part_size_for(size)` bytes;
+the manifest, carrying the metadata, the SHA-256 and the content type, is PUT last and only after
+`finish()` passed, so the object appears whole or not at all. On any failure the segments already
+sent are deleted. Overwriting or deleting an SLO deletes the segments it owned, after the change.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Iterator, Mapping
+
+from swiftclient.exceptions import ClientException
+
+from .. import metadata as md
+from ..contract import (BaseStore, ByteRange, Capabilities, GiB, ListPage, MiB, ObjectInfo)
+from ..errors import (AlreadyExists, BackendError, BucketNotFound, Conflict, IntegrityError,
+                      InvalidRequest, ObjectNotFound, StorageError, TooLarge, TransientError)
+from ..names import check_bucket
+from ..streams import CHUNK_SIZE, IngestStream, ObjectReader
+from .auth import ConnectionPool, Limits, SwiftAuth
+from .errors import is_backend_error, translate
+from .segments import (PushbackSource, Segment, SegmentBody, manifest_body, parse_manifest)
+
+log = logging.getLogger(__name__)
+
+SEGMENTS_SUFFIX = "+segments"
+META_PREFIX = "x-object-meta-"
+
+#: Swift's defaults: max_file_size 5 GiB per PUT (so per segment), max_manifest_segments 1000.
+#: Objects up to 16 MiB go in one PUT (buffered to send their MD5 first), larger ones as SLOs.
+SWIFT_CAPABILITIES = Capabilities(
+    max_parts=1000, min_part_size=16 * MiB, max_part_size=5 * GiB,
+    max_object_size=1000 * 5 * GiB, max_single_put=16 * MiB, server_side_copy=True,
+    native_hashes=("md5",), metadata=md.SWIFT_RULES,
+)
+
+
+def segments_container(bucket: str) -> str:
+    return bucket + SEGMENTS_SUFFIX
+
+
+class SwiftStore(BaseStore):
+    def __init__(self, name: str, auth: SwiftAuth, *, limits: Limits | None = None,
+                 capabilities: Capabilities = SWIFT_CAPABILITIES) -> None:
+        super().__init__(name, capabilities)
+        self._pool = ConnectionPool(auth, limits or Limits())
+
+    # ---- plumbing ----------------------------------------------------------------------------
+    @contextmanager
+    def _calls(self, bucket: str | None = None, key: str | None = None) -> Iterator[Any]:
+        """Run Swift calls on this thread's connection; translate their failures once, here."""
+        try:
+            conn = self._pool.get()
+            yield conn
+        except StorageError:
+            raise
+        except BaseException as exc:
+            if not (isinstance(exc, ClientException) and exc.http_status):
+                # A network error or the caller's stream failing mid-request: the connection
+                # may hold half a request, so the next call gets a fresh one.
+                self._pool.discard()
+            if not is_backend_error(exc):
+                raise
+            error = translate(exc, backend=self.name, bucket=bucket, key=key)
+            if isinstance(error, ObjectNotFound) and bucket and not self._bucket_exists(bucket):
+                error = BucketNotFound("no such bucket (Swift container)", backend=self.name,
+                                       bucket=bucket)
+            raise error from exc
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # ---- buckets -----------------------------------------------------------------------------
+    def _create_bucket(self, bucket: str) -> None:
+        if self._bucket_exists(bucket):
+            raise AlreadyExists("bucket already exists", backend=self.name, bucket=bucket)
+        with self._calls(bucket) as conn:
+            conn.put_container(bucket)
+
+    def _delete_bucket(self, bucket: str) -> None:
+        try:
+            with self._calls(bucket) as conn:
+                conn.delete_container(bucket)
+        except Conflict:
+            raise Conflict("bucket is not empty", backend=self.name, bucket=bucket) from None
+        # The bucket is gone; its segments container holds only orphans now (or nothing).
+        self._drop_container(segments_container(bucket))
+
+    def _drop_container(self, container: str) -> None:
+        with self._calls(container) as conn:
+            try:
+                _, items = conn.get_container(container, full_listing=True)
+            except ClientException as exc:
+                if exc.http_status == 404:
+                    return
+                raise
+            for item in items:
+                self._delete_quietly(conn, container, item["name"])
+            try:
+                conn.delete_container(container)
+            except ClientException as exc:
+                if exc.http_status != 404:
+                    raise
+
+    def _bucket_exists(self, bucket: str) -> bool:
+        with self._calls() as conn:
+            try:
+                conn.head_container(bucket)
+                return True
+            except ClientException as exc:
+                if exc.http_status == 404:
+                    return False
+                raise
+
+    def _list_buckets(self) -> list[str]:
+        with self._calls() as conn:
+            _, items = conn.get_account(full_listing=True)
+        # Containers that are not valid bucket names (segments, other tools' `x_segments`...) cannot
+        # be addressed through the contract, so they are not offered.
+        return [item["name"] for item in items if _is_bucket_name(item["name"])]
+
+    # ---- put ---------------------------------------------------------------------------------
+    def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
+             metadata: dict[str, str]) -> ObjectInfo:
+        threshold = self.capabilities.max_single_put
+        head = b""
+        if stream.size_hint is None or stream.size_hint <= threshold:
+            head = stream.read(threshold + 1)
+            if len(head) <= threshold:
+                return self._put_single(bucket, key, head, stream, content_type, metadata)
+        return self._put_slo(bucket, key, PushbackSource(stream, head), stream, content_type,
+                             metadata)
+
+    def _put_single(self, bucket: str, key: str, data: bytes, stream: IngestStream,
+                    content_type: str, metadata: dict[str, str]) -> ObjectInfo:
+        sha256 = stream.finish()
+        old = self._owned_segments(bucket, key)
+        headers = self._meta_headers(metadata, sha256)
+        with self._calls(bucket) as conn:  # a 404 here can only mean the container is missing
+            etag = conn.put_object(bucket, key, io.BytesIO(data), content_length=len(data),
+                                   etag=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                                   content_type=content_type, headers=headers)
+        self._delete_segments(old)
+        return self._put_info(key, len(data), etag, content_type, metadata, sha256)
+
+    def _put_slo(self, bucket: str, key: str, source: PushbackSource, stream: IngestStream,
+                 content_type: str, metadata: dict[str, str]) -> ObjectInfo:
+        segment_size = self.capabilities.part_size_for(stream.size_hint)
+        container = segments_container(bucket)
+        with self._calls(bucket) as conn:
+            conn.head_container(bucket)  # no orphan segments for a bucket that does not exist
+            conn.put_container(container)
+        sent: list[Segment] = []
+        tried: list[Segment] = []
+        try:
+            upload = uuid.uuid4().hex
+            while True:
+                first = source.read(min(CHUNK_SIZE, segment_size))
+                if not first:
+                    break
+                if len(sent) == self.capabilities.max_parts:
+                    raise TooLarge(f"the stream needs more than {self.capabilities.max_parts} "
+                                   f"segments of {segment_size} bytes", backend=self.name,
+                                   bucket=bucket, key=key)
+                source.unread(first)
+                name = f"{upload}/{len(sent) + 1:08d}"
+                # Remember it before sending: a PUT whose answer is lost may still have landed.
+                tried.append(Segment(container, name, "", 0))
+                sent.append(self._put_segment(container, name, SegmentBody(source, segment_size),
+                                              bucket, key))
+            sha256 = stream.finish()
+            if not sent:  # announced as large, turned out empty: finish() passed, so store it
+                return self._put_single(bucket, key, b"", stream, content_type, metadata)
+            old = self._owned_segments(bucket, key)
+            with self._calls(bucket, key) as conn:
+                etag = conn.put_object(bucket, key, manifest_body(sent),
+                                       query_string="multipart-manifest=put",
+                                       content_type=content_type,
+                                       headers=self._meta_headers(metadata, sha256))
+        except BaseException:
+            self._delete_segments(tried)
+            raise
+        self._delete_segments(old)
+        size = sum(s.size for s in sent)
+        return self._put_info(key, size, etag, content_type, metadata, sha256)
+
+    def _put_segment(self, container: str, name: str, body: SegmentBody, bucket: str,
+                     key: str) -> Segment:
+        with self._calls(bucket, key) as conn:
+            etag = conn.put_object(container, name, iter(body),
+                                   content_type="application/octet-stream")
+        if etag.strip('"') != body.md5:
+            raise IntegrityError(f"Swift stored segment {name} with MD5 {etag}, {body.md5} was "
+                                 "sent", backend=self.name, bucket=bucket, key=key)
+        return Segment(container, name, body.md5, body.length)
+
+    def _meta_headers(self, metadata: Mapping[str, str], sha256: str) -> dict[str, str]:
+        native = md.encode(metadata, self.capabilities.metadata, internal={"sha256": sha256})
+        return {f"X-Object-Meta-{name}": value for name, value in native.items()}
+
+    def _put_info(self, key: str, size: int, etag: str | None, content_type: str,
+                  metadata: dict[str, str], sha256: str) -> ObjectInfo:
+        return ObjectInfo(key=key, size=size, last_modified=datetime.now(timezone.utc),
+                          etag=etag.strip('"') if etag else None, content_type=content_type,
+                          metadata=metadata, sha256=sha256)
+
+    # ---- SLO bookkeeping ---------------------------------------------------------------------
+    def _owned_segments(self, bucket: str, key: str) -> list[Segment]:
+        """The segments of the SLO stored at `key` that this bucket owns (none if the object is
+        missing or not an SLO). Segments elsewhere belong to whoever wrote them: left alone."""
+        own = segments_container(bucket)
+        return [s for s in self._manifest(bucket, key) or [] if s.container == own]
+
+    def _manifest(self, bucket: str, key: str) -> list[Segment] | None:
+        with self._calls(bucket, key) as conn:
+            try:
+                headers = conn.head_object(bucket, key)
+            except ClientException as exc:
+                if exc.http_status == 404:
+                    return None
+                raise
+            if headers.get("x-static-large-object", "").lower() != "true":
+                return None
+            _, raw = conn.get_object(bucket, key, query_string="multipart-manifest=get")
+        return parse_manifest(raw)
+
+    def _delete_segments(self, segments: list[Segment]) -> None:
+        """Best effort: a segment left behind is invisible and only costs space, so a failure
+        here is logged rather than turned into the failure of a put that succeeded."""
+        if not segments:
+            return
+        try:
+            with self._calls() as conn:
+                for segment in segments:
+                    self._delete_quietly(conn, segment.container, segment.name)
+        except StorageError as exc:
+            log.warning("%s: could not delete %d SLO segments (%s); they are orphans now",
+                        self.name, len(segments), exc)
+
+    @staticmethod
+    def _delete_quietly(conn: Any, container: str, name: str) -> None:
+        try:
+            conn.delete_object(container, name)
+        except ClientException as exc:
+            if exc.http_status != 404:
+                raise
+
+    # ---- read --------------------------------------------------------------------------------
+    def _head(self, bucket: str, key: str) -> ObjectInfo:
+        with self._calls(bucket, key) as conn:
+            headers = conn.head_object(bucket, key)
+        return self._info(key, headers, int(headers["content-length"]))
+
+    def _get(self, bucket: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
+        request: dict[str, str] = {}
+        if byte_range is not None:
+            request["Range"] = _range_header(byte_range)
+        with self._calls(bucket, key) as conn:
+            headers, body = conn.get_object(bucket, key, resp_chunk_size=CHUNK_SIZE,
+                                            headers=request)
+        try:
+            start, end, size = _body_span(headers, byte_range)
+        except BaseException:
+            body.close()
+            raise
+        info = self._info(key, headers, size)
+        return ObjectReader(info, self._read(body, start, end, headers, bucket, key),
+                            start=start, end=end, on_close=body.close)
+
+    def _read(self, body: Any, start: int, end: int, headers: Mapping[str, str], bucket: str,
+              key: str) -> Iterator[bytes]:
+        # Swift may ignore a Range (200 with the whole object): then skip to `start` here.
+        skip = start if "content-range" not in headers else 0
+        remaining = end - start + 1
+        try:
+            for chunk in body:
+                if skip:
+                    cut = min(skip, len(chunk))
+                    chunk, skip = chunk[cut:], skip - cut
+                chunk = chunk[:remaining]
+                remaining -= len(chunk)
+                if chunk:
+                    yield chunk
+                if remaining <= 0:
+                    return
+        except StorageError:
+            raise
+        except Exception as exc:
+            if is_backend_error(exc):
+                raise translate(exc, backend=self.name, bucket=bucket, key=key) from exc
+            raise
+        finally:
+            body.close()
+        if remaining > 0:
+            # E.g. an SLO segment went missing: Swift stops mid-body.
+            raise TransientError(f"Swift ended the body {remaining} bytes early",
+                                 backend=self.name, bucket=bucket, key=key)
+
+    def _info(self, key: str, headers: Mapping[str, str], size: int) -> ObjectInfo:
+        native = {name[len(META_PREFIX):]: value for name, value in headers.items()
+                  if name.lower().startswith(META_PREFIX)}
+        user, internal = md.decode(native, self.capabilities.metadata)
+        modified = headers.get("last-modified")
+        etag = headers.get("etag")
+        return ObjectInfo(key=key, size=size,
+                          last_modified=parsedate_to_datetime(modified) if modified else None,
+                          etag=etag.strip('"') if etag else None,
+                          content_type=headers.get("content-type"), metadata=user,
+                          sha256=internal.get("sha256"))
+
+    # ---- delete ------------------------------------------------------------------------------
+    def _delete(self, bucket: str, key: str) -> None:
+        manifest = self._manifest(bucket, key)
+        with self._calls(bucket, key) as conn:
+            try:
+                conn.delete_object(bucket, key)
+            except ClientException as exc:
+                if exc.http_status != 404:
+                    raise
+                if not self._bucket_exists(bucket):
+                    raise BucketNotFound("no such bucket (Swift container)", backend=self.name,
+                                         bucket=bucket) from None
+                return
+        own = segments_container(bucket)
+        self._delete_segments([s for s in manifest or [] if s.container == own])
+
+    # ---- list --------------------------------------------------------------------------------
+    def _list(self, bucket: str, prefix: str, delimiter: str | None, cursor: str | None,
+              limit: int) -> ListPage:
+        marker = _decode_cursor(cursor) if cursor else None
+        if marker is not None and not marker.startswith(prefix):
+            raise InvalidRequest("cursor does not belong to this listing", bucket=bucket)
+        with self._calls(bucket) as conn:
+            # One more than asked: whether a next page exists is known without an empty page.
+            _, items = conn.get_container(bucket, marker=marker, limit=limit + 1,
+                                          prefix=prefix or None, delimiter=delimiter)
+        more = len(items) > limit
+        items = items[:limit]
+        objects: list[ObjectInfo] = []
+        prefixes: list[str] = []
+        for item in items:
+            if "subdir" in item:
+                prefixes.append(item["subdir"])
+            else:
+                objects.append(_listed(item))
+        last = items[-1].get("subdir") or items[-1].get("name") if items else None
+        return ListPage(objects, prefixes, _encode_cursor(last) if more and last else None)
+
+    # ---- copy --------------------------------------------------------------------------------
+    def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
+        with self._calls(bucket, key) as conn:
+            source = conn.head_object(bucket, key)
+        if not self._bucket_exists(dest_bucket):
+            raise BucketNotFound("no such bucket (Swift container)", backend=self.name,
+                                 bucket=dest_bucket)
+        old = self._owned_segments(dest_bucket, dest_key)
+        if source.get("x-static-large-object", "").lower() == "true":
+            self._copy_slo(bucket, key, source, dest_bucket, dest_key)
+        else:
+            # Swift copies bytes, content type and user metadata (the SHA-256 with them).
+            with self._calls(bucket, key) as conn:
+                conn.copy_object(bucket, key, destination=f"/{dest_bucket}/{dest_key}")
+        if (dest_bucket, dest_key) != (bucket, key):
+            self._delete_segments(old)
+        return self._head(dest_bucket, dest_key)
+
+    def _copy_slo(self, bucket: str, key: str, source: Mapping[str, str], dest_bucket: str,
+                  dest_key: str) -> None:
+        """Copy every segment server-side into the destination's own segments, then store a new
+        manifest: two objects never share segments, so deleting one cannot break the other."""
+        manifest = self._manifest(bucket, key)
+        if manifest is None:
+            raise ObjectNotFound("the object changed during the copy", backend=self.name,
+                                 bucket=bucket, key=key)
+        container = segments_container(dest_bucket)
+        upload = uuid.uuid4().hex
+        copies: list[Segment] = []
+        try:
+            with self._calls(dest_bucket, dest_key) as conn:
+                conn.put_container(container)
+                for i, segment in enumerate(manifest, 1):
+                    copy = Segment(container, f"{upload}/{i:08d}", segment.etag, segment.size)
+                    copies.append(copy)
+                    conn.copy_object(segment.container, segment.name, destination=copy.path)
+                headers = {name: value for name, value in source.items()
+                           if name.lower().startswith(META_PREFIX)}
+                conn.put_object(dest_bucket, dest_key, manifest_body(copies),
+                                query_string="multipart-manifest=put",
+                                content_type=source.get("content-type"), headers=headers)
+        except BaseException:
+            self._delete_segments(copies)
+            raise
+
+
+def _is_bucket_name(name: str) -> bool:
+    try:
+        check_bucket(name)
+        return True
+    except StorageError:
+        return False
+
+
+def _range_header(byte_range: ByteRange) -> str:
+    if byte_range.suffix is not None:
+        return f"bytes=-{byte_range.suffix}"
+    return f"bytes={byte_range.start}-{'' if byte_range.end is None else byte_range.end}"
+
+
+def _body_span(headers: Mapping[str, str], byte_range: ByteRange | None) -> tuple[int, int, int]:
+    """(first byte, last byte, object size) of a GET answer."""
+    content_range = headers.get("content-range")
+    if content_range:  # "bytes 100-199/1000"
+        try:
+            span, _, total = content_range.split(" ", 1)[1].partition("/")
+            first, _, last = span.partition("-")
+            return int(first), int(last), int(total)
+        except (IndexError, ValueError):
+            raise BackendError(f"unreadable Content-Range {content_range!r}") from None
+    size = int(headers["content-length"])
+    if byte_range is None:
+        return 0, size - 1, size
+    first, last = byte_range.resolve(size)
+    return first, last, size
+
+
+def _listed(item: Mapping[str, Any]) -> ObjectInfo:
+    modified = item.get("last_modified")
+    etag = item.get("slo_etag") or item.get("hash")
+    return ObjectInfo(
+        key=item["name"], size=int(item["bytes"]),
+        last_modified=(datetime.fromisoformat(modified).replace(tzinfo=timezone.utc)
+                       if modified else None),
+        etag=str(etag).strip('"') if etag else None, content_type=item.get("content_type"),
+        complete=False)
+
+
+def _encode_cursor(marker: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"m": marker}).encode("utf-8")).decode("ascii")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return str(json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))["m"])
+    except (ValueError, KeyError, TypeError, UnicodeError):
+        raise InvalidRequest(f"invalid list cursor {cursor[:40]!r}") from None
