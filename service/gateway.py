@@ -163,17 +163,20 @@ class Gateway:
         return SwitchResult(logical, source.route, new, drill)
 
     def _refuse_writes_since(self, source: Resolved, drill: Mapping[str, Any]) -> None:
-        """An object written after the drill finished was not copied: switching would lose it."""
-        finished = _as_datetime(drill.get("finished"))
-        if finished is None:
-            raise Conflict(f"the exit drill {drill.get('id')} has no readable finish time; "
+        """An object written after the drill started may not have been copied: switching would
+        lose it. Compared at whole seconds (the drill history and S3 keep no finer time), so a
+        write in the drill's first second is trusted to have been seen by its inventory."""
+        started = _as_datetime(drill.get("started") or drill.get("finished"))
+        if started is None:
+            raise Conflict(f"the exit drill {drill.get('id')} has no readable start time; "
                            "cannot tell whether objects were written since", bucket=source.logical)
+        started = started.replace(microsecond=0)
         for info in source.store.iter_objects(source.route.physical):
             modified = info.last_modified
-            if modified is not None and _aware(modified) > finished:
+            if modified is not None and _aware(modified).replace(microsecond=0) > started:
                 raise Conflict(f"object {info.key!r} was written at {modified.isoformat()}, after "
-                               f"the exit drill {drill.get('id')} finished at "
-                               f"{finished.isoformat()}; run a new drill first",
+                               f"the exit drill {drill.get('id')} started at "
+                               f"{started.isoformat()}; run a new drill first",
                                bucket=source.logical)
 
     # ---- operations --------------------------------------------------------------------------

@@ -51,7 +51,7 @@ class RouteSwitch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     backend: str = Field(min_length=1, max_length=64)
-    #: Refuse the switch when an object was written after the drill finished (it would be lost).
+    #: Refuse the switch when an object was written after the drill started (it may be missing).
     check_writes_since_drill: bool = True
 
 
