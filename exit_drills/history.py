@@ -97,4 +97,4 @@ def latest_passed_drill(state_dir: Path, source_backend: str, source_bucket: str
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")

@@ -13,7 +13,7 @@ import threading
 from typing import Callable, TypeVar
 
 from tenacity import (RetryCallState, Retrying, retry_if_exception, stop_after_attempt,
-                      wait_exponential_jitter)
+                      wait_exponential, wait_random)
 
 from adapters.errors import StorageError
 
@@ -59,7 +59,8 @@ class Retrier:
 
     def call(self, fn: Callable[[], T]) -> T:
         retrying = Retrying(retry=retry_if_exception(is_retryable), stop=self._stop,
-                            wait=wait_exponential_jitter(initial=self.initial_wait, max=self.max_wait),
+                            wait=wait_exponential(multiplier=self.initial_wait, max=self.max_wait)
+                            + wait_random(0, self.initial_wait),
                             before_sleep=None, after=self._count, reraise=True)
         # Failed attempts are counted by `after`; a success closes the breaker again.
         result = retrying(fn)

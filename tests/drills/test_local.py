@@ -1,0 +1,175 @@
+"""Drills between two local-disk backends: every engine behaviour, fast and on real disks."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from adapters.config import LocalBackend
+from adapters.local import LocalStore
+from exit_drills import history
+from exit_drills.spec import Mode
+
+from .helpers import AWKWARD, METADATA, run_engine, seed_dataset, spec
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[LocalStore, LocalStore]:
+    return LocalStore("src", tmp_path / "src"), LocalStore("dst", tmp_path / "dst")
+
+
+def corrupt_local(store: LocalStore, bucket: str, key: str) -> None:
+    """Overwrite the blob's bytes on disk (same size), bypassing the adapter."""
+    db = sqlite3.connect(store.root / bucket / "index.sqlite3")
+    blob = db.execute("SELECT blob FROM objects WHERE key = ?", (key,)).fetchone()[0]
+    db.close()
+    path = store.root / bucket / "blobs" / blob[:2] / blob
+    size = path.stat().st_size
+    path.write_bytes(b"\x00" * size)
+
+
+def test_full_then_verify_only(pair: tuple[LocalStore, LocalStore], tmp_path: Path) -> None:
+    source, target = pair
+    sizes = seed_dataset(source, "data", big=True)
+    report = run_engine(spec("src:data", "dst:copy"), source, target, tmp_path,
+                        source_settings=LocalBackend(type="local", path=source.root))
+    assert report.status == "passed", report.failures
+    assert report.objects.total == len(sizes) == report.objects.copied == report.objects.verified
+    assert report.bytes.total == sum(sizes.values()) == report.bytes.copied
+    assert report.bytes.verified_read == report.bytes.copied  # every byte was read back
+    for key in AWKWARD:
+        info = target.head("copy", key)
+        assert info.metadata == METADATA and info.content_type == "text/plain; charset=utf-8"
+        assert info.sha256 == source.head("data", key).sha256
+    folder = tmp_path / "drills" / report.id
+    manifest = [json.loads(line) for line in (folder / "manifest.jsonl").read_text().splitlines()]
+    assert [m["key"] for m in manifest] == sorted(sizes, key=lambda k: k.encode())
+    assert {m["key"]: m["size"] for m in manifest} == sizes
+    html = (folder / "report.html").read_text()
+    assert "PASSED" in html and "<svg" in html
+    saved = json.loads((folder / "report.json").read_text())
+    assert saved["status"] == "passed" and saved["projection"]["fits"] is True
+    assert saved["projection"]["egress_cost"] == 0.0  # local disk: a known zero, with its reason
+    again = run_engine(spec("src:data", "dst:copy", Mode.verify_only), source, target, tmp_path)
+    assert again.status == "passed" and again.objects.copied == 0
+    assert again.objects.verified == len(sizes)
+    assert again.projection.fits == "unknown"  # nothing copied: no measured copy rate
+
+
+def test_corrupt_target_fails_verify_only_naming_the_key(pair, tmp_path: Path) -> None:
+    source, target = pair
+    seed_dataset(source, "data", big=False)
+    assert run_engine(spec("src:data", "dst:copy"), source, target, tmp_path).status == "passed"
+    corrupt_local(target, "copy", "hash#tag")
+    report = run_engine(spec("src:data", "dst:copy", Mode.verify_only), source, target, tmp_path)
+    assert report.status == "failed"
+    assert [f.key for f in report.failures] == ["hash#tag"]
+    assert "SHA-256" in report.failures[0].reason
+    assert report.objects.failed == 1 and report.objects.verified == report.objects.total - 1
+
+
+def test_corrupt_source_is_refused_and_named(pair, tmp_path: Path) -> None:
+    source, target = pair
+    seed_dataset(source, "data", big=False)
+    corrupt_local(source, "data", "100% sure")
+    report = run_engine(spec("src:data", "dst:copy"), source, target, tmp_path)
+    assert report.status == "failed"
+    assert [f.key for f in report.failures] == ["100% sure"]
+    assert "source copy is corrupt" in report.failures[0].reason
+    # Nothing was stored for it: the target's ingest refused the announced hash.
+    assert "100% sure" not in {i.key for i in target.iter_objects("copy")}
+
+
+def test_missing_and_extra_objects(pair, tmp_path: Path) -> None:
+    source, target = pair
+    seed_dataset(source, "data", big=False)
+    assert run_engine(spec("src:data", "dst:copy"), source, target, tmp_path).status == "passed"
+    target.delete("copy", "small/001")
+    target.put("copy", "not-in-source", b"stray")
+    report = run_engine(spec("src:data", "dst:copy", Mode.verify_only), source, target, tmp_path)
+    assert report.status == "failed"
+    assert [f.key for f in report.failures] == ["small/001"]
+    assert "missing in target" in report.failures[0].reason
+    assert report.extra_in_target == ["not-in-source"]
+
+
+def test_metadata_change_in_target_is_a_difference(pair, tmp_path: Path) -> None:
+    source, target = pair
+    seed_dataset(source, "data", big=False)
+    run_engine(spec("src:data", "dst:copy"), source, target, tmp_path)
+    body = target.get("copy", "with space.txt").read()
+    target.put("copy", "with space.txt", body, content_type="text/plain; charset=utf-8",
+               metadata={**METADATA, "Owner": "someone else"})
+    report = run_engine(spec("src:data", "dst:copy", Mode.verify_only), source, target, tmp_path)
+    assert [f.key for f in report.failures] == ["with space.txt"]
+    assert "metadata differs" in report.failures[0].reason and "Owner" in report.failures[0].reason
+
+
+def test_incremental_copies_exactly_the_new_objects(pair, tmp_path: Path) -> None:
+    source, target = pair
+    seed_dataset(source, "data", big=False)
+    first = run_engine(spec("src:data", "dst:copy", Mode.incremental), source, target, tmp_path)
+    assert first.status == "passed" and first.objects.copied == first.objects.total
+    for i in range(3):
+        source.put("data", f"new/{i}", f"new {i}".encode())
+    second = run_engine(spec("src:data", "dst:copy", Mode.incremental), source, target, tmp_path)
+    assert second.status == "passed"
+    assert second.objects.copied == 3
+    assert second.objects.skipped == first.objects.total
+    assert second.objects.verified == first.objects.total + 3
+
+
+def test_prefix_and_target_prefix_keep_keys_whole(pair, tmp_path: Path) -> None:
+    source, target = pair
+    seed_dataset(source, "data", big=False, extra=4)
+    report = run_engine(spec("src:data/small/", "dst:copy/rehearsal/"), source, target, tmp_path)
+    assert report.status == "passed" and report.objects.total == 4
+    assert sorted(i.key for i in target.iter_objects("copy")) == [
+        f"rehearsal/small/{i:03d}" for i in range(4)]
+
+
+def test_cleanup_deletes_only_what_the_drill_wrote(pair, tmp_path: Path) -> None:
+    source, target = pair
+    seed_dataset(source, "data", big=False)
+    target.create_bucket("copy")
+    target.put("copy", "kept-by-owner", b"not the drill's")
+    report = run_engine(spec("src:data", "dst:copy", cleanup=True), source, target, tmp_path)
+    assert report.status == "passed"
+    assert report.cleanup == {"deleted": report.objects.copied, "failed": 0}
+    assert [i.key for i in target.iter_objects("copy")] == ["kept-by-owner"]
+
+
+def test_cleanup_removes_a_bucket_the_drill_created(pair, tmp_path: Path) -> None:
+    source, target = pair
+    seed_dataset(source, "data", big=False)
+    report = run_engine(spec("src:data", "dst:fresh", cleanup=True), source, target, tmp_path)
+    assert report.status == "passed" and report.cleanup["bucket_deleted"] == 1
+    assert not target.bucket_exists("fresh")
+
+
+def test_missing_source_bucket_fails_clearly(pair, tmp_path: Path) -> None:
+    source, target = pair
+    report = run_engine(spec("src:nothing", "dst:copy"), source, target, tmp_path)
+    assert report.status == "failed"
+    assert "source bucket src:nothing does not exist" in report.failures[0].reason
+
+
+def test_history_and_latest_passed_drill(pair, tmp_path: Path) -> None:
+    source, target = pair
+    seed_dataset(source, "data", big=False)
+    assert history.latest_passed_drill(tmp_path, "src", "data", "dst") is None
+    ok = run_engine(spec("src:data", "dst:copy"), source, target, tmp_path)
+    run_engine(spec("src:data/small/", "dst:other"), source, target, tmp_path)  # a prefix only
+    run_engine(spec("src:data", "dst:gone", cleanup=True), source, target, tmp_path)  # cleaned up
+    latest = history.latest_passed_drill(tmp_path, "src", "data", "dst")
+    assert latest is not None
+    assert latest["id"] == ok.id and latest["target_bucket"] == "copy" and latest["finished"]
+    assert history.latest_passed_drill(tmp_path, "src", "data", "elsewhere") is None
+    corrupt_local(target, "copy", "hash#tag")
+    failed = run_engine(spec("src:data", "dst:copy", Mode.verify_only), source, target, tmp_path)
+    assert failed.status == "failed"
+    assert history.latest_passed_drill(tmp_path, "src", "data", "dst")["id"] == ok.id
+    assert [r["id"] for r in history.list_drills(tmp_path)][0] == failed.id
