@@ -1,0 +1,1 @@
+"""Wrappers that compose around any ObjectStore (retry, and later metrics, read-only...)."""

@@ -1,0 +1,99 @@
+"""Retry transient failures with exponential backoff, around any ObjectStore.
+
+Composition rather than code inside each adapter: the same policy wraps S3, Azure and Swift, and
+an adapter stays a plain translation of its SDK. What is retried, and why:
+- reads, head, list, delete, bucket operations and copy are idempotent: retried on
+  `TransientError` (the only retryable class of adapters/errors.py);
+- a put is retried only when its source can be sent again unchanged (bytes, bytearray,
+  memoryview); a stream or file has been consumed by the first attempt, so its failure is
+  reported at once;
+- a `get` is retried while opening; a body that fails mid-read is the caller's to re-request
+  (with a range), since part of it was already handed out.
+Backoff is exponential with full jitter, capped, and bounded by a total number of attempts.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Callable, Iterator, Mapping, TypeVar
+
+from ..contract import MAX_LIST_LIMIT, ByteRange, ListPage, ObjectInfo, ObjectStore
+from ..errors import TransientError
+from ..streams import ObjectReader, PutSource
+
+T = TypeVar("T")
+
+
+class RetryingStore(ObjectStore):
+    def __init__(self, inner: ObjectStore, *, attempts: int = 4, base_delay: float = 0.2,
+                 max_delay: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.capabilities = inner.capabilities
+        self.attempts = max(1, attempts)
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self._sleep = sleep
+
+    def _call(self, operation: Callable[[], T]) -> T:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return operation()
+            except TransientError:
+                if attempt == self.attempts:
+                    raise
+                delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+                self._sleep(random.uniform(0, delay))
+        raise AssertionError("unreachable")
+
+    # buckets
+    def create_bucket(self, bucket: str) -> None:
+        self._call(lambda: self.inner.create_bucket(bucket))
+
+    def delete_bucket(self, bucket: str) -> None:
+        self._call(lambda: self.inner.delete_bucket(bucket))
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return self._call(lambda: self.inner.bucket_exists(bucket))
+
+    def list_buckets(self) -> list[str]:
+        return self._call(self.inner.list_buckets)
+
+    # objects
+    def put(self, bucket: str, key: str, data: PutSource, *, size: int | None = None,
+            content_type: str | None = None, metadata: Mapping[str, str] | None = None,
+            expected_sha256: str | None = None) -> ObjectInfo:
+        def once() -> ObjectInfo:
+            return self.inner.put(bucket, key, data, size=size, content_type=content_type,
+                                  metadata=metadata, expected_sha256=expected_sha256)
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            return self._call(once)
+        return once()
+
+    def get(self, bucket: str, key: str, byte_range: ByteRange | None = None) -> ObjectReader:
+        return self._call(lambda: self.inner.get(bucket, key, byte_range))
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        return self._call(lambda: self.inner.head(bucket, key))
+
+    def delete(self, bucket: str, key: str) -> None:
+        self._call(lambda: self.inner.delete(bucket, key))
+
+    def list(self, bucket: str, prefix: str = "", *, delimiter: str | None = None,
+             cursor: str | None = None, limit: int = MAX_LIST_LIMIT) -> ListPage:
+        return self._call(lambda: self.inner.list(bucket, prefix, delimiter=delimiter,
+                                                  cursor=cursor, limit=limit))
+
+    def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
+        return self._call(lambda: self.inner.copy(bucket, key, dest_bucket, dest_key))
+
+    def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
+        return super().iter_objects(bucket, prefix)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __getattr__(self, name: str) -> object:
+        # Backend-specific extras (e.g. S3Store.delete_many, settings) stay reachable.
+        return getattr(self.inner, name)

@@ -1,0 +1,127 @@
+"""Provider facts shared by every preset family (S3 here; Azure and Swift presets reuse them).
+
+A preset file describes one provider: how to reach it (family-specific, e.g. adapters/s3/presets.py)
+and the facts a placement policy or a drill report needs (this module): headquarters jurisdiction,
+exposure to third-country law, HDS and SecNumCloud status, EEA regions, and egress price.
+
+Every fact carries where it comes from (`source`, a URL when there is one) and when it was checked.
+Unknown is a value: `value: null` (or leaving the fact out) means nobody found it, and a policy
+must treat it as "not satisfied", never as "satisfied". A known value without a source is refused,
+so nothing is ever guessed silently.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Generic, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+T = TypeVar("T")
+
+HdsStatus = Literal["yes", "partial", "no"]
+SecNumCloudStatus = Literal["qualified", "in_progress", "no"]
+
+
+class Fact(BaseModel, Generic[T]):
+    """One sourced fact; `value` None means unknown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: T | None = None
+    #: Where the value comes from: a public page's URL, or the document it was taken from.
+    source: str | None = None
+    #: When someone last read the source; None if the date was not recorded.
+    checked: date | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _sourced(self) -> "Fact[T]":
+        if self.value is not None and not self.source:
+            raise ValueError("a known value needs its source (leave value null when unknown)")
+        return self
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+
+class EgressPrice(BaseModel):
+    """Price of data leaving the provider towards the internet, per GB (10^9 bytes)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_gb: float = Field(ge=0)
+    currency: Literal["EUR", "USD"]
+    #: GB a month that cost nothing before `per_gb` applies.
+    free_gb_per_month: float = Field(default=0, ge=0)
+
+    def cost(self, gigabytes: float) -> float:
+        """Projected cost of moving `gigabytes` out in one month (free allowance deducted)."""
+        return max(0.0, gigabytes - self.free_gb_per_month) * self.per_gb
+
+
+class ComplianceFacts(BaseModel):
+    """What a placement policy and an exit report need to know about a provider."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: ISO country code of the provider's headquarters (e.g. "FR", "US").
+    hq_jurisdiction: Fact[str] = Fact()
+    #: Third-country laws that can reach the data (e.g. "US CLOUD Act"); [] means none known to apply.
+    extraterritorial_exposure: Fact[list[str]] = Fact()
+    hds: Fact[HdsStatus] = Fact()
+    secnumcloud: Fact[SecNumCloudStatus] = Fact()
+    #: Regions of this provider located in the European Economic Area.
+    eea_regions: Fact[list[str]] = Fact()
+    egress_price: Fact[EgressPrice] = Fact()
+
+
+class SourceRef(BaseModel):
+    """A page the technical part of a preset (endpoints, limits, quirks) was taken from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    checked: date | None = None
+    #: What this source backs, e.g. "multipart limits".
+    covers: str
+
+
+class PresetBase(BaseModel):
+    """Fields every preset file has, whatever its family."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    title: str
+    sources: list[SourceRef] = Field(default_factory=list)
+    compliance: ComplianceFacts = ComplianceFacts()
+
+
+P = TypeVar("P", bound=PresetBase)
+
+
+class PresetError(ValueError):
+    """A preset that does not exist or does not validate."""
+
+
+def load_preset_file(path: Path, model: type[P]) -> P:
+    """Read and validate one preset file; the file's stem must equal its `name`."""
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PresetError(f"preset {path.name}: cannot read: {exc}") from None
+    try:
+        preset = model.model_validate(raw)
+    except ValidationError as exc:
+        raise PresetError(f"preset {path.name}: {exc}") from None
+    if preset.name != path.stem:
+        raise PresetError(f"preset {path.name}: name {preset.name!r} differs from the file name")
+    return preset
+
+
+def preset_names(folder: Path) -> list[str]:
+    return sorted(p.stem for p in folder.glob("*.yaml"))

@@ -1,0 +1,419 @@
+"""The S3 adapter (`type: s3`) on boto3, for AWS and every S3-compatible provider.
+
+How a put works (the contract wants the SHA-256 stored with the object and nothing visible
+until every byte is checked; S3 wants user metadata at the start of an upload):
+- Small objects (smaller than the part size) are read into memory, hashed, and sent with one
+  PutObject carrying Content-MD5 (the server checks the bytes) and `sortie-sha256` metadata.
+- Large objects whose size AND SHA-256 the caller announced (drills copying from a source that
+  recorded both) stream straight through a multipart upload: the announced hash goes into the
+  metadata at CreateMultipartUpload, parts go up as they arrive, and the hash of what actually
+  went through is checked before CompleteMultipartUpload; a mismatch aborts the upload.
+- Any other large or unknown-length stream is first spooled to a local temporary file while it
+  is hashed (memory stays bounded to one part per worker, whatever the object size), then
+  uploaded in parts from the file, with the real hash in the metadata from the start.
+- A multipart upload is invisible until CompleteMultipartUpload, and any failure, including the
+  caller's stream raising, aborts it: no partial object is ever visible.
+- Part sizes come from `Capabilities.part_size_for` (object size, the provider's max parts and
+  part bounds, e.g. Scaleway's 1,000 parts), never from a fixed default that could overflow.
+
+Other provider differences are quirks in the preset (adapters/s3/presets/*.yaml): CRC32
+checksums only where supported (`when_required` elsewhere), path-style addressing, server-side
+copy only where it works (else BaseStore streams the copy), and key escaping for servers that
+store keys as file paths (adapters/s3/keys.py).
+
+Retries are not done here but by composition (adapters/layers/retry.py); botocore's own retry
+budget is kept small so the two do not multiply.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import tempfile
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, Mapping
+
+import boto3
+from botocore.config import Config
+
+from .. import metadata as md
+from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo
+from ..errors import BackendError, BucketNotFound, RangeNotSatisfiable, StorageError, TooLarge
+from ..streams import CHUNK_SIZE, IngestStream, ObjectReader
+from .errors import translated
+from .keys import KeyCodec
+from .treelist import TreeLister
+from .presets import S3Settings
+
+#: Bytes read from the network at a time on get.
+READ_CHUNK = CHUNK_SIZE
+#: Spooled uploads keep up to this much in memory before the temporary file goes to disk.
+SPOOL_MEMORY = 8 * 1024 * 1024
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
+#: Per-call attempts by botocore itself; the retry layer does the rest.
+BOTOCORE_ATTEMPTS = 2
+
+
+def make_client(settings: S3Settings, *, pool: int = 32,
+                connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT,
+                attempts: int = BOTOCORE_ATTEMPTS) -> Any:
+    """A boto3 S3 client configured from resolved settings (thread-safe, shared by a store)."""
+    checksums = "when_supported" if (settings.is_aws or settings.quirks.flexible_checksums) \
+        else "when_required"
+    config = Config(
+        region_name=settings.region,
+        signature_version=settings.signature,
+        s3={"addressing_style": settings.addressing},
+        connect_timeout=connect_timeout, read_timeout=read_timeout,
+        retries={"max_attempts": attempts, "mode": "standard"},
+        max_pool_connections=pool,
+        request_checksum_calculation=checksums,
+        response_checksum_validation=checksums,
+        user_agent_extra="sortie",
+    )
+    session = boto3.session.Session()
+    client = session.client(
+        "s3", endpoint_url=settings.endpoint, config=config,
+        aws_access_key_id=settings.access_key.get_secret_value() if settings.access_key else None,
+        aws_secret_access_key=(settings.secret_key.get_secret_value()
+                               if settings.secret_key else None))
+    if checksums == "when_required":
+        # botocore >= 1.36 computes CRC32 for operations that require a checksum (DeleteObjects,
+        # PutBucketLifecycle...) even when told `when_required`; stores such as Swift's s3api
+        # accept only Content-MD5 there, so send that instead.
+        client.meta.events.register("before-sign.s3.DeleteObjects", _content_md5)
+    return client
+
+
+def _content_md5(request: Any, **_: Any) -> None:
+    body = request.body or b""
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    if isinstance(body, (bytes, bytearray)):
+        for header in list(request.headers.keys()):
+            if header.lower().startswith("x-amz-checksum-") or \
+                    header.lower() == "x-amz-sdk-checksum-algorithm":
+                del request.headers[header]
+        request.headers["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
+
+
+class S3Store(BaseStore):
+    def __init__(self, name: str, settings: S3Settings, *, client: Any = None,
+                 capabilities: Capabilities | None = None) -> None:
+        super().__init__(name, capabilities or settings.quirks.capabilities())
+        self.settings = settings
+        self.client = client or make_client(settings, pool=max(32, settings.quirks.concurrency * 4))
+        self.keys = KeyCodec(settings.quirks.path_like_keys)
+        self.part_size_preference = settings.quirks.part_size
+        self.concurrency = settings.quirks.concurrency
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ---- buckets -----------------------------------------------------------------------------
+    def _create_bucket(self, bucket: str) -> None:
+        args: dict[str, Any] = {"Bucket": bucket}
+        if self.settings.region != "us-east-1":
+            args["CreateBucketConfiguration"] = {"LocationConstraint": self.settings.region}
+        with translated(self.name, bucket):
+            self.client.create_bucket(**args)
+
+    def _delete_bucket(self, bucket: str) -> None:
+        with translated(self.name, bucket):
+            self.client.delete_bucket(Bucket=bucket)
+
+    def _bucket_exists(self, bucket: str) -> bool:
+        try:
+            with translated(self.name, bucket):
+                self.client.head_bucket(Bucket=bucket)
+        except StorageError as exc:
+            if exc.http_status == 404:
+                return False
+            raise
+        return True
+
+    def _list_buckets(self) -> list[str]:
+        with translated(self.name):
+            return [b["Name"] for b in self.client.list_buckets().get("Buckets", [])]
+
+    # ---- put ---------------------------------------------------------------------------------
+    def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
+             metadata: dict[str, str]) -> ObjectInfo:
+        size = stream.size_hint
+        part_size = self._part_size(size)
+        if size is not None and size < part_size:
+            return self._put_small(bucket, key, stream.read(size + 1), stream, content_type,
+                                   metadata)
+        if size is not None and stream.expected_sha256 is not None:
+            return self._put_streaming(bucket, key, stream, content_type, metadata, part_size)
+        head = stream.read(part_size)
+        if len(head) < part_size:
+            return self._put_small(bucket, key, head, stream, content_type, metadata)
+        return self._put_spooled(bucket, key, head, stream, content_type, metadata)
+
+    def _part_size(self, size: int | None) -> int:
+        needed = self.capabilities.part_size_for(size) if size is not None else \
+            self.capabilities.min_part_size
+        return min(max(needed, self.part_size_preference), self.capabilities.max_part_size)
+
+    def _args(self, bucket: str, key: str, content_type: str, metadata: Mapping[str, str],
+              sha256: str) -> dict[str, Any]:
+        return {"Bucket": bucket, "Key": self.keys.to_backend(key), "ContentType": content_type,
+                "Metadata": md.encode(metadata, self.capabilities.metadata,
+                                      internal={"sha256": sha256})}
+
+    def _put_small(self, bucket: str, key: str, data: bytes, stream: IngestStream,
+                   content_type: str, metadata: dict[str, str]) -> ObjectInfo:
+        sha256 = stream.finish()  # checks size and announced hash before anything is sent
+        digest = hashlib.md5(data)
+        with translated(self.name, bucket, key):
+            reply = self.client.put_object(
+                Body=data, ContentMD5=base64.b64encode(digest.digest()).decode("ascii"),
+                **self._args(bucket, key, content_type, metadata, sha256))
+        return self._info(key, len(data), reply.get("ETag"), content_type, metadata, sha256)
+
+    def _put_spooled(self, bucket: str, key: str, head: bytes, stream: IngestStream,
+                     content_type: str, metadata: dict[str, str]) -> ObjectInfo:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY, prefix="sortie-s3-") as spool:
+            spool.write(head)
+            for chunk in stream:
+                spool.write(chunk)
+            sha256 = stream.finish()
+            size = stream.bytes_read
+            if size > self.capabilities.max_object_size:
+                raise TooLarge(f"{size} bytes exceed this backend's maximum object size of "
+                               f"{self.capabilities.max_object_size}", backend=self.name,
+                               bucket=bucket, key=key)
+            part_size = self._part_size(size)
+            spool.seek(0)
+            count = max(1, -(-size // part_size))
+            # Parts are read in order by the calling thread, so the file position is never shared.
+            etag = self._multipart(bucket, key, content_type, metadata, sha256,
+                                   ((n, lambda: spool.read(part_size)) for n in range(1, count + 1)),
+                                   before_complete=None)
+        return self._info(key, size, etag, content_type, metadata, sha256)
+
+    def _put_streaming(self, bucket: str, key: str, stream: IngestStream, content_type: str,
+                       metadata: dict[str, str], part_size: int) -> ObjectInfo:
+        assert stream.expected_sha256 is not None
+
+        def parts() -> Iterator[tuple[int, Callable[[], bytes]]]:
+            number = 0
+            while True:
+                data = stream.read(part_size)
+                if not data and number > 0:
+                    return
+                number += 1
+                yield number, (lambda data=data: data)
+                if len(data) < part_size:
+                    return
+
+        etag = self._multipart(bucket, key, content_type, metadata, stream.expected_sha256,
+                               parts(), before_complete=stream.finish)
+        return self._info(key, stream.bytes_read, etag, content_type, metadata,
+                          stream.expected_sha256)
+
+    def _multipart(self, bucket: str, key: str, content_type: str, metadata: Mapping[str, str],
+                   sha256: str, parts: Iterator[tuple[int, Callable[[], bytes]]],
+                   before_complete: Callable[[], object] | None) -> str | None:
+        """Upload `parts` (number, reader) with bounded concurrency; complete only if every part
+        went up and `before_complete` did not raise; otherwise abort and re-raise."""
+        args = self._args(bucket, key, content_type, metadata, sha256)
+        with translated(self.name, bucket, key):
+            upload_id = self.client.create_multipart_upload(**args)["UploadId"]
+        stored_key = args["Key"]
+        done: dict[int, str] = {}
+        try:
+            with ThreadPoolExecutor(self.concurrency, thread_name_prefix="sortie-s3-part") as pool:
+                pending: set[Future[tuple[int, str]]] = set()
+                for number, reader in parts:
+                    if number > self.capabilities.max_parts:
+                        raise TooLarge(f"the object needs more than {self.capabilities.max_parts} "
+                                       "parts", backend=self.name, bucket=bucket, key=key)
+                    data = reader()
+                    pending.add(pool.submit(self._upload_part, bucket, key, stored_key, upload_id,
+                                            number, data))
+                    if len(pending) >= self.concurrency:
+                        finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                        for future in finished:
+                            number_done, etag = future.result()
+                            done[number_done] = etag
+                for future in pending:
+                    number_done, etag = future.result()
+                    done[number_done] = etag
+            if before_complete is not None:
+                before_complete()
+            with translated(self.name, bucket, key):
+                reply = self.client.complete_multipart_upload(
+                    Bucket=bucket, Key=stored_key, UploadId=upload_id,
+                    MultipartUpload={"Parts": [{"PartNumber": n, "ETag": done[n]}
+                                               for n in sorted(done)]})
+            return reply.get("ETag")
+        except BaseException:
+            self._abort(bucket, stored_key, upload_id)
+            raise
+
+    def _upload_part(self, bucket: str, key: str, stored_key: str, upload_id: str, number: int,
+                     data: bytes) -> tuple[int, str]:
+        md5 = base64.b64encode(hashlib.md5(data).digest()).decode("ascii")
+        with translated(self.name, bucket, key):
+            reply = self.client.upload_part(Bucket=bucket, Key=stored_key, UploadId=upload_id,
+                                            PartNumber=number, Body=data, ContentMD5=md5)
+        return number, reply["ETag"]
+
+    def _abort(self, bucket: str, stored_key: str, upload_id: str) -> None:
+        try:
+            self.client.abort_multipart_upload(Bucket=bucket, Key=stored_key, UploadId=upload_id)
+        except Exception:  # noqa: BLE001 - the original failure matters more; lifecycle rules
+            pass           # or a later abort clean up what is left (it is never visible)
+
+    def _info(self, key: str, size: int, etag: str | None, content_type: str,
+              metadata: Mapping[str, str], sha256: str) -> ObjectInfo:
+        return ObjectInfo(key=key, size=size, last_modified=datetime.now(timezone.utc),
+                          etag=_etag(etag), content_type=content_type, metadata=dict(metadata),
+                          sha256=sha256)
+
+    # ---- read --------------------------------------------------------------------------------
+    def _head(self, bucket: str, key: str) -> ObjectInfo:
+        try:
+            with translated(self.name, bucket, key):
+                reply = self.client.head_object(Bucket=bucket, Key=self.keys.to_backend(key))
+        except StorageError as exc:
+            if exc.http_status == 404 and not self._bucket_exists(bucket):
+                raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket) from exc
+            raise
+        return self._object_info(key, reply, int(reply.get("ContentLength", 0)))
+
+    def _object_info(self, key: str, reply: Mapping[str, Any], size: int) -> ObjectInfo:
+        user, internal = md.decode(reply.get("Metadata") or {}, self.capabilities.metadata)
+        return ObjectInfo(key=key, size=size, last_modified=reply.get("LastModified"),
+                          etag=_etag(reply.get("ETag")), content_type=reply.get("ContentType"),
+                          metadata=user, sha256=internal.get("sha256"))
+
+    def _get(self, bucket: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
+        args: dict[str, Any] = {"Bucket": bucket, "Key": self.keys.to_backend(key)}
+        if byte_range is not None:
+            args["Range"] = _range_header(byte_range)
+        with translated(self.name, bucket, key):
+            reply = self.client.get_object(**args)
+        body = reply["Body"]
+        try:
+            total, start, end = _extent(reply, byte_range)
+            info = self._object_info(key, reply, total)
+            if byte_range is not None and reply.get("ContentRange") is None:
+                # The server ignored the range (some do for empty objects): apply it here.
+                start, end = byte_range.resolve(total)
+                return ObjectReader(info, _sliced(body, start, end, self.name, bucket, key),
+                                    start=start, end=end, on_close=body.close)
+        except BaseException:
+            body.close()
+            raise
+        return ObjectReader(info, _chunks(body, self.name, bucket, key), start=start, end=end,
+                            on_close=body.close)
+
+    def _delete(self, bucket: str, key: str) -> None:
+        with translated(self.name, bucket, key):
+            self.client.delete_object(Bucket=bucket, Key=self.keys.to_backend(key))
+
+    def delete_many(self, bucket: str, keys: list[str]) -> None:
+        """Delete up to 1,000 keys in one DeleteObjects call (missing keys are fine)."""
+        if not keys:
+            return
+        with translated(self.name, bucket):
+            reply = self.client.delete_objects(Bucket=bucket, Delete={
+                "Objects": [{"Key": self.keys.to_backend(k)} for k in keys], "Quiet": True})
+        errors = reply.get("Errors") or []
+        if errors:
+            first = errors[0]
+            raise BackendError(f"{len(errors)} keys not deleted, first {first.get('Key')!r}: "
+                               f"{first.get('Code')} {first.get('Message')}",
+                               backend=self.name, bucket=bucket)
+
+    # ---- list and copy -----------------------------------------------------------------------
+    def _list(self, bucket: str, prefix: str, delimiter: str | None, cursor: str | None,
+              limit: int) -> ListPage:
+        if self.keys.enabled:  # a file-tree server: rebuild S3's order (see treelist.py)
+            return TreeLister(lambda p, token: self._list_once(bucket, p, "/", token, 1000)) \
+                .page(prefix, delimiter, cursor, limit)
+        objects, prefixes, cursor_out = self._list_once(bucket, prefix, delimiter, cursor, limit)
+        return ListPage(objects, prefixes, cursor_out)
+
+    def _list_once(self, bucket: str, prefix: str, delimiter: str | None, token: str | None,
+                   limit: int) -> tuple[list[ObjectInfo], list[str], str | None]:
+        # botocore asks for EncodingType=url and decodes the reply itself, so any key (spaces,
+        # '+', unicode, XML-hostile characters) comes back exactly.
+        args: dict[str, Any] = {"Bucket": bucket, "MaxKeys": limit,
+                                "Prefix": self.keys.prefix_to_backend(prefix)}
+        if delimiter:
+            args["Delimiter"] = delimiter
+        if token:
+            args["ContinuationToken"] = token
+        with translated(self.name, bucket):
+            reply = self.client.list_objects_v2(**args)
+        objects = [ObjectInfo(key=self.keys.from_backend(o["Key"]), size=int(o.get("Size", 0)),
+                              last_modified=o.get("LastModified"), etag=_etag(o.get("ETag")),
+                              complete=False)
+                   for o in reply.get("Contents", [])
+                   # On a file-tree server, "x/" entries are directories (escaped keys never end
+                   # with "/"), such as those left behind when their last object is deleted.
+                   if not (self.keys.enabled and o["Key"].endswith("/"))]
+        prefixes = [self.keys.from_backend(p["Prefix"]) for p in reply.get("CommonPrefixes", [])]
+        next_token = reply.get("NextContinuationToken") if reply.get("IsTruncated") else None
+        return objects, prefixes, next_token
+
+    def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
+        source = self.head(bucket, key)
+        if source.size > self.capabilities.max_single_put:
+            # CopyObject stops at 5 GiB; larger objects are streamed (UploadPartCopy is not
+            # implemented yet).
+            return self._streamed_copy(bucket, key, dest_bucket, dest_key)
+        with translated(self.name, dest_bucket, dest_key):
+            self.client.copy_object(
+                Bucket=dest_bucket, Key=self.keys.to_backend(dest_key),
+                CopySource={"Bucket": bucket, "Key": self.keys.to_backend(key)},
+                MetadataDirective="COPY")
+        return self.head(dest_bucket, dest_key)
+
+
+def _etag(value: str | None) -> str | None:
+    return value.strip('"') if value else value
+
+
+def _range_header(byte_range: ByteRange) -> str:
+    if byte_range.suffix is not None:
+        if byte_range.suffix == 0:
+            raise RangeNotSatisfiable("a suffix range of 0 bytes is empty")
+        return f"bytes=-{byte_range.suffix}"
+    end = "" if byte_range.end is None else str(byte_range.end)
+    return f"bytes={byte_range.start}-{end}"
+
+
+def _extent(reply: Mapping[str, Any], byte_range: ByteRange | None) -> tuple[int, int, int]:
+    """(object size, first byte, last byte) of a GetObject reply."""
+    content_range = reply.get("ContentRange")
+    length = int(reply.get("ContentLength", 0))
+    if content_range:  # "bytes 100-199/1000"
+        span, _, total = content_range.split(" ", 1)[-1].partition("/")
+        first, _, last = span.partition("-")
+        return int(total), int(first), int(last)
+    return length, 0, length - 1
+
+
+def _chunks(body: Any, backend: str, bucket: str, key: str) -> Iterator[bytes]:
+    with translated(backend, bucket, key):
+        yield from body.iter_chunks(READ_CHUNK)
+
+
+def _sliced(body: Any, start: int, end: int, backend: str, bucket: str,
+            key: str) -> Iterator[bytes]:
+    position = 0
+    for chunk in _chunks(body, backend, bucket, key):
+        lo, hi = max(start - position, 0), min(end + 1 - position, len(chunk))
+        if lo < hi:
+            yield chunk[lo:hi]
+        position += len(chunk)
+        if position > end:
+            return
+
