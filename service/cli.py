@@ -11,6 +11,7 @@ import typer
 from adapters.errors import StorageError
 
 from . import config as config_module
+from .cli_backends import backends_check, backends_presets, backends_show
 from .cli_drills import drill_app, scheduler
 
 if TYPE_CHECKING:
@@ -27,6 +28,9 @@ app.add_typer(config_app, name="config")
 app.add_typer(token_app, name="token")
 app.add_typer(drill_app, name="drill")
 app.command("scheduler")(scheduler)
+backends_app.command("presets")(backends_presets)
+backends_app.command("show")(backends_show)
+backends_app.command("check")(backends_check)
 
 ConfigOption = Annotated[Optional[Path], typer.Option(
     "--config", "-c", help="YAML configuration file (default: $SORTIE_CONFIG, else the embedded "
