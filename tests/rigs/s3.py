@@ -23,7 +23,7 @@ try:  # a colleague's single-node Swift (with s3api); the rig skips until it exi
 except ImportError:  # pragma: no cover - depends on the tree
     server_swift = None
 
-RIG_IDS = ["s3-seaweedfs", "s3-swift-s3api"]
+RIG_IDS = ["s3-seaweedfs", "s3-swift-s3api", "s3-minio-docker"]
 
 #: Parts small enough that a 40 MiB object takes the multipart path several times over.
 SMALL_PARTS = {"part_size": 5 * MiB, "min_part_size": 5 * MiB}
@@ -71,5 +71,28 @@ else:
         pytest.skip("tests/servers/swift.py (single-node Swift with s3api) is not in this tree yet")
 
 
-__all__ = ["RIG_IDS", "rig_s3_seaweedfs", "rig_s3_swift_s3api", "server_seaweedfs",
+@pytest.fixture(scope="session")
+def rig_s3_minio_docker() -> Iterator[Rig]:
+    """The suite against MinIO's container image (testcontainers), where a Docker engine runs;
+    skipped cleanly elsewhere (the engine check has a short timeout, it never hangs)."""
+    from ..servers.docker import docker_unavailable_reason
+
+    reason = docker_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    from testcontainers.community.minio import MinioContainer
+
+    with MinioContainer() as container:
+        config = container.get_config()
+        endpoint = f"http://{config['endpoint']}"
+        store = s3_store("s3-minio-docker", endpoint, config["access_key"], config["secret_key"],
+                         "us-east-1", "minio")
+        multipart = s3_store("s3-minio-docker-multipart", endpoint, config["access_key"],
+                             config["secret_key"], "us-east-1", "minio", **SMALL_PARTS)
+        yield Rig(store=store, multipart_store=multipart)
+        store.close()
+        multipart.close()
+
+
+__all__ = ["RIG_IDS", "rig_s3_seaweedfs", "rig_s3_swift_s3api", "rig_s3_minio_docker", "server_seaweedfs",
            "server_swift", "s3_store", "seaweed_store"]
