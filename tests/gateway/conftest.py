@@ -61,8 +61,8 @@ def live_seaweedfs(request: pytest.FixtureRequest,
         pytest.skip(reason)
     server = _server(request, "server_seaweedfs")
     workdir = tmp_path_factory.mktemp("gateway-seaweedfs")
-    backend = {"type": "s3", "endpoint": server.endpoint, "region": server.region,  # type: ignore[attr-defined]
-               "addressing": "path", "access_key": "${GW_TEST_S3_ACCESS}",
+    backend = {"type": "s3", "preset": "seaweedfs", "endpoint": server.endpoint,  # type: ignore[attr-defined]
+               "region": server.region, "access_key": "${GW_TEST_S3_ACCESS}",  # type: ignore[attr-defined]
                "secret_key": "${GW_TEST_S3_SECRET}"}
     env = {"GW_TEST_S3_ACCESS": server.access_key,  # type: ignore[attr-defined]
            "GW_TEST_S3_SECRET": server.secret_key}  # type: ignore[attr-defined]
