@@ -1,21 +1,15 @@
-"""Azure provider presets: limits, regions and compliance facts as validated data.
-
-Defined here because the shared preset model for S3 presets (adapters/presets.py) did not exist
-when this adapter was written; the shapes are kept simple so both can merge later.
-"""
+"""Azure provider presets: limits and regions as validated data, compliance facts in the shared
+model of adapters/presets.py (sourced facts, unknown is a value)."""
 
 from __future__ import annotations
 
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..contract import Capabilities, MiB
-from ..errors import InvalidRequest
+from ..presets import PresetBase, PresetError, load_preset_file, preset_names
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
@@ -24,60 +18,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SourcedFact(_Strict):
-    """One fact with where it comes from and when it was checked. `unknown` is a value: a
-    placement policy must treat it as not satisfied."""
-
-    value: bool | str | list[str] | Literal["unknown"]
-    source: HttpUrl
-    checked: date
-    note: str | None = None
-
-
-class Compliance(_Strict):
-    hq_jurisdiction: SourcedFact
-    extraterritorial_exposure: SourcedFact
-    hds: SourcedFact
-    secnumcloud: SourcedFact
-
-
-class Egress(_Strict):
-    price_per_gb: float | None = Field(ge=0)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
-    source: HttpUrl
-    checked: date
-    note: str | None = None
-
-
 class Region(_Strict):
     name: str = Field(pattern=r"^[a-z0-9]+$")
     location: str
     country: str = Field(pattern=r"^[A-Z]{2}$")
-    eea: bool
 
 
-class Limits(_Strict):
+class BlockLimits(_Strict):
     max_blocks: int = Field(gt=0)
     max_block_size_mib: int = Field(gt=0)
     max_single_put_mib: int = Field(gt=0)
-    metadata_names: str
-    source: HttpUrl
-    checked: date
 
 
-class AzurePreset(_Strict):
-    name: str
-    provider: str
+class AzurePreset(PresetBase):
     endpoint_pattern: str
-    limits: Limits
+    limits: BlockLimits
     regions: list[Region] = Field(min_length=1)
-    regions_source: HttpUrl
-    regions_checked: date
-    compliance: Compliance
-    egress: Egress
 
     def capabilities(self, base: Capabilities) -> Capabilities:
-        """The adapter's capabilities within this provider's limits."""
+        """The adapter's capabilities within this provider's limits (Sortie's own smaller
+        single-put threshold is kept: a single request is buffered whole)."""
         block = self.limits.max_block_size_mib * MiB
         return base.with_overrides(max_parts=self.limits.max_blocks, max_part_size=block,
                                    max_object_size=self.limits.max_blocks * block,
@@ -87,13 +47,7 @@ class AzurePreset(_Strict):
 
 @lru_cache(maxsize=None)
 def load_preset(name: str) -> AzurePreset:
-    if not name.replace("-", "").replace("_", "").isalnum():
-        raise InvalidRequest(f"invalid preset name {name!r}")
-    path = PRESET_DIR / f"{name}.yaml"
-    if not path.is_file():
-        known = sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
-        raise InvalidRequest(f"unknown azure preset {name!r} (known: {', '.join(known)})")
-    try:
-        return AzurePreset.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (ValidationError, yaml.YAMLError) as exc:
-        raise InvalidRequest(f"azure preset {name!r} is invalid: {exc}") from exc
+    if name not in preset_names(PRESET_DIR):
+        raise PresetError(f"unknown azure preset {name!r} "
+                          f"(known: {', '.join(preset_names(PRESET_DIR))})")
+    return load_preset_file(PRESET_DIR / f"{name}.yaml", AzurePreset)

@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
-from adapters.azure import AZURE_CAPABILITIES, AzureStore, from_config
+from adapters.azure import AZURE_CAPABILITIES, from_config
 from adapters.azure.blocks import block_sizes, split
 from adapters.azure.keys import from_blob_name, to_blob_name
 from adapters.azure.preset import load_preset
@@ -231,9 +231,12 @@ def test_preset_is_valid_and_sourced() -> None:
     preset = load_preset("azure")
     assert {r.name for r in preset.regions} >= {"francecentral", "francesouth", "westeurope",
                                                 "northeurope", "germanywestcentral"}
-    assert preset.compliance.hq_jurisdiction.value == "US"
-    assert preset.compliance.hds.value is True and preset.compliance.secnumcloud.value is False
-    assert preset.egress.price_per_gb is not None and preset.egress.source
+    facts = preset.compliance
+    assert facts.hq_jurisdiction.value == "US"
+    assert (facts.hds.value, facts.secnumcloud.value) == ("yes", "no")
+    assert "US CLOUD Act" in (facts.extraterritorial_exposure.value or [])
+    assert facts.egress_price.value is not None and facts.egress_price.source
+    assert set(facts.eea_regions.value or []) == {r.name for r in preset.regions}
     caps = preset.capabilities(AZURE_CAPABILITIES)
     assert (caps.max_parts, caps.max_part_size) == (50_000, 4000 * MiB)
 

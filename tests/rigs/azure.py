@@ -6,10 +6,9 @@ from typing import Iterator
 
 import pytest
 
-from adapters.azure import from_config
+from adapters.azure import build_store, from_config
 from adapters.config import AzureBackend
 from adapters.contract import MiB
-from adapters.azure.store import AzureStore
 
 from ..servers.azurite import AzuriteServer, server_azurite  # noqa: F401 - exposed fixture
 from . import Rig
@@ -24,20 +23,15 @@ def azurite_settings(server: AzuriteServer, **changes: object) -> AzureBackend:
 
 
 @pytest.fixture(scope="session")
-def rig_azure_azurite(server_azurite: AzuriteServer, tmp_path_factory: pytest.TempPathFactory
-                      ) -> Iterator[Rig]:
-    store = from_config("azure-azurite", azurite_settings(server_azurite), tmp_path_factory.getbasetemp())
-    small = from_config("azure-azurite-blocks", azurite_settings(server_azurite),
-                        tmp_path_factory.getbasetemp())
-    assert isinstance(store, AzureStore) and isinstance(small, AzureStore)
+def rig_azure_azurite(server_azurite: AzuriteServer) -> Iterator[Rig]:
+    store = build_store("azure-azurite", azurite_settings(server_azurite))
     # 4 MiB blocks and single puts only up to 4 MiB: 40 MiB goes through ten staged blocks.
-    small.capabilities = small.capabilities.with_overrides(min_part_size=4 * MiB,
-                                                           max_single_put=4 * MiB)
+    small = build_store("azure-azurite-blocks", azurite_settings(server_azurite),
+                        min_part_size=4 * MiB, max_single_put=4 * MiB)
     yield Rig(store=store, multipart_store=small,
-              extras={"client": lambda: store.client, "server": lambda: server_azurite})
+              extras={"client": lambda: store.inner.client, "server": lambda: server_azurite})
     store.close()
     small.close()
-
 
 
 @pytest.fixture(scope="session")
@@ -58,5 +52,5 @@ def rig_azure_azurite_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterat
         settings = AzureBackend(type="azure",  # type: ignore[arg-type]
                                 connection_string=container.get_connection_string())
         store = from_config("azure-azurite-docker", settings, tmp_path_factory.getbasetemp())
-        yield Rig(store=store, extras={"client": lambda: store.client})  # type: ignore[attr-defined]
+        yield Rig(store=store, extras={"client": lambda: store.inner.client})
         store.close()
