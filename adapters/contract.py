@@ -253,7 +253,8 @@ class BaseStore(ObjectStore):
         with self.get(bucket, key) as body:
             info = body.info
             # The announced hash makes the copy fail rather than store bytes that changed on the way.
-            return self.put(dest_bucket, dest_key, body, size=info.size,
+            # iter(): an ObjectReader's read() takes no size, so it must be consumed as chunks.
+            return self.put(dest_bucket, dest_key, iter(body), size=info.size,
                             content_type=info.content_type, metadata=info.metadata,
                             expected_sha256=info.sha256)
 
