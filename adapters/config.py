@@ -92,6 +92,9 @@ class LibcloudBackend(_Backend):
     secret: SecretStr | None = None
     #: Further keyword arguments of the driver (host, port, secure, region...).
     options: dict[str, Any] = Field(default_factory=dict)
+    #: Where puts are spooled (hashed and checked) before the driver uploads them; default: the
+    #: system temp dir. Needs room for the largest objects being written at once.
+    spool_dir: Path | None = None
 
 
 BackendConfig = Annotated[
