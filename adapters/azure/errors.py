@@ -6,6 +6,8 @@ the code decides first and the HTTP status only where the code is missing or unk
 
 from __future__ import annotations
 
+import re
+
 from azure.core.exceptions import (AzureError, ClientAuthenticationError, HttpResponseError,
                                    ResourceExistsError, ResourceNotFoundError, ServiceRequestError,
                                    ServiceResponseError)
@@ -43,7 +45,7 @@ def translate(exc: Exception, *, backend: str, bucket: str | None = None,
         # Connection refused, DNS failure, TLS failure, read timeout: nothing reached the service
         # or its answer was lost.
         target = f" at {account_url}" if account_url else ""
-        return TransientError(f"cannot reach Azure Blob storage{target}: {_first_line(exc)}",
+        return TransientError(f"cannot reach Azure Blob storage{target}: {_network_cause(exc)}",
                               **where)
     if not isinstance(exc, HttpResponseError):
         if isinstance(exc, AzureError):
@@ -60,9 +62,10 @@ def translate(exc: Exception, *, backend: str, bucket: str | None = None,
     if code in ("ContainerAlreadyExists", "BlobAlreadyExists"):
         return AlreadyExists("already exists", **where)
     if code in _BAD_CREDENTIALS:
+        account = f" for {account_url}" if account_url else ""
         return AuthError(
-            f"Azure rejected the credentials ({code}): check the account name and account key, "
-            "the SAS token (expiry, permissions) or the connection string", **where)
+            f"Azure rejected the credentials{account} ({code}): check the account name and "
+            "account key, the SAS token (expiry, permissions) or the connection string", **where)
     if code in _NO_PERMISSION:
         return AuthError(f"the credentials lack permission for this operation ({code})", **where)
     if code in _TRANSIENT or status in (408, 429) or status >= 500:
@@ -81,6 +84,23 @@ def translate(exc: Exception, *, backend: str, bucket: str | None = None,
     if status == 400:
         return InvalidRequest(f"Azure refused the request ({said})", **where)
     return BackendError(f"Azure answered {status} ({said})", **where)
+
+
+_ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
+_TIMEOUT = re.compile(r"(?:read|connect(?:ion)?) timed out|timed out", re.IGNORECASE)
+
+
+def _network_cause(exc: BaseException) -> str:
+    """The useful part of a connection failure ("Connection refused", "Name or service not
+    known", "timed out") rather than urllib3's full retry story."""
+    text = str(exc)
+    match = _ERRNO.search(text)
+    if match:
+        return match.group(1).strip()
+    match = _TIMEOUT.search(text)
+    if match:
+        return match.group(0)
+    return _first_line(exc)
 
 
 def _first_line(exc: BaseException) -> str:

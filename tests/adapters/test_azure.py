@@ -193,6 +193,7 @@ def test_unreachable_endpoint_fails_clearly_in_bounded_time(tmp_path) -> None:
         store.head("bucket", "key")
     assert time.monotonic() - started < 15
     assert "cannot reach Azure" in str(caught.value) and url in str(caught.value)
+    assert "Connection refused" in str(caught.value)
 
 
 def test_settings_need_exactly_one_credential(tmp_path) -> None:
@@ -245,3 +246,22 @@ def test_missing_bucket_and_object(rig: Rig, container: str) -> None:
     with pytest.raises(ObjectNotFound):
         rig.store.copy(container, "missing", container, "x")
     rig.store.delete(container, "missing")  # no-op
+
+
+def test_backend_probe_diagnoses_wrong_key_and_dead_endpoint(server_azurite: AzuriteServer,
+                                                             tmp_path) -> None:
+    """`sortie backends check` runs the generic probe; the Azure errors make its diagnosis."""
+    probe = pytest.importorskip("adapters.probe").probe
+    good = from_config("good", _settings(server_azurite, account_url=server_azurite.account_url,
+                                          account_key=ACCOUNT_KEY), tmp_path)
+    assert probe(good).ok
+    wrong = base64.b64encode(b"wrong key" * 6).decode()
+    bad = from_config("bad", _settings(server_azurite, account_url=server_azurite.account_url,
+                                        account_key=wrong), tmp_path)
+    report = probe(bad)
+    assert not report.ok
+    assert "authentication failed" in report.diagnosis and "account key" in report.diagnosis
+    gone = from_config("gone", _settings(None, account_url=f"http://127.0.0.1:{free_port()}/x",  # type: ignore[arg-type]
+                                          account_key=ACCOUNT_KEY), tmp_path)
+    report = probe(gone)
+    assert "unreachable" in report.diagnosis and "Connection refused" in report.diagnosis
