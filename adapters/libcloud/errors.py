@@ -1,0 +1,70 @@
+"""Translate apache-libcloud failures into adapters/errors.py, in one place.
+
+libcloud drivers raise a mix of typed errors (ContainerDoesNotExistError...), HTTP errors with a
+code (BaseHTTPError, ProviderError), plain LibcloudError with a message, and the network errors of
+`requests` underneath; each maps to exactly one class of the contract.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import requests
+from libcloud.common.exceptions import BaseHTTPError, RateLimitReachedError
+from libcloud.common.types import (InvalidCredsError, LibcloudError, MalformedResponseError,
+                                   ProviderError, ServiceUnavailableError)
+from libcloud.storage.types import (ContainerAlreadyExistsError, ContainerDoesNotExistError,
+                                    ContainerIsNotEmptyError, InvalidContainerNameError,
+                                    ObjectDoesNotExistError, ObjectHashMismatchError)
+
+from ..errors import (AlreadyExists, AuthError, BackendError, BucketNotFound, Conflict,
+                      IntegrityError, InvalidName, InvalidRequest, ObjectNotFound, StorageError,
+                      TransientError)
+
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    requests.exceptions.RequestException, ConnectionError, socket.timeout, TimeoutError)
+LIBCLOUD_ERRORS: tuple[type[BaseException], ...] = (LibcloudError, BaseHTTPError, *NETWORK_ERRORS)
+
+
+def is_backend_error(exc: BaseException) -> bool:
+    return isinstance(exc, LIBCLOUD_ERRORS)
+
+
+def translate(exc: BaseException, *, backend: str, bucket: str | None = None,
+              key: str | None = None) -> StorageError:
+    where = {"backend": backend, "bucket": bucket, "key": key}
+    # Order matters: the specific libcloud classes all derive from LibcloudError.
+    if isinstance(exc, ContainerDoesNotExistError):
+        return BucketNotFound("no such bucket", **where)
+    if isinstance(exc, ObjectDoesNotExistError):
+        return ObjectNotFound("no such object", **where)
+    if isinstance(exc, ContainerAlreadyExistsError):
+        return AlreadyExists("bucket already exists", **where)
+    if isinstance(exc, ContainerIsNotEmptyError):
+        return Conflict("bucket is not empty", **where)
+    if isinstance(exc, InvalidContainerNameError):
+        return InvalidName(f"the driver refuses this bucket name: {exc}", **where)
+    if isinstance(exc, ObjectHashMismatchError):
+        return IntegrityError(f"the backend stored different bytes than were sent: {exc}", **where)
+    if isinstance(exc, InvalidCredsError):
+        return AuthError(f"the backend refused the credentials: {exc}; check key, secret and "
+                         "driver options", **where)
+    if isinstance(exc, (RateLimitReachedError, ServiceUnavailableError, MalformedResponseError)):
+        return TransientError(f"the backend is unavailable or throttling: {exc}", **where)
+    if isinstance(exc, NETWORK_ERRORS):
+        return TransientError(f"cannot reach the backend: {exc}", **where)
+    code = getattr(exc, "code", None) or getattr(exc, "http_code", None)
+    if isinstance(exc, (BaseHTTPError, ProviderError)) and isinstance(code, int):
+        if code in (401, 403):
+            return AuthError(f"the backend refused the credentials or the permission ({code}: "
+                             f"{exc})", **where)
+        if code == 404:
+            return ObjectNotFound("no such object", **where) if key else \
+                BucketNotFound("no such bucket", **where)
+        if code == 409:
+            return Conflict(f"conflict ({exc})", **where)
+        if code in (408, 429) or code >= 500:
+            return TransientError(f"the backend is unavailable ({code}: {exc})", **where)
+        if 400 <= code < 500:
+            return InvalidRequest(f"the backend refused the request ({code}: {exc})", **where)
+    return BackendError(f"libcloud driver error: {exc}", **where)
