@@ -118,8 +118,11 @@ GENERIC = DriverProfile()
 
 PROFILES: dict[str, DriverProfile] = {
     # Writes straight to the final file, keeps no metadata, reads a whole file to serve a range.
+    # Its locks are off: they leave one file per object path in the system temp dir, and Sortie
+    # never writes a final path in place (unique staged name, then one atomic rename).
     "LOCAL": DriverProfile(codec=HexPathCodec(), metadata=None, promote=_local_promote,
-                           atomic_upload=False, ranges=False),
+                           atomic_upload=False, ranges=False,
+                           driver_defaults={"ex_use_locking": False}),
     # Blocks, then one commit: all-or-nothing. Metadata names lowercased by libcloud.
     "AZURE_BLOBS": DriverProfile(codec=AzureCodec(), metadata=LIBCLOUD_AZURE_RULES),
 }
