@@ -14,6 +14,7 @@ from ..errors import InvalidRequest
 #: Connections kept per host: a drill's workers plus the blocks each has in flight.
 _POOL_SIZE = 64
 _GET_CHUNK = 8 * 1024 * 1024
+_READ_BLOCK = 256 * 1024
 
 
 def account_name_from_url(account_url: str) -> str:
@@ -42,8 +43,15 @@ def service_client(name: str, settings: AzureBackend) -> BlobServiceClient:
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
+    # Our own transport, for a connection pool as large as the concurrency we use; it must then
+    # get the timeouts and the read size itself (the client's kwargs only shape a transport the
+    # SDK builds): with requests' 4 KiB default a 64 MiB read costs twice the CPU.
+    transport = RequestsTransport(session=session, session_owner=True,
+                                  connection_timeout=settings.connect_timeout,
+                                  read_timeout=settings.read_timeout,
+                                  connection_data_block_size=_READ_BLOCK)
     options = dict(
-        transport=RequestsTransport(session=session, session_owner=True),
+        transport=transport,
         # The storage SDK's default waits 15 s, then 18 s, then 24 s: far too long to notice a
         # dead endpoint. Here a failed request (one block, say) is tried again after about half
         # a second; the retry layer around the store backs off exponentially on top.
