@@ -4,11 +4,13 @@ PUT: the adapter runs in a worker thread and pulls the request body block by blo
 loop (`anyio.from_thread.run`), so at most one block (1 MiB) is held beyond the server's own
 flow-control buffer, whatever the object's size. A client that goes away makes the pull raise,
 the adapter's put fails, and nothing is stored.
-GET: the object's chunks are read in worker threads and yielded to the server one at a time.
+GET: a thread reads the object's chunks a few ahead of the client (see ObjectStream).
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 from typing import AsyncIterator, Iterator
 
 import anyio
@@ -18,6 +20,8 @@ from anyio import from_thread
 from adapters.streams import ObjectReader
 
 BLOCK_SIZE = 1024 * 1024
+#: Chunks of an object read ahead of the client (GET).
+READ_AHEAD = 3
 
 
 class RequestBlocks:
@@ -48,17 +52,72 @@ class RequestBlocks:
             yield block
 
 
-async def stream_object(reader: ObjectReader) -> AsyncIterator[bytes]:
-    chunks = iter(reader)
-    try:
-        while True:
-            chunk = await anyio.to_thread.run_sync(next, chunks, None)
-            if chunk is None:
-                return
-            yield chunk
-    finally:
-        # Also reached when the client goes away (cancellation): shield the release of the
-        # backend connection. The route also closes the reader after the response, for the case
-        # where the server abandons this generator without closing it.
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(reader.close)
+class ObjectStream:
+    """An object's chunks read ahead by a thread into a small queue, so that reading the next
+    chunk from the backend overlaps with sending this one to the client. Memory stays bounded by
+    the queue's depth (READ_AHEAD chunks of the adapter's size, 1 MiB for most)."""
+
+    def __init__(self, reader: ObjectReader, depth: int = READ_AHEAD) -> None:
+        self._reader = reader
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="sortie-get", daemon=True)
+        self._started = False
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _produce(self) -> None:
+        try:
+            for chunk in self._reader:
+                if not self._put(chunk):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises
+            self._put(exc)
+        finally:
+            # The one thread that reads the body is the one that closes it.
+            self._reader.close()
+            self._done.set()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        try:
+            while True:
+                item = self._queue.get_nowait() if not self._queue.empty() else \
+                    await anyio.to_thread.run_sync(self._queue.get)
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item  # type: ignore[misc]
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Ask the reading thread to finish and release the backend connection (idempotent;
+        also called after the response, for when the server abandons the iteration)."""
+        self._stop.set()
+        if not self._started:
+            self._reader.close()
+            return
+        while True:  # unblock a producer waiting on a full queue
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+
+    def wait_closed(self, timeout: float = 60.0) -> None:
+        self._done.wait(timeout)
+
+
+_END = object()

@@ -18,7 +18,7 @@ from adapters.errors import RangeNotSatisfiable
 from .. import headers as h
 from ..access import access_of
 from ..auth import require
-from ..bodies import RequestBlocks, stream_object
+from ..bodies import ObjectStream, RequestBlocks
 from ..models import ObjectList, ObjectOut
 from ..problems import storage_problem
 from . import PROBLEM_RESPONSES, gateway_of, resolve, run
@@ -102,8 +102,9 @@ async def get_object(
     if byte_range is not None:
         status = 206
         headers["content-range"] = f"bytes {reader.start}-{reader.end}/{info.size}"
-    return StreamingResponse(stream_object(reader), status_code=status, headers=headers,
-                             background=BackgroundTask(reader.close))
+    body = ObjectStream(reader)
+    return StreamingResponse(body.__aiter__(), status_code=status, headers=headers,
+                             background=BackgroundTask(body.stop))
 
 
 @router.delete(OBJECT, status_code=204, dependencies=[require("write", "delete_object")],
