@@ -52,3 +52,27 @@ def test_disconnect_mid_put_leaves_no_object(live: LiveGateway, gbucket: str, ch
         # No temp file left in the local adapter's work area either.
         tmp = live.config.base_dir / "main" / gbucket / "tmp"
         assert list(tmp.iterdir()) == []
+
+
+def test_client_abandoning_a_get_releases_the_backend_read(live: LiveGateway, gbucket: str) -> None:
+    import threading
+
+    token = live.token(["read", "write"], [gbucket])
+    token_id = token.split("_")[1]
+    client = live.as_token(token)
+    size = 20 * MiB
+    assert client.put(f"/v1/buckets/{gbucket}/objects/long", content=b"L" * size).status_code == 200
+    with client.stream("GET", f"/v1/buckets/{gbucket}/objects/long") as response:
+        first = next(response.iter_raw(64 * 1024))
+        assert first and response.status_code == 200
+    client.close()  # the connection goes with it: the gateway sees the client leave
+    lines = live.wait_audit(2, token_id, timeout=60)
+    assert lines[1]["action"] == "get_object" and lines[1]["bytes_out"] < size
+    # The reading thread of that GET ends (it would otherwise hold a backend connection).
+    deadline = time.monotonic() + 30
+    while any(t.name == "sortie-get" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "sortie-get" for t in threading.enumerate())
+    # And the gateway still serves.
+    assert live.client.get(f"/v1/buckets/{gbucket}/objects/long",
+                           headers={"Range": "bytes=0-3"}).content == b"LLLL"
