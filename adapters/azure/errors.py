@@ -68,6 +68,9 @@ def translate(exc: Exception, *, backend: str, bucket: str | None = None,
             "account key, the SAS token (expiry, permissions) or the connection string", **where)
     if code in _NO_PERMISSION:
         return AuthError(f"the credentials lack permission for this operation ({code})", **where)
+    if code == "BlobArchived":
+        return Conflict("the blob is in the Archive tier: rehydrate it (set its tier to Hot or "
+                        "Cool) before reading it", **where)
     if code in _TRANSIENT or status in (408, 429) or status >= 500:
         return TransientError(f"Azure is temporarily unable to serve the request ({said})", **where)
     if code == "InvalidRange" or status == 416:

@@ -6,6 +6,12 @@ request that makes the blob visible is sent only after `IngestStream.finish()` c
 SHA-256, and it carries the metadata, the content type and the SHA-256 (`sortie_sha256`), so a
 reader never sees a blob without them. Reads work on any block blob, including those written by
 other tools: no Sortie hash there means `sha256=None`, never a guessed one.
+
+Known differences from the contract, on Azurite at least: listings come in Azure's order, which
+there is UTF-16 order, so a key with a character above U+FFFF (an emoji) sorts before one with
+U+E000-U+FFFF at the same position, where UTF-8 byte order puts it after. On Azure itself, a
+same-account copy may stay "pending" for a while (Azurite always completes at once); Sortie waits
+for it, but the destination exists during that time.
 """
 
 from __future__ import annotations
