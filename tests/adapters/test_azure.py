@@ -265,3 +265,36 @@ def test_backend_probe_diagnoses_wrong_key_and_dead_endpoint(server_azurite: Azu
                                           account_key=ACCOUNT_KEY), tmp_path)
     report = probe(gone)
     assert "unreachable" in report.diagnosis and "Connection refused" in report.diagnosis
+
+
+def test_every_block_carries_its_md5_and_the_commit_comes_last(server_azurite: AzuriteServer,
+                                                               container: str) -> None:
+    """Watch the requests on the wire: Azure can only check what it is sent."""
+    from azure.core.pipeline import PipelineRequest
+
+    from adapters.azure import AzureStore
+
+    seen: list[tuple[str, dict[str, str], bytes]] = []
+
+    def record(request: PipelineRequest) -> None:  # type: ignore[type-arg]
+        http = request.http_request
+        body = http.data if isinstance(http.data, bytes) else b""
+        seen.append((http.url, dict(http.headers), body))
+
+    client = BlobServiceClient.from_connection_string(server_azurite.connection_string(),
+                                                      raw_request_hook=record)
+    caps = AZURE_CAPABILITIES.with_overrides(min_part_size=4 * MiB, max_single_put=4 * MiB)
+    store = AzureStore("wire", client, caps)
+    data = _data(10 * MiB + 5)
+    store.put(container, "wired", (data[i:i + 999_999] for i in range(0, len(data), 999_999)))
+    puts = [(url, headers, body) for url, headers, body in seen if "wired" in url]
+    blocks = [p for p in puts if "comp=block&" in p[0] or p[0].endswith("comp=block")]
+    commits = [p for p in puts if "comp=blocklist" in p[0]]
+    assert len(blocks) == 3 and len(commits) == 1 and puts[-1] is commits[0]
+    for _url, headers, body in blocks:
+        assert base64.b64decode(headers["Content-MD5"]) == hashlib.md5(body).digest()
+    assert commits[0][1]["x-ms-meta-sortie_sha256"] == hashlib.sha256(data).hexdigest()
+    store.put(container, "single", b"small")
+    url, headers, body = seen[-1]
+    assert base64.b64decode(headers["Content-MD5"]) == hashlib.md5(b"small").digest()
+    store.close()
