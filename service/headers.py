@@ -20,7 +20,7 @@ from email.utils import format_datetime
 from typing import Iterable, Mapping
 
 from adapters.contract import ByteRange, ObjectInfo
-from adapters.errors import InvalidMetadata
+from adapters.errors import InvalidMetadata, InvalidRequest
 
 META_PREFIX = "x-sortie-meta-"
 META_KEYS = "x-sortie-meta-keys"
@@ -28,6 +28,8 @@ SHA256 = "x-sortie-sha256"
 _PLAIN = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
 _WORD = re.compile(r"^=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=$", re.IGNORECASE)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_MEDIA_TYPE = re.compile(rf"^{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*[\x20-\x7e]*)?$")
 
 
 def metadata_from_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -49,6 +51,9 @@ def metadata_from_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
         if not key:
             raise InvalidMetadata(f"metadata header {name!r} names no key")
         key = spelled.pop(key, key)
+        if not value.isascii():
+            raise InvalidMetadata(f"metadata value of {key!r} is not ASCII: send it as an RFC 2047 "
+                                  "word, =?UTF-8?B?<base64 of the UTF-8>?=")
         if key in metadata:
             raise InvalidMetadata(f"metadata key {key!r} is given twice")
         metadata[key] = decode_value(value, key)
@@ -56,6 +61,15 @@ def metadata_from_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
         raise InvalidMetadata(f"X-Sortie-Meta-Keys lists {sorted(spelled.values())} but no "
                               "X-Sortie-Meta-<key> header carries them")
     return metadata
+
+
+def check_content_type(value: str | None) -> str | None:
+    """A media type as HTTP defines it (`type/subtype; params`), printable ASCII, <= 255 chars."""
+    if value is None or not value.strip():
+        return None
+    if len(value) > 255 or not _MEDIA_TYPE.fullmatch(value):
+        raise InvalidRequest(f"Content-Type {value[:60]!r} is not a valid media type")
+    return value
 
 
 def decode_value(value: str, key: str) -> str:

@@ -47,6 +47,7 @@ async def put_object(
         description="SHA-256 (hex) of the body; on mismatch nothing is stored (400)")] = None,
 ) -> Response:
     metadata = h.metadata_from_headers(request.headers.items())
+    content_type = h.check_content_type(content_type)
     resolve(request, bucket)
     blocks = RequestBlocks(request.stream())
     info = await run(gateway_of(request).put_object, bucket, key, blocks.iter_blocking(),

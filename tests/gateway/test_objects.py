@@ -104,7 +104,8 @@ def test_metadata_headers_round_trip_with_case_and_unicode(live: LiveGateway, gb
     assert head.headers["content-length"] == "1" and head.content == b""
     # Reserved or invalid keys are refused before any byte is stored.
     for bad in ({"X-Sortie-Meta-Sortie-x": "1"}, {"X-Sortie-Meta-9lives": "1"},
-                {"X-Sortie-Meta-Keys": "Ghost"}):
+                {"X-Sortie-Meta-Keys": "Ghost"}, {"X-Sortie-Meta-Raw": "caf\u00e9".encode("latin-1")},
+                {"Content-Type": "not a media type"}):
         assert_problem(live.client.put(url(gbucket, "bad"), content=b"b", headers=bad), 400)
     assert live.client.head(url(gbucket, "bad")).status_code == 404
 
