@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from adapters import build_store
@@ -20,6 +21,9 @@ from .models import Problem
 from .routes import buckets, objects, ops
 from .tokens import TokenStore
 
+#: Blocking adapter calls run in worker threads; this bounds how many run at once.
+WORKER_THREADS = 200
+
 
 def create_app(config: LoadedConfig) -> FastAPI:
     stores: dict[str, ObjectStore] = {
@@ -32,6 +36,9 @@ def create_app(config: LoadedConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Each streaming PUT or GET holds a worker thread for its whole transfer: anyio's default
+        # of 40 would let 40 slow uploads queue every other request behind them.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         yield
         gateway.close()
         audit.close()

@@ -7,7 +7,6 @@ import re
 from urllib.parse import quote
 
 import httpx
-import pytest
 
 from .live import LiveGateway, pattern_bytes, pattern_sha256
 
