@@ -88,6 +88,10 @@ class SwiftServer:
         """Stop and start the proxy, waiting until it answers again."""
         self._proxy.restart(lambda: _healthy(self.proxy_port), _START_TIMEOUT)
 
+    def close(self) -> None:
+        """Stop every server and remove the data."""
+        _teardown(self._all, self.root)
+
     def logs(self, lines: int = 40) -> str:
         return "\n".join(f"--- {p.name}\n{p.log_tail(lines)}" for p in self._all)
 
@@ -208,11 +212,12 @@ use = egg:swift#symlink
             shutil.chown(os.path.join(dirpath, name), SWIFT_USER, SWIFT_USER)
 
 
-@pytest.fixture(scope="session")
-def server_swift() -> Iterator[SwiftServer]:
+def start_swift() -> SwiftServer:
+    """Start a single-node Swift in a fresh temp dir; `close()` stops it and removes the dir.
+    For benchmarks and scripts; tests use the `server_swift` fixture."""
     reason = unavailable_reason()
     if reason:
-        pytest.skip(reason)
+        raise RuntimeError(reason)
     root = Path(tempfile.mkdtemp(prefix="sortie-swift-"))
     logs = root / "logs"
     logs.mkdir()
@@ -236,13 +241,30 @@ def server_swift() -> Iterator[SwiftServer]:
         for proc, kind in zip(processes[1:], ("account", "container", "object", "proxy")):
             port = ports[kind]
             proc.wait_until(lambda port=port: _healthy(port), _START_TIMEOUT)
-        proxy_url = f"http://127.0.0.1:{ports['proxy']}"
-        yield SwiftServer(
-            proxy_url=proxy_url, auth_url=f"{proxy_url}/auth/v1.0", user="test:tester",
-            key="testing", storage_url=f"{proxy_url}/v1/AUTH_test", s3_endpoint=proxy_url,
-            s3_access_key="test:tester", s3_secret_key="testing", s3_region="us-east-1",
-            root=root, _proxy=proxy, _all=processes)
+    except BaseException:
+        _teardown(processes, root)
+        raise
+    proxy_url = f"http://127.0.0.1:{ports['proxy']}"
+    return SwiftServer(
+        proxy_url=proxy_url, auth_url=f"{proxy_url}/auth/v1.0", user="test:tester",
+        key="testing", storage_url=f"{proxy_url}/v1/AUTH_test", s3_endpoint=proxy_url,
+        s3_access_key="test:tester", s3_secret_key="testing", s3_region="us-east-1",
+        root=root, _proxy=proxy, _all=processes)
+
+
+def _teardown(processes: list[ServerProcess], root: Path) -> None:
+    for proc in reversed(processes):
+        proc.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def server_swift() -> Iterator[SwiftServer]:
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = start_swift()
+    try:
+        yield server
     finally:
-        for proc in reversed(processes):
-            proc.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        server.close()
