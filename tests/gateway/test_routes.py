@@ -109,3 +109,17 @@ def test_runtime_routes_survive_a_restart_over_config_routes(tmp_path: Path) -> 
     with TestClient(create_app(load(_config(tmp_path), environ={}))) as client:
         listed = [b["name"] for b in client.get("/v1/buckets", headers=auth).json()["buckets"]]
         assert listed == ["declared", "on-default"]
+
+
+def test_switch_names_missing_drills_support(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As on a build without the exit_drills package: importing its history fails.
+    monkeypatch.setitem(__import__("sys").modules, "exit_drills.history", None)
+    config = load(_config(tmp_path), environ={})
+    token, _ = TokenStore(config.state_dir).create("t", ["admin"], ["*"])
+    auth = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(config)) as client:
+        assert client.put("/v1/buckets/declared", headers=auth).status_code == 201
+        refused = client.put("/v1/buckets/declared/route", json={"backend": "main"}, headers=auth)
+        body = assert_problem(refused, 409)
+        assert body["detail"] == ("no passed exit drill of bucket declared to backend main "
+                                  "(drills not available)")
