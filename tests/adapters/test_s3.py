@@ -135,6 +135,29 @@ def test_failing_stream_aborts_the_multipart_upload(s3_rig: Rig, rig_bucket: str
     assert pending_uploads(store, rig_bucket) == []
 
 
+def test_a_part_damaged_on_the_wire_is_refused_and_nothing_is_stored(s3_rig: Rig,
+                                                                       rig_bucket: str) -> None:
+    """Each part carries a checksum the server checks (CRC32 on SeaweedFS, Content-MD5 on
+    Swift); a body altered after it was computed must fail the put and leave nothing."""
+    store = s3_rig.multipart_store
+    assert store is not None
+    client = inner(store).client
+
+    def damage(request: Any, **_: Any) -> None:
+        body = request.body.read() if hasattr(request.body, "read") else bytes(request.body)
+        request.body = b"\0" + body[1:]
+
+    client.meta.events.register("before-send.s3.UploadPart", damage)
+    try:
+        with pytest.raises(TransientError, match="different bytes"):
+            store.put(rig_bucket, "damaged", payload(11 * MiB))
+    finally:
+        client.meta.events.unregister("before-send.s3.UploadPart", damage)
+    with pytest.raises(ObjectNotFound):
+        store.head(rig_bucket, "damaged")
+    assert pending_uploads(store, rig_bucket) == []
+
+
 def test_delete_many_sends_content_md5(s3_rig: Rig, rig_bucket: str) -> None:
     """DeleteObjects needs Content-MD5 on Swift's s3api (botocore would send CRC32)."""
     keys = [f"batch/{i}" for i in range(5)]
