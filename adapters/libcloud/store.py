@@ -242,13 +242,16 @@ class LibcloudStore(BaseStore):
         driver = self._driver()
         body: Any = ()
         try:
+            body, skip = None, start
             if ranged and self.profile.ranges:
-                body = driver.download_object_range_as_stream(obj, start, end + 1,
-                                                              chunk_size=CHUNK_SIZE)
-                skip = 0
-            else:
+                try:
+                    body = driver.download_object_range_as_stream(obj, start, end + 1,
+                                                                  chunk_size=CHUNK_SIZE)
+                    skip = 0
+                except NotImplementedError:  # older drivers: read from the start and skip
+                    body = None
+            if body is None:
                 body = driver.download_object_as_stream(obj, chunk_size=CHUNK_SIZE)
-                skip = start
             remaining = end - start + 1
             for chunk in body:
                 if skip:
