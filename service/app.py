@@ -32,6 +32,7 @@ def create_app(config: LoadedConfig) -> FastAPI:
     }
     gateway = Gateway(config, stores)
     audit = AuditLog(config.audit_log)
+    tokens = TokenStore(config.state_dir)
     metrics = Metrics()
 
     @asynccontextmanager
@@ -40,6 +41,7 @@ def create_app(config: LoadedConfig) -> FastAPI:
         # of 40 would let 40 slow uploads queue every other request behind them.
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         yield
+        tokens.close()
         gateway.close()
         audit.close()
 
@@ -48,7 +50,7 @@ def create_app(config: LoadedConfig) -> FastAPI:
                               "application/problem+json; see the README's Gateway API section.")
     app.state.stores = stores
     app.state.gateway = gateway
-    app.state.tokens = TokenStore(config.state_dir)
+    app.state.tokens = tokens
     app.state.metrics = metrics
     app.state.audit = audit
     problems.install(app)

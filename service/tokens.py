@@ -19,6 +19,7 @@ import json
 import re
 import secrets
 import sqlite3
+import threading
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -70,6 +71,11 @@ class TokenStore:
         self._path = state_dir / _FILE
         with closing(self._connect()) as db:
             db.executescript(_SCHEMA)
+        # verify() runs on every request: one long-lived connection saves opening the file each
+        # time. In autocommit mode each query still sees what other processes (the CLI) committed,
+        # so a revocation applies from the next request on.
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
         # One connection per call: the CLI and the server share the file; SQLite serialises them.
@@ -100,9 +106,13 @@ class TokenStore:
         match = _TOKEN.fullmatch(token)
         if not match:
             return None
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT id, hash, name, scopes, buckets, created, revoked FROM tokens "
-                             "WHERE id = ?", (match.group(1),)).fetchone()
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = sqlite3.connect(self._path, timeout=10, isolation_level=None,
+                                               check_same_thread=False)
+            row = self._reader.execute(
+                "SELECT id, hash, name, scopes, buckets, created, revoked FROM tokens WHERE id = ?",
+                (match.group(1),)).fetchone()
         if row is None or not hmac.compare_digest(row[1], _digest(token)) or row[6] is not None:
             return None
         return _info(row)
@@ -119,6 +129,12 @@ class TokenStore:
             cursor = db.execute("UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
                                 (datetime.now(timezone.utc).isoformat(timespec="seconds"), token_id))
             return cursor.rowcount == 1
+
+    def close(self) -> None:
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
 
     def is_empty(self) -> bool:
         with closing(self._connect()) as db:

@@ -26,6 +26,8 @@ from . import PROBLEM_RESPONSES, gateway_of, resolve, run
 router = APIRouter(prefix="/v1/buckets/{bucket}/objects", tags=["objects"],
                    responses=PROBLEM_RESPONSES)
 OBJECT = "/{key:path}"
+#: Bodies up to this size are read at once rather than streamed through a reading thread.
+SMALL_BODY = 256 * 1024
 
 _PUT_BODY = {"requestBody": {"required": False, "content": {
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
@@ -103,6 +105,9 @@ async def get_object(
     if byte_range is not None:
         status = 206
         headers["content-range"] = f"bytes {reader.start}-{reader.end}/{info.size}"
+    if reader.length <= SMALL_BODY:
+        # One worker-thread call for a small body: no reading thread, no per-chunk hops.
+        return Response(await run(reader.read), status_code=status, headers=headers)
     body = ObjectStream(reader)
     return StreamingResponse(body.__aiter__(), status_code=status, headers=headers,
                              background=BackgroundTask(body.stop))
