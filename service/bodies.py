@@ -87,7 +87,7 @@ class ObjectStream:
             self._reader.close()
             self._done.set()
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncIterator[bytes]:
         if not self._started:
             self._started = True
             self._thread.start()

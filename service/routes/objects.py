@@ -109,7 +109,7 @@ async def get_object(
         # One worker-thread call for a small body: no reading thread, no per-chunk hops.
         return Response(await run(reader.read), status_code=status, headers=headers)
     body = ObjectStream(reader)
-    return StreamingResponse(body.__aiter__(), status_code=status, headers=headers,
+    return StreamingResponse(body.chunks(), status_code=status, headers=headers,
                              background=BackgroundTask(body.stop))
 
 
