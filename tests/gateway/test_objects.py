@@ -196,6 +196,7 @@ def test_errors_are_problem_json(live: LiveGateway, gbucket: str) -> None:
     assert_problem(live.client.get(url("no-such-bucket-here", "k")), 404)
     assert_problem(live.client.get("/v1/nothing/here"), 404)
     assert_problem(anonymous.get("/not/a/route"), 404)
+    assert_problem(live.client.post(url(gbucket, "secret"), content=b"x"), 405)
     assert_problem(live.client.get(url("BAD_bucket", "k")), 400)
     assert_problem(live.client.get(url(gbucket, "secret"), headers={"Range": "bytes=5-"}), 416)
 
