@@ -16,6 +16,7 @@ for it, but the destination exists during that time.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import re
 import time
@@ -120,8 +121,8 @@ class AzureStore(BaseStore):
             if ended:
                 return self._put_single(blob, bucket, key, b"".join(head), stream, content_type,
                                         metadata)
-        return self._put_blocks(blob, bucket, key, itertools.chain(head, chunks), stream,
-                                content_type, metadata)
+        return self._put_blocks(blob, bucket, key, itertools.chain(_drain(head), chunks),
+                                stream, content_type, metadata)
 
     def _put_single(self, blob: BlobClient, bucket: str, key: str, data: bytes,
                     stream: IngestStream, content_type: str,
@@ -260,6 +261,15 @@ def _read_up_to(chunks: Iterator[bytes], limit: int) -> tuple[list[bytes], bool]
         if have > limit:
             return head, False
     return head, True
+
+
+def _drain(chunks: list[bytes]) -> Iterator[bytes]:
+    """Hand the buffered chunks on one by one, dropping each from the list: a plain iterator
+    over the list would keep all of them alive for the whole upload."""
+    queue = collections.deque(chunks)
+    chunks.clear()
+    while queue:
+        yield queue.popleft()
 
 
 def _total_size(content_range: str | None, fallback: int) -> int:
