@@ -23,7 +23,9 @@ from ..errors import (AlreadyExists, AuthError, BackendError, BucketNotFound, Co
 
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     requests.exceptions.RequestException, ConnectionError, socket.timeout, TimeoutError)
-LIBCLOUD_ERRORS: tuple[type[BaseException], ...] = (LibcloudError, BaseHTTPError, *NETWORK_ERRORS)
+#: OSError too: drivers such as LOCAL raise the file system's errors as they are.
+LIBCLOUD_ERRORS: tuple[type[BaseException], ...] = (LibcloudError, BaseHTTPError, OSError,
+                                                    *NETWORK_ERRORS)
 
 
 def is_backend_error(exc: BaseException) -> bool:
@@ -53,6 +55,8 @@ def translate(exc: BaseException, *, backend: str, bucket: str | None = None,
         return TransientError(f"the backend is unavailable or throttling: {exc}", **where)
     if isinstance(exc, NETWORK_ERRORS):
         return TransientError(f"cannot reach the backend: {exc}", **where)
+    if isinstance(exc, OSError):
+        return BackendError(f"I/O error in the driver: {exc}", **where)
     code = getattr(exc, "code", None) or getattr(exc, "http_code", None)
     if isinstance(exc, (BaseHTTPError, ProviderError)) and isinstance(code, int):
         if code in (401, 403):

@@ -135,12 +135,20 @@ class LibcloudStore(BaseStore):
     def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
              metadata: dict[str, str]) -> ObjectInfo:
         container = self._container(bucket)
-        spool = tempfile.NamedTemporaryFile(prefix="sortie-put-", dir=self._spool_dir,
-                                            delete=False)
+        try:
+            spool = tempfile.NamedTemporaryFile(prefix="sortie-put-", dir=self._spool_dir,
+                                                delete=False)
+        except OSError as exc:
+            raise BackendError(f"cannot create a spool file: {exc}", backend=self.name,
+                               bucket=bucket, key=key) from exc
         try:
             with spool:
-                for chunk in stream:
-                    spool.write(chunk)
+                for chunk in stream:  # the caller's errors pass through unchanged
+                    try:
+                        spool.write(chunk)
+                    except OSError as exc:
+                        raise BackendError(f"cannot write the spool file: {exc}",
+                                           backend=self.name, bucket=bucket, key=key) from exc
             sha256 = stream.finish()  # nothing has reached the backend yet
             name = self.profile.codec.to_name(key)
             extra: dict[str, Any] = {"content_type": content_type}
@@ -181,8 +189,9 @@ class LibcloudStore(BaseStore):
                        key: str) -> None:
         record = {"name": name, "hash": obj.hash, "size": obj.size, "sha256": sha256,
                   "content_type": content_type, "metadata": dict(metadata)}
-        with tempfile.NamedTemporaryFile("w", prefix="sortie-meta-", dir=self._spool_dir,
-                                         delete=False, encoding="utf-8") as spool:
+        with self._calls(bucket, key), \
+                tempfile.NamedTemporaryFile("w", prefix="sortie-meta-", dir=self._spool_dir,
+                                            delete=False, encoding="utf-8") as spool:
             json.dump(record, spool, ensure_ascii=False)
         try:
             self._store(container, self._sidecar_name(name), spool.name, {}, bucket, key)

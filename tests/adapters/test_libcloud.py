@@ -154,3 +154,13 @@ def test_generic_profile_on_openstack_swift(server_swift: SwiftServer,  # noqa: 
         store.delete_bucket("lc-generic")
     with pytest.raises(BucketNotFound):
         store.head("lc-generic", "x")
+
+
+def test_spool_problems_are_backend_errors(tmp_path: Path) -> None:
+    from adapters.errors import BackendError
+    (tmp_path / "root").mkdir()
+    store = LibcloudStore("lc", "LOCAL", str(tmp_path / "root"), spool_dir=tmp_path / "missing")
+    store.create_bucket("bkt")
+    with pytest.raises(BackendError, match="spool"):
+        store.put("bkt", "k", b"x")
+    assert list(store.iter_objects("bkt")) == []
