@@ -78,9 +78,10 @@ def translate(exc: Exception, *, backend: str, bucket: str | None = None,
     if code == "InvalidMetadata":
         return InvalidMetadata(f"Azure refused the metadata ({said})", **where)
     if not code and status in (404, 405) and bucket is None:
-        # An account-level call answered without Azure's error code: not Azure at all (a proxy, a web server, a wrong path in account_url).
-        target = f" {account_url}" if account_url else " the endpoint"
-        return BackendError(f"{target.strip()} answered {status} without an Azure error code: "
+        # An account-level call answered without Azure's error code: not Azure at all (a
+        # proxy, a web server, a wrong path in account_url).
+        target = account_url or "the endpoint"
+        return BackendError(f"{target} answered {status} without an Azure error code: "
                             "is account_url (or BlobEndpoint) an Azure Blob endpoint?", **where)
     if isinstance(exc, ResourceNotFoundError) or status == 404:
         return (ObjectNotFound if key else BucketNotFound if bucket else NotFound)(

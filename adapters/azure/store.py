@@ -20,10 +20,11 @@ import collections
 import itertools
 import re
 import time
-from typing import Callable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from azure.core import MatchConditions
-from azure.storage.blob import BlobClient, BlobPrefix, BlobProperties, BlobServiceClient, ContentSettings
+from azure.storage.blob import (BlobClient, BlobPrefix, BlobProperties, BlobServiceClient,
+                                ContentSettings)
 
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, ListPage, MiB, ObjectInfo
@@ -157,10 +158,10 @@ class AzureStore(BaseStore):
         return self._written(key, stream.bytes_read, result, content_type, metadata, sha256)
 
     @staticmethod
-    def _written(key: str, size: int, result: Mapping[str, object], content_type: str,
+    def _written(key: str, size: int, result: Mapping[str, Any], content_type: str,
                  metadata: dict[str, str], sha256: str) -> ObjectInfo:
-        return ObjectInfo(key=key, size=size, last_modified=result.get("last_modified"),  # type: ignore[arg-type]
-                          etag=result.get("etag"), content_type=content_type,  # type: ignore[arg-type]
+        return ObjectInfo(key=key, size=size, last_modified=result.get("last_modified"),
+                          etag=result.get("etag"), content_type=content_type,
                           metadata=metadata, sha256=sha256)
 
     def _delete(self, bucket: str, key: str) -> None:
