@@ -52,5 +52,9 @@ def rig_azure_azurite_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterat
         settings = AzureBackend(type="azure",  # type: ignore[arg-type]
                                 connection_string=container.get_connection_string())
         store = from_config("azure-azurite-docker", settings, tmp_path_factory.getbasetemp())
-        yield Rig(store=store, extras={"client": lambda: store.inner.client})
+        small = build_store("azure-azurite-docker-blocks", settings,
+                            min_part_size=4 * MiB, max_single_put=4 * MiB)
+        yield Rig(store=store, multipart_store=small,
+                  extras={"client": lambda: store.inner.client})
         store.close()
+        small.close()
