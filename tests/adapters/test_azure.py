@@ -317,3 +317,21 @@ def test_memory_stays_bounded_for_a_long_stream(rig: Rig, container: str) -> Non
         tracemalloc.stop()
     assert info.sha256 == digest
     assert peak < 32 * MiB, f"peak {peak / MiB:.1f} MiB"
+
+
+def test_staged_put_with_wrong_hash_leaves_the_existing_blob(rig: Rig, sdk: BlobServiceClient,
+                                                             container: str) -> None:
+    from adapters.errors import IntegrityError
+
+    store = rig.multipart_store
+    assert store is not None
+    store.put(container, "kept", b"previous", metadata={"v": "1"})
+    data = _data(9 * MiB)
+    with pytest.raises(IntegrityError):
+        store.put(container, "kept", data, expected_sha256="0" * 64)
+    head = store.head(container, "kept")
+    assert (head.size, head.metadata) == (8, {"v": "1"})
+    assert store.get(container, "kept").read() == b"previous"
+    # The blocks were staged but never committed: invisible, and the blob kept its content.
+    committed, uncommitted = sdk.get_blob_client(container, "kept").get_block_list("all")
+    assert committed == [] and len(uncommitted) == 3
