@@ -240,7 +240,11 @@ class SwiftStore(BaseStore):
             if headers.get("x-static-large-object", "").lower() != "true":
                 return None
             _, raw = conn.get_object(bucket, key, query_string="multipart-manifest=get")
-        return parse_manifest(raw)
+        try:
+            return parse_manifest(raw)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BackendError(f"unreadable SLO manifest: {exc}", backend=self.name,
+                               bucket=bucket, key=key) from exc
 
     def _delete_segments(self, segments: list[Segment]) -> None:
         """Best effort: a segment left behind is invisible and only costs space, so a failure
