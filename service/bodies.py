@@ -1,9 +1,9 @@
 """Moving bodies between the async HTTP server and the blocking adapters, memory bounded.
 
-PUT: the adapter runs in a worker thread and pulls the request body block by block from the event
-loop (`anyio.from_thread.run`), so at most one block (1 MiB) is held beyond the server's own
-flow-control buffer, whatever the object's size. A client that goes away makes the pull raise,
-the adapter's put fails, and nothing is stored.
+PUT: the event loop reads the request body into a small queue of 1 MiB blocks (RequestPump) and
+the adapter, in a worker thread, takes them from it; at most READ_AHEAD blocks are held beyond the
+server's own flow-control buffer, whatever the object's size. A client that goes away makes the
+adapter's stream raise, its put fails, and nothing is stored.
 GET: a thread reads the object's chunks a few ahead of the client (see ObjectStream).
 """
 
@@ -11,45 +11,92 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import AsyncIterator, Iterator
+from contextlib import suppress
+from typing import AsyncIterator, Callable, Iterator, TypeVar
 
 import anyio
 import anyio.to_thread
 from anyio import from_thread
 
+from starlette.requests import ClientDisconnect
+
 from adapters.streams import ObjectReader
 
+T = TypeVar("T")
+
 BLOCK_SIZE = 1024 * 1024
-#: Chunks of an object read ahead of the client (GET).
+#: Blocks of a body read ahead: of the request for the adapter (PUT), of the object for the
+#: client (GET).
 READ_AHEAD = 3
 
 
-class RequestBlocks:
-    """The request body regrouped into blocks of about BLOCK_SIZE bytes."""
+class RequestPump:
+    """The request body, read on the event loop into blocks of about BLOCK_SIZE bytes and queued
+    (at most READ_AHEAD blocks) ahead of the adapter, which takes them in its worker thread."""
 
-    def __init__(self, stream: AsyncIterator[bytes], block_size: int = BLOCK_SIZE) -> None:
+    def __init__(self, stream: AsyncIterator[bytes], block_size: int = BLOCK_SIZE,
+                 depth: int = READ_AHEAD) -> None:
         self._stream = stream
         self._block_size = block_size
-        self._done = False
+        self._send, self._receive = anyio.create_memory_object_stream[object](depth)
 
-    async def next_block(self) -> bytes:
-        if self._done:
-            return b""
-        buffer = bytearray()
-        async for chunk in self._stream:
-            buffer += chunk
-            if len(buffer) >= self._block_size:
-                return bytes(buffer)
-        self._done = True
-        return bytes(buffer)
+    async def run(self) -> None:
+        """The event-loop side. Never raises: a client that goes away is handed to the adapter's
+        side as the exception its stream raises, so the put fails and nothing is stored."""
+        async with self._send:
+            try:
+                buffer = bytearray()
+                async for chunk in self._stream:
+                    buffer += chunk
+                    if len(buffer) >= self._block_size:
+                        await self._send.send(bytes(buffer))
+                        buffer = bytearray()
+                if buffer:
+                    await self._send.send(bytes(buffer))
+                await self._send.send(_END)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                pass  # the adapter stopped reading (it failed): nothing left to feed
+            except Exception as exc:  # noqa: BLE001 - ClientDisconnect and the like
+                with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await self._send.send(exc)
 
     def iter_blocking(self) -> Iterator[bytes]:
-        """For the worker thread: the blocks, each fetched from the event loop."""
+        """The worker-thread side: the blocks, each taken from the event loop."""
         while True:
-            block = from_thread.run(self.next_block)
-            if not block:
+            try:
+                item = from_thread.run(self._receive.receive)
+            except anyio.EndOfStream:
+                # The reading side was cancelled before the end (the server is shutting down).
+                raise ClientDisconnect() from None
+            if item is _END:
                 return
-            yield block
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+
+    def close(self) -> None:
+        self._receive.close()
+
+
+async def run_with_body(stream: AsyncIterator[bytes], consume: Callable[[Iterator[bytes]], T]) -> T:
+    """Run `consume(blocks)` (a blocking adapter call) in a worker thread while the event loop
+    reads the request body ahead of it: receiving the next block overlaps with storing this one."""
+    pump = RequestPump(stream)
+    result: list[T] = []
+    error: Exception | None = None
+    async with anyio.create_task_group() as group:
+        group.start_soon(pump.run)
+        try:
+            result.append(await anyio.to_thread.run_sync(consume, pump.iter_blocking()))
+        except Exception as exc:  # noqa: BLE001 - re-raised below, outside the task group
+            error = exc
+        finally:
+            pump.close()
+            group.cancel_scope.cancel()
+    if error is not None:
+        # Raised here rather than inside the group, which would wrap it in an ExceptionGroup.
+        raise error
+    return result[0]
 
 
 class ObjectStream:

@@ -6,6 +6,7 @@ Keys are the rest of the path, percent-decoded: `/v1/buckets/b/objects/a%20b/c%2
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -19,7 +20,7 @@ from adapters.streams import ObjectReader
 from .. import headers as h
 from ..access import access_of
 from ..auth import require
-from ..bodies import ObjectStream, RequestBlocks
+from ..bodies import ObjectStream, run_with_body
 from ..gateway import Gateway
 from ..models import ObjectList, ObjectOut
 from ..problems import storage_problem
@@ -53,10 +54,10 @@ async def put_object(
     metadata = h.metadata_from_headers(request.headers.items())
     content_type = h.check_content_type(content_type)
     resolve(request, bucket)
-    blocks = RequestBlocks(request.stream())
-    info = await run(gateway_of(request).put_object, bucket, key, blocks.iter_blocking(),
-                     size=content_length, content_type=content_type, metadata=metadata,
-                     expected_sha256=x_sortie_sha256)
+    gateway = gateway_of(request)
+    info = await run_with_body(request.stream(), partial(
+        gateway.put_object, bucket, key, size=content_length, content_type=content_type,
+        metadata=metadata, expected_sha256=x_sortie_sha256))
     out = _out(info)
     headers = {"etag": out.etag} if out.etag else None
     return Response(out.model_dump_json(), media_type="application/json", headers=headers)
