@@ -70,7 +70,7 @@ class ComplianceFacts(BaseModel):
 
     #: ISO country code of the provider's headquarters (e.g. "FR", "US").
     hq_jurisdiction: Fact[str] = Fact()
-    #: Third-country laws that can reach the data (e.g. "US CLOUD Act"); [] means none known to apply.
+    #: Third-country laws that can reach the data (e.g. "US CLOUD Act"); [] means none apply.
     extraterritorial_exposure: Fact[list[str]] = Fact()
     hds: Fact[HdsStatus] = Fact()
     secnumcloud: Fact[SecNumCloudStatus] = Fact()

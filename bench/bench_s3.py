@@ -53,7 +53,7 @@ def _measure(server: Any) -> dict[str, object]:
     s3 = store.inner  # type: ignore[attr-defined]
     assert isinstance(s3, S3Store)
     # The same client settings as the adapter's (pool, timeouts, checksums), without the adapter.
-    from adapters.s3.store import make_client
+    from adapters.s3.client import make_client
     boto = make_client(s3.settings, pool=max(32, s3.concurrency * 4))
     transfer = TransferConfig(multipart_threshold=s3._part_size(LARGE_SIZE),
                               multipart_chunksize=s3._part_size(LARGE_SIZE),

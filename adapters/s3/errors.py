@@ -76,7 +76,8 @@ def _from_code(code: str, message: str, status: int, where: dict[str, str | None
     if code == "RequestTimeTooSkewed":
         return ClockSkewError("this machine's clock differs too much from the endpoint's "
                               "(clock skew): synchronise it (NTP)", **where)
-    if code in ("AccessDenied", "AllAccessDisabled", "InvalidToken", "ExpiredToken") or status == 403:
+    if code in ("AccessDenied", "AllAccessDisabled", "InvalidToken", "ExpiredToken") \
+            or status == 403:
         return AuthError(f"access denied: the credentials lack permission ({message})", **where)
     if code in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
         return AlreadyExists("bucket already exists", **where)

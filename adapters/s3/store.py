@@ -15,6 +15,8 @@ until every byte is checked; S3 wants user metadata at the start of an upload):
   caller's stream raising, aborts it: no partial object is ever visible.
 - Part sizes come from `Capabilities.part_size_for` (object size, the provider's max parts and
   part bounds, e.g. Scaleway's 1,000 parts), never from a fixed default that could overflow.
+- Every part carries a checksum the server verifies: CRC32 where the preset says the provider
+  checks it (six times cheaper than MD5), Content-MD5 elsewhere.
 
 Other provider differences are quirks in the preset (adapters/s3/presets/*.yaml): CRC32
 checksums only where supported (`when_required` elsewhere), path-style addressing, server-side
@@ -30,77 +32,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import tempfile
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping
 
-import boto3
-from botocore.config import Config
-
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo
-from ..errors import BackendError, BucketNotFound, RangeNotSatisfiable, StorageError, TooLarge
-from ..streams import CHUNK_SIZE, IngestStream, ObjectReader
+from ..errors import BackendError, BucketNotFound, StorageError, TooLarge
+from ..streams import IngestStream, ObjectReader
+from .client import flexible_checksums, make_client
 from .errors import translated
 from .keys import KeyCodec
-from .treelist import TreeLister
 from .presets import S3Settings
+from .reader import S3Reader, clean_etag, extent, range_header, sliced
+from .treelist import TreeLister
 
-#: Bytes read from the network at a time on get.
-READ_CHUNK = CHUNK_SIZE
 #: Spooled uploads keep up to this much in memory before the temporary file goes to disk.
 SPOOL_MEMORY = 8 * 1024 * 1024
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 60.0
-#: Per-call attempts by botocore itself; the retry layer does the rest.
-BOTOCORE_ATTEMPTS = 2
-
-
-def flexible_checksums(settings: S3Settings) -> bool:
-    """Whether botocore's CRC32 checksums are sent (AWS, or a preset saying they work)."""
-    return settings.is_aws or bool(settings.quirks.flexible_checksums)
-
-
-def make_client(settings: S3Settings, *, pool: int = 32,
-                connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT,
-                attempts: int = BOTOCORE_ATTEMPTS) -> Any:
-    """A boto3 S3 client configured from resolved settings (thread-safe, shared by a store)."""
-    checksums = "when_supported" if flexible_checksums(settings) else "when_required"
-    config = Config(
-        region_name=settings.region,
-        signature_version=settings.signature,
-        s3={"addressing_style": settings.addressing},
-        connect_timeout=connect_timeout, read_timeout=read_timeout,
-        retries={"max_attempts": attempts, "mode": "standard"},
-        max_pool_connections=pool,
-        request_checksum_calculation=checksums,
-        response_checksum_validation=checksums,
-        user_agent_extra="sortie",
-    )
-    session = boto3.session.Session()
-    client = session.client(
-        "s3", endpoint_url=settings.endpoint, config=config,
-        aws_access_key_id=settings.access_key.get_secret_value() if settings.access_key else None,
-        aws_secret_access_key=(settings.secret_key.get_secret_value()
-                               if settings.secret_key else None))
-    if checksums == "when_required":
-        # botocore >= 1.36 computes CRC32 for operations that require a checksum (DeleteObjects,
-        # PutBucketLifecycle...) even when told `when_required`; stores such as Swift's s3api
-        # accept only Content-MD5 there, so send that instead.
-        client.meta.events.register("before-sign.s3.DeleteObjects", _content_md5)
-    return client
-
-
-def _content_md5(request: Any, **_: Any) -> None:
-    body = request.body or b""
-    if isinstance(body, str):
-        body = body.encode("utf-8")
-    if isinstance(body, (bytes, bytearray)):
-        for header in list(request.headers.keys()):
-            if header.lower().startswith("x-amz-checksum-") or \
-                    header.lower() == "x-amz-sdk-checksum-algorithm":
-                del request.headers[header]
-        request.headers["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()
 
 
 class S3Store(BaseStore):
@@ -198,7 +146,8 @@ class S3Store(BaseStore):
             count = max(1, -(-size // part_size))
             # Parts are read in order by the calling thread, so the file position is never shared.
             etag = self._multipart(bucket, key, content_type, metadata, sha256,
-                                   ((n, lambda: spool.read(part_size)) for n in range(1, count + 1)),
+                                   ((n, lambda: spool.read(part_size))
+                                    for n in range(1, count + 1)),
                                    before_complete=None)
         return self._info(key, size, etag, content_type, metadata, sha256)
 
@@ -242,8 +191,8 @@ class S3Store(BaseStore):
                     data = reader()
                     pending.add(pool.submit(self._upload_part, bucket, key, stored_key, upload_id,
                                             number, data))
-                    if len(pending) >= self.concurrency:
-                        finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    if len(pending) >= self.concurrency:  # keep at most `concurrency` parts
+                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                         for future in finished:
                             number_done, etag = future.result()
                             done[number_done] = etag
@@ -280,7 +229,7 @@ class S3Store(BaseStore):
     def _info(self, key: str, size: int, etag: str | None, content_type: str,
               metadata: Mapping[str, str], sha256: str) -> ObjectInfo:
         return ObjectInfo(key=key, size=size, last_modified=datetime.now(timezone.utc),
-                          etag=_etag(etag), content_type=content_type, metadata=dict(metadata),
+                          etag=clean_etag(etag), content_type=content_type, metadata=dict(metadata),
                           sha256=sha256)
 
     # ---- read --------------------------------------------------------------------------------
@@ -297,28 +246,28 @@ class S3Store(BaseStore):
     def _object_info(self, key: str, reply: Mapping[str, Any], size: int) -> ObjectInfo:
         user, internal = md.decode(reply.get("Metadata") or {}, self.capabilities.metadata)
         return ObjectInfo(key=key, size=size, last_modified=reply.get("LastModified"),
-                          etag=_etag(reply.get("ETag")), content_type=reply.get("ContentType"),
+                          etag=clean_etag(reply.get("ETag")), content_type=reply.get("ContentType"),
                           metadata=user, sha256=internal.get("sha256"))
 
     def _get(self, bucket: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
         args: dict[str, Any] = {"Bucket": bucket, "Key": self.keys.to_backend(key)}
         if byte_range is not None:
-            args["Range"] = _range_header(byte_range)
+            args["Range"] = range_header(byte_range)
         with translated(self.name, bucket, key):
             reply = self.client.get_object(**args)
         body = reply["Body"]
         try:
-            total, start, end = _extent(reply, byte_range)
+            total, start, end = extent(reply, byte_range)
             info = self._object_info(key, reply, total)
             if byte_range is not None and reply.get("ContentRange") is None:
                 # The server ignored the range (some do for empty objects): apply it here.
                 start, end = byte_range.resolve(total)
-                return ObjectReader(info, _sliced(body, start, end, self.name, bucket, key),
+                return ObjectReader(info, sliced(body, start, end, self.name, bucket, key),
                                     start=start, end=end, on_close=body.close)
         except BaseException:
             body.close()
             raise
-        return _S3Reader(info, body, (self.name, bucket, key), start=start, end=end)
+        return S3Reader(info, body, (self.name, bucket, key), start=start, end=end)
 
     def _delete(self, bucket: str, key: str) -> None:
         with translated(self.name, bucket, key):
@@ -360,7 +309,7 @@ class S3Store(BaseStore):
         with translated(self.name, bucket):
             reply = self.client.list_objects_v2(**args)
         objects = [ObjectInfo(key=self.keys.from_backend(o["Key"]), size=int(o.get("Size", 0)),
-                              last_modified=o.get("LastModified"), etag=_etag(o.get("ETag")),
+                              last_modified=o.get("LastModified"), etag=clean_etag(o.get("ETag")),
                               complete=False)
                    for o in reply.get("Contents", [])
                    # On a file-tree server, "x/" entries are directories (escaped keys never end
@@ -382,70 +331,3 @@ class S3Store(BaseStore):
                 CopySource={"Bucket": bucket, "Key": self.keys.to_backend(key)},
                 MetadataDirective="COPY")
         return self.head(dest_bucket, dest_key)
-
-
-class _S3Reader(ObjectReader):
-    """An object body; `read()` takes the whole body in one call (no chunk list to join)."""
-
-    def __init__(self, info: ObjectInfo, body: Any, where: tuple[str, str, str], *, start: int,
-                 end: int) -> None:
-        super().__init__(info, _chunks(body, *where), start=start, end=end, on_close=body.close)
-        self._body = body
-        self._where = where
-        self._started = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        self._started = True
-        return super().__iter__()
-
-    def read(self) -> bytes:
-        if self._started:
-            return super().read()
-        self._started = True
-        try:
-            with translated(*self._where):
-                return self._body.read()
-        finally:
-            self.close()
-
-
-def _etag(value: str | None) -> str | None:
-    return value.strip('"') if value else value
-
-
-def _range_header(byte_range: ByteRange) -> str:
-    if byte_range.suffix is not None:
-        if byte_range.suffix == 0:
-            raise RangeNotSatisfiable("a suffix range of 0 bytes is empty")
-        return f"bytes=-{byte_range.suffix}"
-    end = "" if byte_range.end is None else str(byte_range.end)
-    return f"bytes={byte_range.start}-{end}"
-
-
-def _extent(reply: Mapping[str, Any], byte_range: ByteRange | None) -> tuple[int, int, int]:
-    """(object size, first byte, last byte) of a GetObject reply."""
-    content_range = reply.get("ContentRange")
-    length = int(reply.get("ContentLength", 0))
-    if content_range:  # "bytes 100-199/1000"
-        span, _, total = content_range.split(" ", 1)[-1].partition("/")
-        first, _, last = span.partition("-")
-        return int(total), int(first), int(last)
-    return length, 0, length - 1
-
-
-def _chunks(body: Any, backend: str, bucket: str, key: str) -> Iterator[bytes]:
-    with translated(backend, bucket, key):
-        yield from body.iter_chunks(READ_CHUNK)
-
-
-def _sliced(body: Any, start: int, end: int, backend: str, bucket: str,
-            key: str) -> Iterator[bytes]:
-    position = 0
-    for chunk in _chunks(body, backend, bucket, key):
-        lo, hi = max(start - position, 0), min(end + 1 - position, len(chunk))
-        if lo < hi:
-            yield chunk[lo:hi]
-        position += len(chunk)
-        if position > end:
-            return
-

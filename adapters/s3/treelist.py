@@ -3,7 +3,8 @@
 Such servers (SeaweedFS) list a directory's entries by name and walk into a sub-directory where
 its name sorts, so "a/b" comes before "a-b" although "-" < "/". Sortie promises S3's order, so on
 these servers listings are rebuilt here from one-level (delimiter "/") listings:
-- a delimited listing is one level, re-sorted with sub-directories keyed as "name/";
+- a delimited listing is one level, re-sorted with sub-directories keyed as "name/", leaving
+  out directories that no longer hold any object (the server keeps them after deletes);
 - a full listing walks the tree depth-first in that order.
 The cursor is the last key (or common prefix) returned. Memory is bounded by the largest single
 directory, never by the bucket; resuming re-reads the directories on the cursor's path, so very
@@ -59,7 +60,10 @@ class TreeLister:
             raise InvalidRequest("cursor does not belong to this listing")
         source: Iterator[Entry]
         if delimiter:
-            source = (e for e in self.level(prefix) if after is None or e[0] > after)
+            # Such servers also keep directories whose objects were all deleted: a common
+            # prefix is only reported if some object still lies under it.
+            source = (e for e in self.level(prefix) if (after is None or e[0] > after)
+                      and (e[1] is not None or self._has_objects(e[0])))
         else:
             source = ((info.key, info) for info in self._walk(prefix, after))
         objects: list[ObjectInfo] = []
@@ -75,6 +79,9 @@ class TreeLister:
                 objects.append(info)
             last = key
         return ListPage(objects, prefixes, None)
+
+    def _has_objects(self, prefix: str) -> bool:
+        return next(self._walk(prefix, None), None) is not None
 
     def _walk(self, prefix: str, after: str | None) -> Iterator[ObjectInfo]:
         for key, info in self.level(prefix):

@@ -199,6 +199,36 @@ def test_plain_keys_are_stored_as_they_are_and_awkward_ones_escaped(
     assert store.get(sw_bucket, "dir/").read() == b"dir/"
 
 
+def test_deleted_objects_leave_no_empty_prefixes(s3_rig: Rig, rig_bucket: str) -> None:
+    """SeaweedFS keeps a directory after its last object is deleted; S3 has no such thing."""
+    store = s3_rig.store
+    for key in ("d/x", "d/e/f", "top"):
+        store.put(rig_bucket, key, b"1")
+    store.delete(rig_bucket, "d/x")
+    store.delete(rig_bucket, "d/e/f")
+    top = store.list(rig_bucket, delimiter="/")
+    assert ([o.key for o in top.objects], top.common_prefixes) == (["top"], [])
+    inside = store.list(rig_bucket, "d/", delimiter="/")
+    assert (inside.objects, inside.common_prefixes) == ([], [])
+    assert [o.key for o in store.iter_objects(rig_bucket)] == ["top"]
+
+
+def test_listing_keys_come_back_exactly_through_url_encoding(rig_s3_seaweedfs: Rig,
+                                                             sw_bucket: str) -> None:
+    """SeaweedFS url-encodes listed keys form-style (space as "+", "+" as "%2B"): a plain
+    unquote would turn spaces into "+"; botocore's own EncodingType=url handling (unquote_plus)
+    is what the adapter relies on."""
+    from urllib.parse import unquote, unquote_plus
+
+    key = "with space+plus é.txt"
+    rig_s3_seaweedfs.store.put(sw_bucket, key, b"x")
+    raw = inner(rig_s3_seaweedfs.store).client.list_objects_v2(Bucket=sw_bucket,
+                                                               EncodingType="url")
+    encoded = raw["Contents"][0]["Key"]
+    assert unquote(encoded) != key and unquote_plus(encoded) == key
+    assert [o.key for o in rig_s3_seaweedfs.store.iter_objects(sw_bucket)] == [key]
+
+
 # ---- other clients ---------------------------------------------------------------------------
 
 def _minio(server: SeaweedServer) -> Minio:

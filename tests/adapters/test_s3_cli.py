@@ -58,8 +58,8 @@ def test_check_passes_on_a_healthy_backend(tmp_path: Path,
         assert f"ok   {step}" in result.output
     assert result.output.strip().endswith("sw: ok")
     # The scratch bucket is gone again.
-    assert not any(b["Name"].startswith("sortie-probe-")
-                   for b in server_seaweedfs.client().list_buckets()["Buckets"])  # type: ignore[attr-defined]
+    buckets = server_seaweedfs.client().list_buckets()["Buckets"]  # type: ignore[attr-defined]
+    assert not any(b["Name"].startswith("sortie-probe-") for b in buckets)
 
 
 def test_check_diagnoses_a_bad_secret(tmp_path: Path, server_seaweedfs: SeaweedServer) -> None:

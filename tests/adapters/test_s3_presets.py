@@ -21,7 +21,7 @@ from adapters.s3.errors import ClockSkewError, translate
 from adapters.s3.keys import escape, unescape
 from adapters.s3.presets import (PRESET_DIR, S3Preset, available_presets, compliance,
                                  egress_price, load_preset, parse_size, resolve)
-from adapters.s3.store import make_client
+from adapters.s3.client import make_client
 
 EXPECTED = {"aws", "ovhcloud", "scaleway", "outscale", "clever-cellar", "cloud-temple", "numspot",
             "ionos", "minio", "seaweedfs"}

@@ -94,5 +94,6 @@ def rig_s3_minio_docker() -> Iterator[Rig]:
         multipart.close()
 
 
-__all__ = ["RIG_IDS", "rig_s3_seaweedfs", "rig_s3_swift_s3api", "rig_s3_minio_docker", "server_seaweedfs",
+__all__ = ["RIG_IDS", "rig_s3_seaweedfs", "rig_s3_swift_s3api", "rig_s3_minio_docker",
+           "server_seaweedfs",
            "server_swift", "s3_store", "seaweed_store"]

@@ -93,7 +93,8 @@ class SeaweedServer:
             aws_secret_access_key=self.secret_key, region_name=self.region,
             config=Config(s3={"addressing_style": "path"},
                           request_checksum_calculation="when_required",
-                          response_checksum_validation="when_required", **config))  # type: ignore[arg-type]
+                          response_checksum_validation="when_required",
+                          **config))  # type: ignore[arg-type]
 
     def logs(self, lines: int = 40) -> str:
         return self._process.log_tail(lines)
