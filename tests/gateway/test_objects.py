@@ -153,6 +153,11 @@ def test_listing_with_prefix_delimiter_and_cursor(live: LiveGateway, gbucket: st
         if not cursor:
             break
     assert seen == sorted(k for k in keys if k.startswith("logs/2026/")) and pages == 3
+    first = live.client.get(f"/v1/buckets/{gbucket}/objects",
+                            params={"prefix": "logs/2026/", "limit": 5}).json()["next_cursor"]
+    # A cursor is only good for the listing that issued it.
+    assert_problem(live.client.get(f"/v1/buckets/{gbucket}/objects",
+                                   params={"prefix": "logs/", "cursor": first}), 400)
     top = live.client.get(f"/v1/buckets/{gbucket}/objects", params={"delimiter": "/"}).json()
     assert [o["key"] for o in top["objects"]] == ["top"]
     assert top["common_prefixes"] == ["logs/", "other/"]
@@ -163,6 +168,15 @@ def test_listing_with_prefix_delimiter_and_cursor(live: LiveGateway, gbucket: st
     assert_problem(live.client.get(f"/v1/buckets/{gbucket}/objects", params={"limit": 0}), 422)
     assert_problem(live.client.get(f"/v1/buckets/{gbucket}/objects",
                                    params={"delimiter": "|"}), 400)
+
+
+def test_empty_object(live: LiveGateway, gbucket: str) -> None:
+    put = live.client.put(url(gbucket, "empty"), content=b"")
+    assert put.status_code == 200 and put.json()["size"] == 0
+    got = live.client.get(url(gbucket, "empty"))
+    assert got.status_code == 200 and got.content == b""
+    assert got.headers["x-sortie-sha256"] == hashlib.sha256(b"").hexdigest()
+    assert_problem(live.client.get(url(gbucket, "empty"), headers={"Range": "bytes=0-"}), 416)
 
 
 def test_conditional_get_and_validators(live: LiveGateway, gbucket: str) -> None:
