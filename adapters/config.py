@@ -79,8 +79,8 @@ class SwiftBackend(_Backend):
     #: Use this storage URL instead of the catalog's (https://.../v1/AUTH_<project>).
     storage_url: str | None = None
     #: Seconds per connect/read, and retries of idempotent calls.
-    timeout: float = Field(60.0, gt=0)
-    retries: int = Field(2, ge=0, le=10)
+    timeout: float = Field(default=60.0, gt=0)
+    retries: int = Field(default=2, ge=0, le=10)
     preset: str | None = None
 
 

@@ -103,11 +103,13 @@ def _measure(server: SwiftServer, workdir: Path) -> dict[str, object]:
     return results
 
 
-def _read_sortie(store: SwiftStore, key: str, size: int) -> None:
+def _read_sortie(store: SwiftStore, key: str, size: int) -> int:
     with store.get("sortie", key) as body:
         assert len(body.read()) == size
+    return size
 
 
-def _read_raw(raw: swiftclient.Connection, key: str, size: int, container: str = "plain") -> None:
+def _read_raw(raw: swiftclient.Connection, key: str, size: int, container: str = "plain") -> int:
     _, body = raw.get_object(container, key)
     assert len(body) == size
+    return size

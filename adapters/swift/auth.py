@@ -66,10 +66,10 @@ def keystone_session(auth: SwiftAuth, limits: Limits) -> Any:
         plugin = v3.ApplicationCredential(
             auth_url=auth.auth_url,
             application_credential_id=auth.application_credential_id,
-            application_credential_secret=auth.application_credential_secret)
+            application_credential_secret=auth.application_credential_secret or "")
     else:
         plugin = v3.Password(
-            auth_url=auth.auth_url, username=auth.username, password=auth.password,
+            auth_url=auth.auth_url, username=auth.username, password=auth.password or "",
             user_domain_name=auth.user_domain, project_name=auth.project,
             project_id=auth.project_id, project_domain_name=auth.project_domain)
     return ks_session.Session(auth=plugin, timeout=limits.timeout)

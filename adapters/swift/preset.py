@@ -24,8 +24,8 @@ class SwiftLimits(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_file_size_gib: float = Field(5, gt=0)
-    max_manifest_segments: int = Field(1000, ge=1)
+    max_file_size_gib: float = Field(default=5, gt=0)
+    max_manifest_segments: int = Field(default=1000, ge=1)
 
 
 class SwiftPreset(PresetBase):

@@ -434,8 +434,8 @@ def _body_span(headers: Mapping[str, str], byte_range: ByteRange | None) -> tupl
     if content_range:  # "bytes 100-199/1000"
         try:
             span, _, total = content_range.split(" ", 1)[1].partition("/")
-            first, _, last = span.partition("-")
-            return int(first), int(last), int(total)
+            low, _, high = span.partition("-")
+            return int(low), int(high), int(total)
         except (IndexError, ValueError):
             raise BackendError(f"unreadable Content-Range {content_range!r}") from None
     size = int(headers["content-length"])

@@ -78,7 +78,7 @@ def test_names_on_disk_are_hex_paths(local: tuple[LibcloudStore, Path, Path]) ->
     assert [o.key for o in store.iter_objects("bkt")] == ["a", "a/b"]
 
 
-keys = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300)
+keys = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=300)
 
 
 @settings(max_examples=300, deadline=None)

@@ -12,6 +12,7 @@ not reach anything inside it.
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 import shutil
@@ -239,8 +240,7 @@ def start_swift() -> SwiftServer:
             "swift-proxy-server", str(root / "proxy-server.conf"), "-v"], logs)
         processes.append(proxy.start())
         for proc, kind in zip(processes[1:], ("account", "container", "object", "proxy")):
-            port = ports[kind]
-            proc.wait_until(lambda port=port: _healthy(port), _START_TIMEOUT)
+            proc.wait_until(functools.partial(_healthy, ports[kind]), _START_TIMEOUT)
     except BaseException:
         _teardown(processes, root)
         raise
