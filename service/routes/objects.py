@@ -43,7 +43,10 @@ def _out(info: ObjectInfo) -> ObjectOut:
 
 @router.put(OBJECT, response_model=ObjectOut, openapi_extra=_PUT_BODY,
             dependencies=[require("write", "put_object")],
-            summary="Store an object (streamed; any size)")
+            summary="Store an object (streamed; any size)",
+            description="User metadata: `X-Sortie-Meta-<key>: <value>` headers; keys arrive "
+                        "lowercased unless spelled in `X-Sortie-Meta-Keys`; non-ASCII values as "
+                        "`=?UTF-8?B?<base64>?=`. See the README's Gateway API section.")
 async def put_object(
     request: Request, bucket: str, key: str,
     content_type: Annotated[str | None, Header()] = None,
