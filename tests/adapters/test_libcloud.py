@@ -164,3 +164,29 @@ def test_spool_problems_are_backend_errors(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="spool"):
         store.put("bkt", "k", b"x")
     assert list(store.iter_objects("bkt")) == []
+
+
+def test_objects_written_by_the_swift_adapter_read_the_same_through_libcloud(
+        server_swift: SwiftServer, tmp_path: Path) -> None:  # noqa: F811
+    """Same bytes, SHA-256, metadata and content type whichever adapter reads, SLO included."""
+    from adapters.swift import SwiftStore
+    from ..rigs.swift import SMALL_SEGMENTS, swift_auth
+    native = SwiftStore("swift-native", swift_auth(server_swift), capabilities=SMALL_SEGMENTS)
+    generic = LibcloudStore("lc-swift", "OPENSTACK_SWIFT", server_swift.user, server_swift.key,
+                            {"ex_force_auth_url": server_swift.proxy_url + "/auth",
+                             "ex_force_auth_version": "1.0",
+                             "ex_force_base_url": server_swift.storage_url, "secure": False},
+                            spool_dir=tmp_path)
+    native.create_bucket("lc-cross")
+    try:
+        data = payload(3 * 1024 * 1024 + 7, seed=11)  # 4 SLO segments
+        native.put("lc-cross", "slo", data, content_type="video/mp4", metadata={"plain": "v", "Study_ID": "é 1"})
+        head = generic.head("lc-cross", "slo")
+        assert (head.size, head.sha256, head.content_type, dict(head.metadata)) == \
+            (len(data), sha(data), "video/mp4", {"plain": "v", "Study_ID": "é 1"})
+        assert generic.get("lc-cross", "slo").read() == data
+    finally:
+        for info in list(native.iter_objects("lc-cross")):
+            native.delete("lc-cross", info.key)
+        native.delete_bucket("lc-cross")
+        native.close()
