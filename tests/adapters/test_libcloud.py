@@ -180,10 +180,11 @@ def test_objects_written_by_the_swift_adapter_read_the_same_through_libcloud(
     native.create_bucket("lc-cross")
     try:
         data = payload(3 * 1024 * 1024 + 7, seed=11)  # 4 SLO segments
-        native.put("lc-cross", "slo", data, content_type="video/mp4", metadata={"plain": "v", "Study_ID": "é 1"})
+        meta = {"plain": "v", "Study_ID": "é 1"}
+        native.put("lc-cross", "slo", data, content_type="video/mp4", metadata=meta)
         head = generic.head("lc-cross", "slo")
         assert (head.size, head.sha256, head.content_type, dict(head.metadata)) == \
-            (len(data), sha(data), "video/mp4", {"plain": "v", "Study_ID": "é 1"})
+            (len(data), sha(data), "video/mp4", meta)
         assert generic.get("lc-cross", "slo").read() == data
     finally:
         for info in list(native.iter_objects("lc-cross")):
