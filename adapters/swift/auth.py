@@ -1,8 +1,8 @@
 """Logging in to Swift and handing each thread its own connection.
 
 Two ways in, both through python-swiftclient:
-- v1 (tempauth, swauth, some private clouds): `auth_url` ending in `/auth/v1.0`, user `account:user`,
-  key = password. swiftclient does the GET and keeps the token.
+- v1 (tempauth, swauth, some private clouds): `auth_url` ending in `/auth/v1.0`,
+  user `account:user`, key = password. swiftclient does the GET and keeps the token.
 - Keystone v3 (OVHcloud and most public OpenStack clouds): a keystoneauth1 session built from
   either user + password + project (+ domains) or an application credential. The session caches
   and renews the token for every thread at once, and picks the object-store endpoint of the region.

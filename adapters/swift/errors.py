@@ -79,7 +79,8 @@ def translate(exc: BaseException, *, backend: str, bucket: str | None = None,
 
 def _keystone(exc: BaseException, where: dict[str, str | None]) -> StorageError:
     assert ks_exc is not None
-    if isinstance(exc, (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.RetriableConnectionFailure)):
+    if isinstance(exc, (ks_exc.ConnectFailure, ks_exc.ConnectTimeout,
+                        ks_exc.RetriableConnectionFailure)):
         return TransientError(f"cannot reach Keystone: {exc}", **where)
     if isinstance(exc, ks_exc.EndpointNotFound):
         return AuthError(f"Keystone has no object-store endpoint for this region/interface: {exc}",

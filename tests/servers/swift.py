@@ -206,7 +206,8 @@ use = egg:swift#symlink
                                   capture_output=True, text=True, timeout=60)
             # rebalance exits 1 for warnings (e.g. a single device), 2 for errors.
             if done.returncode >= 2:
-                raise RuntimeError(f"swift-ring-builder {args[0]} failed: {done.stdout}{done.stderr}")
+                raise RuntimeError(f"swift-ring-builder {args[0]} failed: "
+                                   f"{done.stdout}{done.stderr}")
     shutil.chown(root, SWIFT_USER, SWIFT_USER)
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
