@@ -3,7 +3,7 @@ its scopes or bucket patterns. The token itself is never logged: only its id rea
 
 from __future__ import annotations
 
-from typing import Annotated, Awaitable, Callable
+from typing import Annotated, Any, Awaitable, Callable
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -47,5 +47,6 @@ def authorize(scope: Scope, action: str) -> Callable[..., Awaitable[TokenInfo]]:
     return dependency
 
 
-def require(scope: Scope, action: str) -> object:
+def require(scope: Scope, action: str) -> Any:
+    """`Depends(authorize(...))`, for a route's `dependencies=[...]`."""
     return Depends(authorize(scope, action))

@@ -10,30 +10,38 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from typing import NamedTuple
 
 from adapters.errors import InvalidRequest
 
 
-def wrap(backend_cursor: str | None, *, backend: str, bucket: str, prefix: str,
-         delimiter: str | None) -> str | None:
+class Owner(NamedTuple):
+    """The listing a cursor belongs to."""
+
+    backend: str
+    bucket: str
+    prefix: str
+    delimiter: str | None
+
+
+def wrap(backend_cursor: str | None, owner: Owner) -> str | None:
     if backend_cursor is None:
         return None
-    raw = json.dumps({"c": backend_cursor, "k": [backend, bucket, prefix, delimiter]},
+    raw = json.dumps({"c": backend_cursor, "k": list(owner)},
                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def unwrap(cursor: str | None, *, backend: str, bucket: str, prefix: str,
-           delimiter: str | None) -> str | None:
+def unwrap(cursor: str | None, owner: Owner) -> str | None:
     if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-        inner, owner = data["c"], data["k"]
+        inner, issued_for = data["c"], data["k"]
     except (binascii.Error, ValueError, KeyError, TypeError):
-        raise InvalidRequest(f"invalid list cursor {cursor[:40]!r}", bucket=bucket) from None
-    if not isinstance(inner, str) or owner != [backend, bucket, prefix, delimiter]:
+        raise InvalidRequest(f"invalid list cursor {cursor[:40]!r}", bucket=owner.bucket) from None
+    if not isinstance(inner, str) or issued_for != list(owner):
         raise InvalidRequest("the cursor belongs to another listing (bucket, prefix, delimiter "
-                             "or backend changed)", bucket=bucket)
+                             "or backend changed)", bucket=owner.bucket)
     return inner

@@ -131,11 +131,10 @@ class Gateway:
     def list_objects(self, logical: str, prefix: str, delimiter: str | None, cursor: str | None,
                      limit: int) -> ListPage:
         target = self.resolve(logical)
-        owner = {"backend": target.route.backend, "bucket": logical, "prefix": prefix,
-                 "delimiter": delimiter}
+        owner = cursors.Owner(target.route.backend, logical, prefix, delimiter)
         page = target.store.list(target.route.physical, prefix, delimiter=delimiter,
-                                 cursor=cursors.unwrap(cursor, **owner), limit=limit)
-        return replace(page, next_cursor=cursors.wrap(page.next_cursor, **owner))
+                                 cursor=cursors.unwrap(cursor, owner), limit=limit)
+        return replace(page, next_cursor=cursors.wrap(page.next_cursor, owner))
 
     # ---- the exit: switch a bucket to another backend ----------------------------------------
     def switch_route(self, logical: str, backend: str, *, check_writes: bool = True) -> SwitchResult:

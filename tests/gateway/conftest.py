@@ -104,7 +104,7 @@ def _empty_and_delete(live: LiveGateway, name: str) -> None:
     cursor = None
     keys: list[str] = []
     while True:
-        params = {"cursor": cursor} if cursor else {}
+        params: dict[str, str] = {"cursor": cursor} if cursor else {}
         page = live.client.get(f"/v1/buckets/{name}/objects", params=params)
         if page.status_code != 200:
             return
