@@ -34,7 +34,7 @@ import hashlib
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo
@@ -98,15 +98,17 @@ class S3Store(BaseStore):
              metadata: dict[str, str]) -> ObjectInfo:
         size = stream.size_hint
         part_size = self._part_size(size)
+        source = Chunker(stream)
         if size is not None and size < part_size:
-            return self._put_small(bucket, key, stream.read(size + 1), stream, content_type,
+            return self._put_small(bucket, key, source.take(size + 1), stream, content_type,
                                    metadata)
         if size is not None and stream.expected_sha256 is not None:
-            return self._put_streaming(bucket, key, stream, content_type, metadata, part_size)
-        head = stream.read(part_size)
+            return self._put_streaming(bucket, key, source, stream, content_type, metadata,
+                                       part_size)
+        head = source.take(part_size)
         if len(head) < part_size:
             return self._put_small(bucket, key, head, stream, content_type, metadata)
-        return self._put_spooled(bucket, key, head, stream, content_type, metadata)
+        return self._put_spooled(bucket, key, head, source, stream, content_type, metadata)
 
     def _part_size(self, size: int | None) -> int:
         needed = self.capabilities.part_size_for(size) if size is not None else \
@@ -129,11 +131,12 @@ class S3Store(BaseStore):
                 **self._args(bucket, key, content_type, metadata, sha256))
         return self._info(key, len(data), reply.get("ETag"), content_type, metadata, sha256)
 
-    def _put_spooled(self, bucket: str, key: str, head: bytes, stream: IngestStream,
-                     content_type: str, metadata: dict[str, str]) -> ObjectInfo:
+    def _put_spooled(self, bucket: str, key: str, head: bytes, source: "Chunker",
+                     stream: IngestStream, content_type: str,
+                     metadata: dict[str, str]) -> ObjectInfo:
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY, prefix="sortie-s3-") as spool:
             spool.write(head)
-            for chunk in stream:
+            for chunk in source.rest():
                 spool.write(chunk)
             sha256 = stream.finish()
             size = stream.bytes_read
@@ -151,14 +154,15 @@ class S3Store(BaseStore):
                                    before_complete=None)
         return self._info(key, size, etag, content_type, metadata, sha256)
 
-    def _put_streaming(self, bucket: str, key: str, stream: IngestStream, content_type: str,
-                       metadata: dict[str, str], part_size: int) -> ObjectInfo:
+    def _put_streaming(self, bucket: str, key: str, source: "Chunker", stream: IngestStream,
+                       content_type: str, metadata: dict[str, str],
+                       part_size: int) -> ObjectInfo:
         assert stream.expected_sha256 is not None
 
         def parts() -> Iterator[tuple[int, Callable[[], bytes]]]:
             number = 0
             while True:
-                data = stream.read(part_size)
+                data = source.take(part_size)
                 if not data and number > 0:
                     return
                 number += 1
@@ -331,3 +335,31 @@ class S3Store(BaseStore):
                 CopySource={"Bucket": bucket, "Key": self.keys.to_backend(key)},
                 MetadataDirective="COPY")
         return self.head(dest_bucket, dest_key)
+
+
+class Chunker:
+    """Cuts a stream of chunks into pieces of a given size, copying each byte once (reading an
+    IngestStream with read(n) re-concatenates its buffer for every chunk)."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._left = b""
+
+    def take(self, size: int) -> bytes:
+        """The next `size` bytes, fewer at the end of the stream."""
+        pieces, have = [self._left], len(self._left)
+        while have < size:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                break
+            pieces.append(chunk)
+            have += len(chunk)
+        data = b"".join(pieces)
+        data, self._left = data[:size], data[size:]
+        return data
+
+    def rest(self) -> Iterator[bytes]:
+        if self._left:
+            left, self._left = self._left, b""
+            yield left
+        yield from self._chunks
