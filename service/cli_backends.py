@@ -89,8 +89,8 @@ def backends_check(name: Annotated[str, typer.Argument(help="A configured backen
     finally:
         store.close()
     for step in report.steps:
-        typer.echo(f"{'ok ' if step.ok else 'FAIL'}  {step.name:<7} {step.seconds * 1000:7.0f} ms"
-                   f"  {step.detail}")
+        status = "ok" if step.ok else "FAIL"
+        typer.echo(f"{status:<4} {step.name:<7} {step.seconds * 1000:7.0f} ms  {step.detail}")
     if not report.ok:
         raise fail(f"{name}: {report.diagnosis}", 1)
     typer.echo(f"{name}: ok")
