@@ -34,7 +34,7 @@ import hashlib
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo
@@ -43,6 +43,7 @@ from ..streams import IngestStream, ObjectReader
 from .client import flexible_checksums, make_client
 from .errors import translated
 from .keys import KeyCodec
+from .parts import Chunker, Part, close_part, part_md5, spool_parts
 from .presets import S3Settings
 from .reader import S3Reader, clean_etag, extent, range_header, sliced
 from .treelist import TreeLister
@@ -145,13 +146,8 @@ class S3Store(BaseStore):
                                f"{self.capabilities.max_object_size}", backend=self.name,
                                bucket=bucket, key=key)
             part_size = self._part_size(size)
-            spool.seek(0)
-            count = max(1, -(-size // part_size))
-            # Parts are read in order by the calling thread, so the file position is never shared.
             etag = self._multipart(bucket, key, content_type, metadata, sha256,
-                                   ((n, lambda: spool.read(part_size))
-                                    for n in range(1, count + 1)),
-                                   before_complete=None)
+                                   spool_parts(spool, size, part_size), before_complete=None)
         return self._info(key, size, etag, content_type, metadata, sha256)
 
     def _put_streaming(self, bucket: str, key: str, source: "Chunker", stream: IngestStream,
@@ -159,15 +155,17 @@ class S3Store(BaseStore):
                        part_size: int) -> ObjectInfo:
         assert stream.expected_sha256 is not None
 
-        def parts() -> Iterator[tuple[int, Callable[[], bytes]]]:
-            number = 0
+        def parts() -> Iterator[Part]:
+            first = True
             while True:
-                data = source.take(part_size)
-                if not data and number > 0:
+                part = source.take_part(part_size)
+                length = len(part)
+                if length == 0 and not first:
+                    close_part(part)
                     return
-                number += 1
-                yield number, (lambda data=data: data)
-                if len(data) < part_size:
+                first = False
+                yield part
+                if length < part_size:
                     return
 
         etag = self._multipart(bucket, key, content_type, metadata, stream.expected_sha256,
@@ -176,10 +174,10 @@ class S3Store(BaseStore):
                           stream.expected_sha256)
 
     def _multipart(self, bucket: str, key: str, content_type: str, metadata: Mapping[str, str],
-                   sha256: str, parts: Iterator[tuple[int, Callable[[], bytes]]],
+                   sha256: str, parts: Iterator[Part],
                    before_complete: Callable[[], object] | None) -> str | None:
-        """Upload `parts` (number, reader) with bounded concurrency; complete only if every part
-        went up and `before_complete` did not raise; otherwise abort and re-raise."""
+        """Upload `parts` in order with bounded concurrency; complete only if every part went up
+        and `before_complete` did not raise; otherwise abort and re-raise."""
         args = self._args(bucket, key, content_type, metadata, sha256)
         with translated(self.name, bucket, key):
             upload_id = self.client.create_multipart_upload(**args)["UploadId"]
@@ -188,13 +186,13 @@ class S3Store(BaseStore):
         try:
             with ThreadPoolExecutor(self.concurrency, thread_name_prefix="sortie-s3-part") as pool:
                 pending: set[Future[tuple[int, str]]] = set()
-                for number, reader in parts:
+                for number, part in enumerate(parts, start=1):
                     if number > self.capabilities.max_parts:
+                        close_part(part)
                         raise TooLarge(f"the object needs more than {self.capabilities.max_parts} "
                                        "parts", backend=self.name, bucket=bucket, key=key)
-                    data = reader()
                     pending.add(pool.submit(self._upload_part, bucket, key, stored_key, upload_id,
-                                            number, data))
+                                            number, part))
                     if len(pending) >= self.concurrency:  # keep at most `concurrency` parts
                         finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                         for future in finished:
@@ -216,13 +214,17 @@ class S3Store(BaseStore):
             raise
 
     def _upload_part(self, bucket: str, key: str, stored_key: str, upload_id: str, number: int,
-                     data: bytes) -> tuple[int, str]:
-        extra = {"ContentMD5": base64.b64encode(hashlib.md5(data).digest()).decode("ascii")} \
-            if self.part_md5 else {}
-        with translated(self.name, bucket, key):
-            reply = self.client.upload_part(Bucket=bucket, Key=stored_key, UploadId=upload_id,
-                                            PartNumber=number, Body=data, **extra)
-        return number, reply["ETag"]
+                     part: Part) -> tuple[int, str]:
+        try:
+            extra = {"ContentMD5": base64.b64encode(part_md5(part)).decode("ascii")} \
+                if self.part_md5 else {}
+            with translated(self.name, bucket, key):
+                reply = self.client.upload_part(Bucket=bucket, Key=stored_key,
+                                                UploadId=upload_id, PartNumber=number,
+                                                Body=part, **extra)
+            return number, reply["ETag"]
+        finally:
+            close_part(part)
 
     def _abort(self, bucket: str, stored_key: str, upload_id: str) -> None:
         try:
@@ -335,31 +337,3 @@ class S3Store(BaseStore):
                 CopySource={"Bucket": bucket, "Key": self.keys.to_backend(key)},
                 MetadataDirective="COPY")
         return self.head(dest_bucket, dest_key)
-
-
-class Chunker:
-    """Cuts a stream of chunks into pieces of a given size, copying each byte once (reading an
-    IngestStream with read(n) re-concatenates its buffer for every chunk)."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self._chunks = iter(chunks)
-        self._left = b""
-
-    def take(self, size: int) -> bytes:
-        """The next `size` bytes, fewer at the end of the stream."""
-        pieces, have = [self._left], len(self._left)
-        while have < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            pieces.append(chunk)
-            have += len(chunk)
-        data = b"".join(pieces)
-        data, self._left = data[:size], data[size:]
-        return data
-
-    def rest(self) -> Iterator[bytes]:
-        if self._left:
-            left, self._left = self._left, b""
-            yield left
-        yield from self._chunks

@@ -104,6 +104,29 @@ def test_max_parts_quirk_bounds_an_unknown_length_stream(server_seaweedfs: Seawe
         store.close()
 
 
+def test_parts_too_big_for_memory_go_through_files(s3_rig: Rig, rig_bucket: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts above PART_MEMORY (huge parts, e.g. 1 TB on Scaleway's 1,000 parts) are sent from
+    disk: slices of the spool, or a temporary file each when the hash was announced."""
+    from adapters.s3 import parts
+
+    monkeypatch.setattr(parts, "PART_MEMORY", 1 * MiB)
+    store = s3_rig.multipart_store
+    assert store is not None
+    data = payload(17 * MiB, seed=17)
+    store.put(rig_bucket, "spooled", chunks(data, MiB + 1))
+    store.put(rig_bucket, "streamed", chunks(data, MiB + 1), size=len(data),
+              expected_sha256=sha(data))
+    for key in ("spooled", "streamed"):
+        head = store.head(rig_bucket, key)
+        assert (parts_of(head.etag), head.sha256) == (4, sha(data))
+        assert sha(store.get(rig_bucket, key).read()) == sha(data)
+    with pytest.raises(IntegrityError):
+        store.put(rig_bucket, "bad", chunks(data, MiB), size=len(data),
+                  expected_sha256=sha(b"other"))
+    assert pending_uploads(store, rig_bucket) == []
+
+
 def test_announced_hash_streams_and_a_mismatch_aborts(s3_rig: Rig, rig_bucket: str) -> None:
     store = s3_rig.multipart_store
     assert store is not None
