@@ -9,8 +9,10 @@ until every byte is checked; S3 wants user metadata at the start of an upload):
   metadata at CreateMultipartUpload, parts go up as they arrive, and the hash of what actually
   went through is checked before CompleteMultipartUpload; a mismatch aborts the upload.
 - Any other large or unknown-length stream is first spooled to a local temporary file while it
-  is hashed (memory stays bounded to one part per worker, whatever the object size), then
-  uploaded in parts from the file, with the real hash in the metadata from the start.
+  is hashed, then uploaded in parts from the file, with the real hash in the metadata from the
+  start. The price: the whole object is read once before its first byte leaves.
+- Memory stays bounded whatever the object size: parts up to 64 MiB are in memory, one per
+  worker; larger parts are sent from disk (adapters/s3/parts.py).
 - A multipart upload is invisible until CompleteMultipartUpload, and any failure, including the
   caller's stream raising, aborts it: no partial object is ever visible.
 - Part sizes come from `Capabilities.part_size_for` (object size, the provider's max parts and
