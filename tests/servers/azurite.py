@@ -43,22 +43,32 @@ def unavailable_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def server_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]:
-    reason = unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    workdir = tmp_path_factory.mktemp("azurite")
+def start_azurite(workdir: Path, env: dict[str, str] | None = None) -> AzuriteServer:
+    """Start Azurite's blob service on a free port under `workdir`; stop it with
+    `server.process.stop()`. `env` may carry AZURITE_ACCOUNTS for accounts of one's own."""
     port = free_port()
     process = ServerProcess(
         "azurite",
         [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port),
          "--location", str(workdir / "data"), "--skipApiVersionCheck", "--loose",
          "--disableTelemetry", "--silent"],
-        log_dir=workdir, cwd=workdir)
+        log_dir=workdir, cwd=workdir, env=env)
     process.start()
     try:
         process.wait_until(lambda: port_open(port), timeout=60)
-        yield AzuriteServer(port=port, process=process)
-    finally:
+    except BaseException:
         process.stop()
+        raise
+    return AzuriteServer(port=port, process=process)
+
+
+@pytest.fixture(scope="session")
+def server_azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteServer]:
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    server = start_azurite(tmp_path_factory.mktemp("azurite"))
+    try:
+        yield server
+    finally:
+        server.process.stop()
