@@ -17,7 +17,6 @@ are validated, so no key can make the adapter touch a path outside its root.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -32,6 +31,7 @@ from .config import LocalBackend
 from .contract import (BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo, TiB)
 from .errors import (AlreadyExists, BackendError, BucketNotFound, Conflict, InvalidRequest,
                      ObjectNotFound, StorageError)
+from .listing import decode_cursor, encode_cursor, past_prefix
 from .streams import CHUNK_SIZE, IngestStream, ObjectReader
 
 _SCHEMA = """
@@ -232,10 +232,10 @@ class LocalStore(BaseStore):
               limit: int) -> ListPage:
         lower, inclusive = prefix, True
         if cursor:
-            after, is_prefix = _decode_cursor(cursor)
+            after, is_prefix = decode_cursor(cursor)
             if not after.startswith(prefix):
                 raise InvalidRequest("cursor does not belong to this listing", bucket=bucket)
-            lower, inclusive = (_past_prefix(after), True) if is_prefix else (after, False)
+            lower, inclusive = (past_prefix(after), True) if is_prefix else (after, False)
         objects: list[ObjectInfo] = []
         prefixes: list[str] = []
         last: tuple[str, bool] | None = None
@@ -244,7 +244,7 @@ class LocalStore(BaseStore):
             for entry in entries:
                 if len(objects) + len(prefixes) == limit:
                     assert last is not None
-                    return ListPage(objects, prefixes, _encode_cursor(*last))
+                    return ListPage(objects, prefixes, encode_cursor(*last))
                 if isinstance(entry, str):
                     prefixes.append(entry)
                     last = (entry, True)
@@ -272,7 +272,7 @@ def _entries(db: sqlite3.Connection, prefix: str, delimiter: str | None, lower: 
                     common = key[:cut + len(delimiter)]
                     yield common
                     # Skip every key under this common prefix with one index seek.
-                    lower, inclusive, jumped = _past_prefix(common), True, True
+                    lower, inclusive, jumped = past_prefix(common), True, True
                     break
             yield _info(row)
             lower, inclusive = key, False
@@ -280,22 +280,7 @@ def _entries(db: sqlite3.Connection, prefix: str, delimiter: str | None, lower: 
             return
 
 
-def _past_prefix(common: str) -> str:
-    """The smallest string greater than every string starting with `common`."""
-    return common[:-1] + chr(ord(common[-1]) + 1)
 
-
-def _encode_cursor(after: str, is_prefix: bool) -> str:
-    raw = json.dumps({"after": after, "prefix": is_prefix}, ensure_ascii=False).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii")
-
-
-def _decode_cursor(cursor: str) -> tuple[str, bool]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-        return str(data["after"]), bool(data["prefix"])
-    except (ValueError, KeyError, TypeError, UnicodeError):
-        raise InvalidRequest(f"invalid list cursor {cursor[:40]!r}") from None
 
 
 def _info(row: tuple) -> ObjectInfo:  # type: ignore[type-arg]

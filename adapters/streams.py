@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from typing import IO, TYPE_CHECKING, Callable, Iterable, Iterator, Union
+from typing import IO, TYPE_CHECKING, Callable, Generator, Iterable, Iterator, Union
 
 from .errors import IntegrityError
 
@@ -43,6 +43,25 @@ def source_length(source: PutSource) -> int | None:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return len(source)
     return None
+
+
+def window(chunks: Iterable[bytes], skip: int, length: int) -> Generator[bytes, None, int]:
+    """The `length` bytes of `chunks` that follow the first `skip` (for backends that may
+    ignore a Range and send the whole body). Returns how many bytes were missing: 0 when the
+    body held the whole window, more when it ended early (the caller says why that is an error).
+    """
+    remaining = length
+    for chunk in chunks:
+        if skip:
+            cut = min(skip, len(chunk))
+            chunk, skip = chunk[cut:], skip - cut
+        chunk = chunk[:remaining]
+        remaining -= len(chunk)
+        if chunk:
+            yield chunk
+        if remaining <= 0:
+            break
+    return remaining
 
 
 class IngestStream(io.RawIOBase):

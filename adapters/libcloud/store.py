@@ -17,7 +17,6 @@ generic server-side copy).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
@@ -39,8 +38,9 @@ from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo, TiB
 from ..errors import (BackendError, BucketNotFound, Conflict, InvalidRequest, ObjectNotFound,
                       StorageError)
+from ..listing import decode_cursor, encode_cursor
 from ..names import check_bucket
-from ..streams import CHUNK_SIZE, IngestStream, ObjectReader
+from ..streams import CHUNK_SIZE, IngestStream, ObjectReader, window
 from .errors import is_backend_error, translate
 from .profiles import RESERVED, DriverProfile, profile_for
 
@@ -261,17 +261,7 @@ class LibcloudStore(BaseStore):
                     body = None
             if body is None:
                 body = driver.download_object_as_stream(obj, chunk_size=CHUNK_SIZE)
-            remaining = end - start + 1
-            for chunk in body:
-                if skip:
-                    cut = min(skip, len(chunk))
-                    chunk, skip = chunk[cut:], skip - cut
-                chunk = chunk[:remaining]
-                remaining -= len(chunk)
-                if chunk:
-                    yield chunk
-                if remaining <= 0:
-                    break
+            remaining = yield from window(body, skip, end - start + 1)
         except StorageError:
             raise
         except Exception as exc:
@@ -307,7 +297,7 @@ class LibcloudStore(BaseStore):
     # ---- list --------------------------------------------------------------------------------
     def _list(self, bucket: str, prefix: str, delimiter: str | None, cursor: str | None,
               limit: int) -> ListPage:
-        after, after_prefix = _decode_cursor(cursor) if cursor else (None, False)
+        after, after_prefix = decode_cursor(cursor) if cursor else (None, False)
         if after is not None and not after.startswith(prefix):
             raise InvalidRequest("cursor does not belong to this listing", bucket=bucket)
         container = self._container(bucket)
@@ -332,7 +322,7 @@ class LibcloudStore(BaseStore):
                             continue
                 if len(objects) + len(prefixes) == limit:
                     assert last is not None
-                    return ListPage(objects, prefixes, _encode_cursor(*last))
+                    return ListPage(objects, prefixes, encode_cursor(*last))
                 if entry is not None:
                     prefixes.append(entry)
                     last = (entry, True)
@@ -387,16 +377,5 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _encode_cursor(after: str, is_prefix: bool) -> str:
-    raw = json.dumps({"after": after, "prefix": is_prefix}).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii")
-
-
-def _decode_cursor(cursor: str) -> tuple[str, bool]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-        return str(data["after"]), bool(data["prefix"])
-    except (ValueError, KeyError, TypeError, UnicodeError):
-        raise InvalidRequest(f"invalid list cursor {cursor[:40]!r}") from None
 
 

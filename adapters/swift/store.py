@@ -34,7 +34,7 @@ from ..contract import (BaseStore, ByteRange, Capabilities, GiB, ListPage, MiB, 
 from ..errors import (AlreadyExists, BackendError, BucketNotFound, Conflict, IntegrityError,
                       InvalidRequest, ObjectNotFound, StorageError, TooLarge, TransientError)
 from ..names import check_bucket
-from ..streams import CHUNK_SIZE, IngestStream, ObjectReader
+from ..streams import CHUNK_SIZE, IngestStream, ObjectReader, window
 from .auth import ConnectionPool, Limits, SwiftAuth
 from .errors import is_backend_error, translate
 from .segments import (PushbackSource, Segment, SegmentBody, manifest_body, parse_manifest)
@@ -293,18 +293,8 @@ class SwiftStore(BaseStore):
               key: str) -> Iterator[bytes]:
         # Swift may ignore a Range (200 with the whole object): then skip to `start` here.
         skip = start if "content-range" not in headers else 0
-        remaining = end - start + 1
         try:
-            for chunk in body:
-                if skip:
-                    cut = min(skip, len(chunk))
-                    chunk, skip = chunk[cut:], skip - cut
-                chunk = chunk[:remaining]
-                remaining -= len(chunk)
-                if chunk:
-                    yield chunk
-                if remaining <= 0:
-                    return
+            remaining = yield from window(body, skip, end - start + 1)
         except StorageError:
             raise
         except Exception as exc:
