@@ -96,8 +96,12 @@ def _from_code(code: str, message: str, status: int, where: dict[str, str | None
                 "MalformedXML", "EntityTooSmall", "InvalidPart", "InvalidPartOrder"):
         return InvalidRequest(f"{code}: {message}", **where)
     if status == 404:
-        return ObjectNotFound("not found", **where) if where.get("key") else BucketNotFound(
-            "no such bucket", **where)
+        if where.get("key"):
+            return ObjectNotFound("not found", **where)  # HEAD replies carry no error code
+        if where.get("bucket"):
+            return BucketNotFound("no such bucket", **where)
+        return BackendError("the endpoint answered 404 to a service-level request: it does not "
+                            "look like an S3 endpoint; check the endpoint URL", **where)
     if status == 301 or code == "PermanentRedirect":
         return BackendError(f"wrong region or endpoint for this bucket ({message})", **where)
     return BackendError(f"{code or status}: {message}", **where)

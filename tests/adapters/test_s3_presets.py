@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from adapters.config import S3Backend
 from adapters.contract import MiB
-from adapters.errors import (AuthError, BucketNotFound, InvalidRequest, RangeNotSatisfiable,
-                             TransientError)
+from adapters.errors import (AuthError, BackendError, BucketNotFound, InvalidRequest,
+                             RangeNotSatisfiable, TransientError)
 from adapters.presets import ComplianceFacts, Fact, PresetError, load_preset_file
 from adapters.s3 import from_config
 from adapters.s3.errors import ClockSkewError, translate
@@ -128,9 +128,11 @@ def _client_error(code: str, status: int) -> ClientError:
     ("", 503, TransientError),
     ("NoSuchBucket", 404, BucketNotFound),
     ("InvalidRange", 416, RangeNotSatisfiable),
+    ("404", 404, BackendError),  # ListBuckets answered 404: not an S3 endpoint
 ])
 def test_error_codes_translate_to_the_contract(code: str, status: int, expected: type) -> None:
-    error = translate(_client_error(code, status), backend="b", bucket="x", key="k")
+    where = {} if code == "404" else {"bucket": "x", "key": "k"}
+    error = translate(_client_error(code, status), backend="b", **where)
     assert isinstance(error, expected)
     if expected is ClockSkewError:
         assert "clock" in str(error)
