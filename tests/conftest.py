@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import pytest
@@ -45,9 +46,12 @@ def bucket(store: ObjectStore) -> Iterator[str]:
 
 
 def empty_and_delete(store: ObjectStore, name: str) -> None:
+    """Best-effort cleanup; deletes run in parallel, as one at a time takes tens of seconds for
+    the 1,050-key tests on Swift."""
     try:
-        for info in list(store.iter_objects(name)):
-            store.delete(name, info.key)
+        keys = [info.key for info in store.iter_objects(name)]
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda key: store.delete(name, key), keys))
         store.delete_bucket(name)
     except StorageError:
         pass
