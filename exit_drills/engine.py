@@ -180,12 +180,14 @@ class DrillEngine:
     def _prepare_buckets(self, checkpoint: Checkpoint) -> bool:
         spec = self.spec
         try:
-            if not self.retrier.call(lambda: self.source.bucket_exists(spec.source.bucket)):
+            if not self.retrier.call(lambda: self.source.bucket_exists(spec.source.bucket),
+                                     spec.source.backend):
                 self._errors.append(f"source bucket {spec.source} does not exist")
                 return False
             if spec.mode is not Mode.verify_only and not self.retrier.call(
-                    lambda: self.target.bucket_exists(spec.target.bucket)):
-                self.retrier.call(lambda: self.target.create_bucket(spec.target.bucket))
+                    lambda: self.target.bucket_exists(spec.target.bucket), spec.target.backend):
+                self.retrier.call(lambda: self.target.create_bucket(spec.target.bucket),
+                                  spec.target.backend)
                 # Remembered so that --cleanup removes the bucket too once it is empty again.
                 checkpoint.set_info("created_bucket", True)
         except StorageError as exc:
@@ -198,7 +200,7 @@ class DrillEngine:
         c = self._c
         try:
             for info in walk(self.source, self.spec.source.bucket, self.spec.source.prefix,
-                             self.retrier):
+                             self.retrier, self.spec.source.backend):
                 with c.lock:
                     c.total += 1
                     c.total_bytes += info.size
@@ -237,7 +239,8 @@ class DrillEngine:
 
     def _settle(self, checkpoint: Checkpoint, run: int, info: ObjectInfo) -> None:
         """Copy/verify one object and checkpoint the outcome; never raises."""
-        spec, c, retry = self.spec, self._c, self.retrier.call
+        spec, c, call = self.spec, self._c, self.retrier.call
+        src, dst = spec.source.backend, spec.target.backend
         key, target_key = info.key, spec.target_key(info.key)
         sbucket, tbucket = spec.source.bucket, spec.target.bucket
         phase = "reading the source object's attributes"
@@ -252,22 +255,26 @@ class DrillEngine:
         try:
             source_info = info
             if spec.mode is not Mode.full and not info.complete:
-                source_info = retry(lambda: self.source.head(sbucket, key))
+                source_info = call(lambda: self.source.head(sbucket, key), src)
             phase = "planning"
-            action = retry(lambda: decide(spec, source_info, self.target))
+            # Only incremental mode asks the target anything to plan; the others decide alone, and
+            # must not count as a successful call to the target.
+            action = (call(lambda: decide(spec, source_info, self.target), dst)
+                      if spec.mode is Mode.incremental else decide(spec, source_info, self.target))
             if action is Action.skip:
                 outcome = "skipped"
             elif action is Action.copy:
                 phase = "copying"
-                copied = retry(lambda: copy_object(
+                copied = call(lambda: copy_object(
                     self.source, sbucket, key, self.target, tbucket, target_key, count_live,
-                    on_written=lambda: checkpoint.mark_written(key, target_key, info.size, run)))
+                    on_written=lambda: checkpoint.mark_written(key, target_key, info.size, run)),
+                    src, dst)
                 sha = copied.sha256
                 with c.lock:
                     c.bytes_copied += copied.size
                 problems += source_consistency(copied)
                 phase = "reading back the target copy"
-                actual = retry(lambda: read_back(self.target, tbucket, target_key))
+                actual = call(lambda: read_back(self.target, tbucket, target_key), dst)
                 with c.lock:
                     c.bytes_read += actual.size
                 problems += differences(copied, actual)
@@ -277,7 +284,8 @@ class DrillEngine:
                 sha = expected.sha256
                 phase = "reading the target copy"
                 try:
-                    actual = retry(lambda: read_back(self.target, tbucket, target_key, count_live))
+                    actual = call(lambda: read_back(self.target, tbucket, target_key, count_live),
+                                  dst)
                 except NotFound:
                     raise _Missing(f"missing in target {spec.target.backend}:{tbucket} "
                                    f"as {target_key!r}") from None
@@ -317,7 +325,8 @@ class DrillEngine:
             return Observed(size=info.size, sha256=info.sha256, content_type=info.content_type,
                             metadata=dict(info.metadata), recorded_sha256=info.sha256)
         observed = self.retrier.call(
-            lambda: read_back(self.source, self.spec.source.bucket, info.key, count_live))
+            lambda: read_back(self.source, self.spec.source.bucket, info.key, count_live),
+            self.spec.source.backend)
         with self._c.lock:
             self._c.bytes_read += observed.size
         return observed
@@ -328,7 +337,8 @@ class DrillEngine:
         self._extras_count = 0
         cut = len(spec.target.prefix)
         try:
-            for info in walk(self.target, spec.target.bucket, spec.target_scan_prefix, self.retrier):
+            for info in walk(self.target, spec.target.bucket, spec.target_scan_prefix, self.retrier,
+                             spec.target.backend):
                 if not checkpoint.seen(info.key[cut:], run):
                     self._extras_count += 1
                     if len(self._extras) < REPORT_LIST_LIMIT:
@@ -346,7 +356,8 @@ class DrillEngine:
         last_error = ""
         for target_key in list(checkpoint.written_target_keys()):
             try:
-                self.retrier.call(lambda: self.target.delete(self.spec.target.bucket, target_key))
+                self.retrier.call(lambda: self.target.delete(self.spec.target.bucket, target_key),
+                                  self.spec.target.backend)
                 checkpoint.unmark_written(target_key)
                 deleted += 1
             except StorageError as exc:

@@ -13,10 +13,11 @@ from adapters.contract import ObjectInfo, ObjectStore
 from .retry import Retrier
 
 
-def walk(store: ObjectStore, bucket: str, prefix: str, retrier: Retrier) -> Iterator[ObjectInfo]:
+def walk(store: ObjectStore, bucket: str, prefix: str, retrier: Retrier,
+         backend: str) -> Iterator[ObjectInfo]:
     cursor: str | None = None
     while True:
-        page = retrier.call(lambda: store.list(bucket, prefix, cursor=cursor))
+        page = retrier.call(lambda: store.list(bucket, prefix, cursor=cursor), backend)
         yield from page.objects
         if not page.next_cursor:
             return
