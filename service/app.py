@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from adapters import build_store
 from adapters.contract import ObjectStore
+from exit_drills.background import BackgroundDrills
 
 from . import __version__, problems
 from .access import AccessMiddleware
@@ -18,7 +19,7 @@ from .config import LoadedConfig
 from .gateway import Gateway
 from .metrics import Metrics
 from .models import Problem
-from .routes import buckets, objects, ops
+from .routes import buckets, drills, objects, ops
 from .tokens import TokenStore
 
 #: Blocking adapter calls run in worker threads; this bounds how many run at once.
@@ -53,11 +54,14 @@ def create_app(config: LoadedConfig) -> FastAPI:
     app.state.tokens = tokens
     app.state.metrics = metrics
     app.state.audit = audit
+    app.state.drills = BackgroundDrills(config.settings.backends, base_dir=config.base_dir,
+                                        state_dir=config.state_dir)
     problems.install(app)
     app.add_middleware(AccessMiddleware, metrics=metrics, audit=audit)
     app.include_router(ops.router)
     app.include_router(buckets.router)
     app.include_router(objects.router)
+    app.include_router(drills.router)
     _add_problem_schema(app)
     return app
 
