@@ -18,11 +18,12 @@ if TYPE_CHECKING:
     from .tokens import TokenStore
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,  # help texts hold [BRACKETS] that are not markup
                   help="Sortie: one storage gateway over every cloud, and exit drills that prove you "
                        "can leave any of them.")
-backends_app = typer.Typer(no_args_is_help=True, help="Inspect the configured storage backends.")
-config_app = typer.Typer(no_args_is_help=True, help="Validate the configuration.")
-token_app = typer.Typer(no_args_is_help=True, help="Manage the gateway's API tokens.")
+backends_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Inspect the configured storage backends.")
+config_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Validate the configuration.")
+token_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Manage the gateway's API tokens.")
 app.add_typer(backends_app, name="backends")
 app.add_typer(config_app, name="config")
 app.add_typer(token_app, name="token")

@@ -15,7 +15,7 @@ import typer
 
 from adapters.errors import StorageError
 
-drill_app = typer.Typer(no_args_is_help=True, help="Exit drills: copy a dataset to another backend, "
+drill_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Exit drills: copy a dataset to another backend, "
                                                    "verify every byte, report.")
 
 ConfigOption = Annotated[Optional[Path], typer.Option(
