@@ -60,18 +60,17 @@ def test_serve_answers_healthz_on_the_embedded_default(tmp_path: Path) -> None:
         server.wait(10)
 
 
-def _commands(group: object, path: list[str]) -> list[list[str]]:
-    import typer.main
-
-    click_group = typer.main.get_command(group) if not hasattr(group, "commands") else group
+def _commands(command: object, path: list[str]) -> list[list[str]]:
     found = [path]
-    for name, command in getattr(click_group, "commands", {}).items():
-        found += _commands(command, path + [name])
+    for name, sub in (getattr(command, "commands", None) or {}).items():
+        found += _commands(sub, path + [name])
     return found
 
 
 def test_every_command_has_a_help_page() -> None:
-    commands = _commands(app, [])
+    import typer.main
+
+    commands = _commands(typer.main.get_command(app), [])
     assert ["drill", "run"] in commands and ["serve"] in commands
     for path in commands:
         result = runner.invoke(app, [*path, "--help"])
