@@ -22,8 +22,8 @@ from azure.storage.blob import BlobServiceClient
 
 from adapters.azure import from_config
 from adapters.config import AzureBackend
-from tests.servers.azurite import AZURITE, ACCOUNT, ACCOUNT_KEY
-from tests.servers.process import ServerProcess, free_port, port_open
+from bench import timed
+from tests.servers.azurite import ACCOUNT, ACCOUNT_KEY, start_azurite
 
 MiB = 1024 * 1024
 ROUNDS = 5
@@ -32,24 +32,12 @@ SMALL_SIZE = 16 * 1024
 LARGE_SIZE = 64 * MiB
 
 
-def _timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
-
-
 def run(workdir: Path) -> dict[str, object]:
-    port = free_port()
-    server = ServerProcess(
-        "azurite", [str(AZURITE), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-                    "--location", str(workdir / "data"), "--skipApiVersionCheck", "--loose",
-                    "--disableTelemetry", "--silent"], log_dir=workdir, cwd=workdir)
-    server.start()
+    server = start_azurite(workdir)
     try:
-        server.wait_until(lambda: port_open(port), timeout=60)
-        return _measure(port)
+        return _measure(server.port)
     finally:
-        server.stop()
+        server.process.stop()
 
 
 def _measure(port: int) -> dict[str, object]:
@@ -106,7 +94,7 @@ def _measure(port: int) -> dict[str, object]:
                 turn = (round_ + i) % len(order)
                 for variant, action in order[turn:] + order[:turn]:
                     started_cpu = time.process_time()
-                    totals[variant] += _timed(lambda: action(i))
+                    totals[variant] += timed(lambda: action(i))
                     cpu_totals[variant] += time.process_time() - started_cpu
             for variant in variants:
                 wall[variant].append(totals[variant])

@@ -20,7 +20,6 @@ import hashlib
 import io
 import os
 import statistics
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,6 +27,7 @@ from boto3.s3.transfer import TransferConfig
 
 from adapters.contract import MiB
 from adapters.s3.store import S3Store
+from bench import timed
 from tests.rigs.s3 import seaweed_store
 from tests.servers.seaweedfs import start_seaweedfs
 
@@ -35,12 +35,6 @@ ROUNDS = 7
 SMALL_COUNT = 1000
 SMALL_SIZE = 16 * 1024
 LARGE_SIZE = 64 * MiB
-
-
-def _timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
 
 
 def run(workdir: Path) -> dict[str, object]:
@@ -97,20 +91,20 @@ def _measure(server: Any) -> dict[str, object]:
         sortie_times: list[float] = []
         boto_times: list[float] = []
         for _ in range(ROUNDS):
-            sortie_times.append(_timed(sortie_action))
-            boto_times.append(_timed(boto_action))
+            sortie_times.append(timed(sortie_action))
+            boto_times.append(timed(boto_action))
         results[name] = _figures(sortie_times, boto_times)
     for name, (sortie_call, boto_call) in small_loads.items():
         sortie_times, boto_times = [], []
         for _ in range(ROUNDS):
             sortie_total = boto_total = 0.0
             for i in range(SMALL_COUNT):
-                sortie_total += _timed(lambda: sortie_call(i))
-                boto_total += _timed(lambda: boto_call(i))
+                sortie_total += timed(lambda: sortie_call(i))
+                boto_total += timed(lambda: boto_call(i))
             sortie_times.append(sortie_total)
             boto_times.append(boto_total)
         results[name] = _figures(sortie_times, boto_times)
-    single = [_timed(lambda: boto.put_object(Bucket="boto", Key="single", Body=large))
+    single = [timed(lambda: boto.put_object(Bucket="boto", Key="single", Body=large))
               for _ in range(ROUNDS)]
     results["reference_boto3_single_put_64MiB_s"] = round(statistics.median(single), 4)
     store.close()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import os
 import statistics
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -26,6 +25,7 @@ from swiftclient.service import SwiftService, SwiftUploadObject
 
 from adapters.contract import MiB
 from adapters.swift import SwiftStore
+from bench import timed
 from tests.rigs.swift import swift_auth
 from tests.servers.swift import SwiftServer, start_swift
 
@@ -33,12 +33,6 @@ ROUNDS = 3
 SMALL_COUNT = 300
 SMALL_SIZE = 16 * 1024
 LARGE_SIZE = 64 * MiB
-
-
-def _timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
 
 
 def run(workdir: Path) -> dict[str, object]:
@@ -78,8 +72,8 @@ def _measure(server: SwiftServer, workdir: Path) -> dict[str, object]:
         sortie_times: list[float] = []
         raw_times: list[float] = []
         for _ in range(ROUNDS):
-            sortie_times.append(_timed(sortie_action))
-            raw_times.append(_timed(raw_action))
+            sortie_times.append(timed(sortie_action))
+            raw_times.append(timed(raw_action))
         sortie_s, raw_s = statistics.median(sortie_times), statistics.median(raw_times)
         results[name] = {"sortie_s": round(sortie_s, 4), "swiftclient_s": round(raw_s, 4),
                          "ratio": round(sortie_s / raw_s, 3)}
@@ -93,9 +87,9 @@ def _measure(server: SwiftServer, workdir: Path) -> dict[str, object]:
                                                                      object_name="slo")]):
                 if not result["success"]:
                     raise RuntimeError(result.get("error"))
-        times = [_timed(slo_upload) for _ in range(ROUNDS)]
+        times = [timed(slo_upload) for _ in range(ROUNDS)]
     results["reference_swiftservice_slo_put_64MiB_s"] = round(statistics.median(times), 4)
-    plain_get = [_timed(lambda: _read_raw(raw, "large", LARGE_SIZE)) for _ in range(ROUNDS)]
+    plain_get = [timed(lambda: _read_raw(raw, "large", LARGE_SIZE)) for _ in range(ROUNDS)]
     results["reference_swiftclient_get_64MiB_single_object_s"] = round(
         statistics.median(plain_get), 4)
     store.close()
