@@ -196,6 +196,26 @@ def test_unreachable_endpoint_fails_clearly_in_bounded_time(tmp_path) -> None:
     assert "Connection refused" in str(caught.value)
 
 
+def test_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it(
+        server_azurite: AzuriteServer, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The adapter reads the proxy settings once per client instead of on every request: they
+    # must still be honoured. A proxy that does not answer makes every call fail...
+    dead_proxy = f"http://127.0.0.1:{free_port()}"
+    for name in ("HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(name, dead_proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    settings = _settings(server_azurite, account_url=server_azurite.account_url,
+                         account_key=ACCOUNT_KEY, connect_timeout=2, retries=0)
+    proxied = from_config("proxied", settings, tmp_path)
+    with pytest.raises(TransientError):
+        proxied.list_buckets()
+    # ...and NO_PROXY naming the endpoint's host sends the requests straight to it.
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = from_config("direct", settings, tmp_path)
+    assert isinstance(direct.list_buckets(), list)
+
+
 def test_settings_need_exactly_one_credential(tmp_path) -> None:
     with pytest.raises(InvalidRequest, match="exactly one"):
         from_config("none", _settings(None, account_url="http://127.0.0.1:1/x"), tmp_path)  # type: ignore[arg-type]
