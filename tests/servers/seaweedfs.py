@@ -83,6 +83,11 @@ class SeaweedServer:
     def s3_port(self) -> int:
         return self.ports["s3"]
 
+    @property
+    def pid(self) -> int:
+        assert self._process.process is not None, "not started"
+        return self._process.process.pid
+
     def client(self, **config: object) -> object:
         """A plain boto3 client on this server (for tests that bypass the adapter)."""
         import boto3
