@@ -60,13 +60,17 @@ class BlockStager:
     """Stages blocks of one blob through a small thread pool, at most `in_flight` at a time.
 
     `stage()` blocks the caller while the pool is full, so memory stays below
-    (in_flight + 1) x block size whatever the object size. Each block goes with its Content-MD5
+    (in_flight + 1) x block size whatever the object size. `shared` (one per store) also bounds
+    the blocks in flight across every upload of the store: a drill writing eight large objects
+    at once must not hold eight times the buffers of one. Each block goes with its Content-MD5
     (validate_content), so Azure rejects a block damaged on the way instead of storing it.
     """
 
-    def __init__(self, blob: BlobClient, in_flight: int) -> None:
+    def __init__(self, blob: BlobClient, in_flight: int,
+                 shared: threading.Semaphore | None = None) -> None:
         self._blob = blob
         self._slots = threading.BoundedSemaphore(in_flight)
+        self._shared = shared
         self._pool = ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="azure-block")
         self._futures: list[Future[None]] = []
         self._failure: BaseException | None = None
@@ -80,10 +84,12 @@ class BlockStager:
         block_id = base64.b64encode(f"{self._prefix}-{len(self.block_ids):06d}".encode()).decode()
         self.block_ids.append(block_id)
         self._slots.acquire()
+        if self._shared is not None:
+            self._shared.acquire()
         try:
             future = self._pool.submit(self._stage_one, block_id, data)
         except BaseException:
-            self._slots.release()
+            self._release()
             raise
         self._futures.append(future)
 
@@ -95,7 +101,12 @@ class BlockStager:
                 self._failure = exc
             raise
         finally:
-            self._slots.release()
+            self._release()
+
+    def _release(self) -> None:
+        if self._shared is not None:
+            self._shared.release()
+        self._slots.release()
 
     def _raise_first_failure(self) -> None:
         # Stop reading the caller's stream as soon as one block failed: the upload is lost anyway.
@@ -114,5 +125,6 @@ class BlockStager:
     def abort(self) -> None:
         """Stop staging: drop queued blocks, wait for those on the wire (never left running)."""
         for future in self._futures:
-            future.cancel()
+            if future.cancel():  # never ran: its slots were taken in stage(), give them back
+                self._release()
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import itertools
 import re
+import threading
 import time
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
@@ -52,6 +53,9 @@ AZURE_CAPABILITIES = Capabilities(
 
 #: How long a server-side copy may stay "pending" before Sortie gives up on it.
 COPY_TIMEOUT = 600.0
+#: Blocks in flight across all the uploads of one store, as a multiple of one upload's: two
+#: large uploads at once go at full speed, more share the budget (memory stays bounded).
+_SHARED_BLOCKS_FACTOR = 2
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _TOTAL_FROM_RANGE = re.compile(r"/(\d+)$")
 
@@ -62,6 +66,7 @@ class AzureStore(BaseStore):
         super().__init__(name, capabilities)
         self.client = client
         self.max_concurrency = max_concurrency
+        self._blocks_in_flight = threading.BoundedSemaphore(max_concurrency * _SHARED_BLOCKS_FACTOR)
 
     # ---- plumbing ----------------------------------------------------------------------------
     def _call(self, action: Callable[[], T], bucket: str | None = None,
@@ -138,7 +143,7 @@ class AzureStore(BaseStore):
     def _put_blocks(self, blob: BlobClient, bucket: str, key: str, chunks: Iterator[bytes],
                     stream: IngestStream, content_type: str,
                     metadata: dict[str, str]) -> ObjectInfo:
-        stager = BlockStager(blob, self.max_concurrency)
+        stager = BlockStager(blob, self.max_concurrency, self._blocks_in_flight)
         try:
             for block in split(chunks, block_sizes(stream.size_hint, self.capabilities)):
                 self._call(lambda: stager.stage(block), bucket, key)

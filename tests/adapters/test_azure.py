@@ -355,3 +355,99 @@ def test_staged_put_with_wrong_hash_leaves_the_existing_blob(rig: Rig, sdk: Blob
     # The blocks were staged but never committed: invisible, and the blob kept its content.
     committed, uncommitted = sdk.get_blob_client(container, "kept").get_block_list("all")
     assert committed == [] and len(uncommitted) == 3
+
+
+def test_blocks_in_flight_are_bounded_across_concurrent_uploads(server_azurite: AzuriteServer,
+                                                                container: str) -> None:
+    """Four 20 MiB uploads at once through a store staging 2 blocks per upload: the store-wide
+    budget (2 x 2) holds, yet more than one upload's blocks do travel together."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from adapters.azure.store import AzureStore
+
+    lock = threading.Lock()
+    in_flight = [0]
+    peak = [0]
+
+    def sent(request: object) -> None:
+        if "comp=block" in request.http_request.url and "blocklist" not in request.http_request.url:
+            with lock:
+                in_flight[0] += 1
+                peak[0] = max(peak[0], in_flight[0])
+
+    def answered(response: object) -> None:
+        url = response.http_request.url
+        if "comp=block" in url and "blocklist" not in url:
+            with lock:
+                in_flight[0] -= 1
+
+    client = BlobServiceClient.from_connection_string(
+        server_azurite.connection_string(), raw_request_hook=sent, raw_response_hook=answered)
+    caps = AZURE_CAPABILITIES.with_overrides(min_part_size=4 * MiB, max_single_put=4 * MiB)
+    store = AzureStore("budget", client, caps, max_concurrency=2)
+    data = _data(20 * MiB)
+
+    def upload(i: int) -> str | None:
+        return store.put(container, f"big-{i}", (data[j:j + MiB] for j in range(0, len(data), MiB)),
+                         size=len(data)).sha256
+
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            hashes = list(pool.map(upload, range(4)))
+    finally:
+        store.close()
+    assert hashes == [hashlib.sha256(data).hexdigest()] * 4
+    assert 2 < peak[0] <= 4, f"{peak[0]} blocks were in flight at once"
+
+
+@pytest.mark.timeout(90)
+def test_failed_uploads_give_their_block_slots_back(server_azurite: AzuriteServer,
+                                                    container: str) -> None:
+    """Uploads that fail, by their stream breaking or by a block refused on the way, many times
+    over: had a failed upload kept its share of the store-wide budget, a later upload would wait
+    forever (here: time out)."""
+    import threading
+
+    from adapters.azure.store import AzureStore
+
+    class Refused(Exception):
+        pass
+
+    def refuse_blocks_of_doomed(request: object) -> None:
+        url = request.http_request.url
+        if "/doomed?" in url and "comp=block" in url and "blocklist" not in url:
+            raise Refused("block refused")
+
+    client = BlobServiceClient.from_connection_string(server_azurite.connection_string(),
+                                                      raw_request_hook=refuse_blocks_of_doomed)
+    caps = AZURE_CAPABILITIES.with_overrides(min_part_size=MiB, max_single_put=MiB)
+    store = AzureStore("slots", client, caps, max_concurrency=2)
+    piece = _data(MiB)
+
+    class Broken(Exception):
+        pass
+
+    def broken_stream() -> Iterator[bytes]:
+        for _ in range(5):
+            yield piece
+        raise Broken("the source went away")
+
+    try:
+        for _ in range(6):
+            with pytest.raises(Broken):
+                store.put(container, "broken", broken_stream())
+            with pytest.raises(Exception, match="block refused"):
+                store.put(container, "doomed", (piece for _ in range(8)))
+        sizes: list[int] = []
+        # A daemon thread: if the upload hangs for want of a slot, the test fails, not hangs.
+        later = threading.Thread(daemon=True, target=lambda: sizes.append(
+            store.put(container, "after", (piece for _ in range(9))).size))
+        later.start()
+        later.join(timeout=60)
+        assert sizes == [9 * MiB], "a later upload found no block slot free"
+        for key in ("broken", "doomed"):
+            with pytest.raises(ObjectNotFound):
+                store.head(container, key)
+    finally:
+        store.close()
