@@ -12,7 +12,7 @@ import base64
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from azure.storage.blob import BlobClient
 
@@ -37,14 +37,22 @@ def block_sizes(size: int | None, capabilities: Capabilities) -> Iterator[int]:
         part = min(part * 2, capabilities.max_part_size)
 
 
-def split(chunks: Iterable[bytes], sizes: Iterator[int]) -> Iterator[bytes]:
-    """Regroup chunks of any size into consecutive blocks of the given sizes (the last shorter)."""
+def split(chunks: Iterable[bytes], sizes: Iterator[int],
+          before_block: Callable[[], None] | None = None) -> Iterator[bytes]:
+    """Regroup chunks of any size into consecutive blocks of the given sizes (the last shorter).
+
+    `before_block` is called when the first bytes of a block arrive, before any is kept: a
+    stager reserves the block's slot there, so that waiting for a slot holds one chunk, not
+    a whole block.
+    """
     pending: list[memoryview] = []
     have = 0
     target = next(sizes)
     for chunk in chunks:
         view = memoryview(chunk)
         while view:
+            if have == 0 and before_block is not None:
+                before_block()
             take = min(len(view), target - have)
             pending.append(view[:take])
             have += take
@@ -59,10 +67,10 @@ def split(chunks: Iterable[bytes], sizes: Iterator[int]) -> Iterator[bytes]:
 class BlockStager:
     """Stages blocks of one blob through a small thread pool, at most `in_flight` at a time.
 
-    `stage()` blocks the caller while the pool is full, so memory stays below
-    (in_flight + 1) x block size whatever the object size. `shared` (one per store) also bounds
-    the blocks in flight across every upload of the store: a drill writing eight large objects
-    at once must not hold eight times the buffers of one. Each block goes with its Content-MD5
+    `reserve()` (or `stage()` without one) blocks the caller while the pool is full, so memory
+    stays below in_flight x block size whatever the object size, plus the block being filled.
+    `shared` (one per store) also bounds the blocks across every upload of the store: a drill
+    writing eight large objects at once must not hold eight times the buffers of one. Each block goes with its Content-MD5
     (validate_content), so Azure rejects a block damaged on the way instead of storing it.
     """
 
@@ -77,15 +85,23 @@ class BlockStager:
         # Same length for every id of this upload (Azure requires it), unique per upload so two
         # writers of one name never mix their blocks.
         self._prefix = uuid.uuid4().hex
+        self._reserved = False
         self.block_ids: list[str] = []
 
-    def stage(self, data: bytes) -> None:
+    def reserve(self) -> None:
+        """Take the slots of the next block before filling it (waits while all are taken)."""
         self._raise_first_failure()
-        block_id = base64.b64encode(f"{self._prefix}-{len(self.block_ids):06d}".encode()).decode()
-        self.block_ids.append(block_id)
         self._slots.acquire()
         if self._shared is not None:
             self._shared.acquire()
+        self._reserved = True
+
+    def stage(self, data: bytes) -> None:
+        if not self._reserved:
+            self.reserve()
+        self._reserved = False
+        block_id = base64.b64encode(f"{self._prefix}-{len(self.block_ids):06d}".encode()).decode()
+        self.block_ids.append(block_id)
         try:
             future = self._pool.submit(self._stage_one, block_id, data)
         except BaseException:
@@ -124,6 +140,9 @@ class BlockStager:
 
     def abort(self) -> None:
         """Stop staging: drop queued blocks, wait for those on the wire (never left running)."""
+        if self._reserved:  # a block was being filled when the upload failed
+            self._reserved = False
+            self._release()
         for future in self._futures:
             if future.cancel():  # never ran: its slots were taken in stage(), give them back
                 self._release()

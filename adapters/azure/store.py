@@ -145,7 +145,8 @@ class AzureStore(BaseStore):
                     metadata: dict[str, str]) -> ObjectInfo:
         stager = BlockStager(blob, self.max_concurrency, self._blocks_in_flight)
         try:
-            for block in split(chunks, block_sizes(stream.size_hint, self.capabilities)):
+            for block in split(chunks, block_sizes(stream.size_hint, self.capabilities),
+                               before_block=lambda: self._call(stager.reserve, bucket, key)):
                 self._call(lambda: stager.stage(block), bucket, key)
             block_ids = self._call(stager.wait, bucket, key)
         except BaseException:

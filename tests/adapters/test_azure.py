@@ -321,7 +321,7 @@ def test_every_block_carries_its_md5_and_the_commit_comes_last(server_azurite: A
 
 
 def test_memory_stays_bounded_for_a_long_stream(rig: Rig, container: str) -> None:
-    """96 MiB through 4 MiB blocks, 4 in flight: Python's peak stays near (4 + 2) blocks."""
+    """96 MiB through 4 MiB blocks, 4 in flight: Python's peak stays near 5 blocks."""
     import tracemalloc
 
     store = rig.multipart_store
@@ -336,7 +336,9 @@ def test_memory_stays_bounded_for_a_long_stream(rig: Rig, container: str) -> Non
     finally:
         tracemalloc.stop()
     assert info.sha256 == digest
-    assert peak < 32 * MiB, f"peak {peak / MiB:.1f} MiB"
+    # 4 slots of 4 MiB, one of them the block being filled (its chunks and their join), and
+    # one 1 MiB chunk: about 21 MiB. Waiting for a slot with a whole block in hand made it 24.
+    assert peak < 22 * MiB, f"peak {peak / MiB:.1f} MiB"
 
 
 def test_staged_put_with_wrong_hash_leaves_the_existing_blob(rig: Rig, sdk: BlobServiceClient,
