@@ -158,6 +158,31 @@ def run_rclone(rclone: str, workdir: Path, weed: SeaweedServer, round_no: int,
         azurite.process.stop()
 
 
+def sdk_floor(workdir: Path, weed: SeaweedServer, samples: int = 300) -> dict[str, float]:
+    """CPU the bare SDKs spend per small object of a drill, without any Sortie code: S3 GetObject,
+    Azure Put Blob, Azure Get Blob of 16 KiB, one thread. A drill needs at least this for each
+    of its small objects, in one process (one core for Python's threads)."""
+    from azure.storage.blob import BlobServiceClient
+
+    azurite = fresh_azurite(workdir, "azurite-floor")
+    try:
+        s3 = weed.client()
+        azure = BlobServiceClient.from_connection_string(azurite.connection_string())
+        azure.create_container("floor")
+        started = time.process_time()
+        for i in range(samples):
+            body = s3.get_object(Bucket="bench", Key=f"small/{i:05d}.bin")["Body"].read()
+            blob = azure.get_blob_client("floor", f"small/{i:05d}.bin")
+            blob.upload_blob(body, overwrite=True)
+            blob.download_blob().readall()
+        per_object = (time.process_time() - started) / samples
+        azure.close()
+    finally:
+        azurite.process.stop()
+    return {"cpu_ms_per_small_object": round(per_object * 1000, 2),
+            "small_objects_cpu_seconds": round(per_object * SMALL, 1)}
+
+
 def _node(azurite: AzuriteServer) -> psutil.Process:
     assert azurite.process.process is not None
     return psutil.Process(azurite.process.process.pid)
@@ -182,6 +207,7 @@ def run(workdir: Path) -> dict[str, Any]:
             else:
                 rclones.append(run_rclone(rclone, workdir, weed, round_no, servers))
                 drills.append(run_drill(workdir, weed, round_no, servers))
+        floor = sdk_floor(workdir, weed)
         report = json.loads(next((workdir / "state-0" / "drills").glob("*/report.json")).read_text())
         drill = min(drills, key=lambda r: r.seconds)
         copy, check = min(rclones, key=lambda pair: pair[0].seconds + pair[1].seconds)
@@ -203,6 +229,9 @@ def run(workdir: Path) -> dict[str, Any]:
                        "copy_peak_rss_mib": round(max(a.peak_rss for a, _ in rclones) / MiB, 1),
                        "copy_cpu_seconds": copy.cpu_s},
             "ratio_drill_to_rclone": round(drill.seconds / rclone_s, 3),
+            # What boto3 and azure-storage-blob alone cost for the small objects (no Sortie
+            # code): compare it with rclone's whole time to see how much of the gap is the SDKs.
+            "sdk_floor": floor,
             "targets": {"ratio_max": 1.0, "peak_rss_mib_max": 300},
             "load_average": os.getloadavg(),
         }
