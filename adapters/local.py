@@ -11,7 +11,7 @@ must list in S3's byte order with cursors over millions of keys. A SQLite index 
 collation = byte order) gives all of that, and makes the commit point one transaction:
     stream to tmp (hashing) -> fsync -> check hash -> rename into blobs/ -> index row committed.
 An object is visible only once its row commits, so an interrupted put leaves at most an orphan
-file that no read can reach. Blob names are generated, never derived from keys, and bucket names
+file that no read can reach (adapters/local_sweep.py removes those). Blob names are generated, never derived from keys, and bucket names
 are validated, so no key can make the adapter touch a path outside its root.
 """
 
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS objects (
 ) WITHOUT ROWID;
 """
 _COLUMNS = "key, size, sha256, content_type, metadata, last_modified, blob"
-_INDEX = "index.sqlite3"
+INDEX_FILE = "index.sqlite3"
 _LIST_BATCH = 256
 
 LOCAL_CAPABILITIES = Capabilities(
@@ -79,7 +79,7 @@ class LocalStore(BaseStore):
             raise AlreadyExists("bucket already exists", backend=self.name, bucket=bucket) from None
         for sub in ("blobs", "tmp"):
             (directory / sub).mkdir()
-        with closing(sqlite3.connect(directory / _INDEX)) as db:
+        with closing(sqlite3.connect(directory / INDEX_FILE)) as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
 
@@ -93,15 +93,15 @@ class LocalStore(BaseStore):
         shutil.rmtree(trash, ignore_errors=True)
 
     def _bucket_exists(self, bucket: str) -> bool:
-        return (self._bucket_dir(bucket) / _INDEX).is_file()
+        return (self._bucket_dir(bucket) / INDEX_FILE).is_file()
 
     def _list_buckets(self) -> list[str]:
         return [p.name for p in self.root.iterdir()
-                if not p.name.startswith(".") and (p / _INDEX).is_file()]
+                if not p.name.startswith(".") and (p / INDEX_FILE).is_file()]
 
     @contextmanager
     def _db(self, bucket: str) -> Iterator[sqlite3.Connection]:
-        index = self._bucket_dir(bucket) / _INDEX
+        index = self._bucket_dir(bucket) / INDEX_FILE
         if not index.is_file():
             raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket)
         # One connection per operation: cheap, thread-safe, and never bound to a deleted bucket.
@@ -117,7 +117,7 @@ class LocalStore(BaseStore):
     def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
              metadata: dict[str, str]) -> ObjectInfo:
         directory = self._bucket_dir(bucket)
-        if not (directory / _INDEX).is_file():
+        if not (directory / INDEX_FILE).is_file():
             raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket)
         blob = uuid.uuid4().hex
         tmp = directory / "tmp" / blob

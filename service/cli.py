@@ -11,7 +11,7 @@ import typer
 from adapters.errors import StorageError
 
 from . import config as config_module
-from .cli_backends import backends_check, backends_presets, backends_show
+from .cli_backends import backends_check, backends_presets, backends_show, backends_sweep
 from .cli_drills import drill_app, scheduler
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ app.command("scheduler")(scheduler)
 backends_app.command("presets")(backends_presets)
 backends_app.command("show")(backends_show)
 backends_app.command("check")(backends_check)
+backends_app.command("sweep")(backends_sweep)
 
 ConfigOption = Annotated[Optional[Path], typer.Option(
     "--config", "-c", help="YAML configuration file (default: $SORTIE_CONFIG, else the embedded "

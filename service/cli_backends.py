@@ -1,4 +1,4 @@
-"""`sortie backends presets | show NAME | check NAME` (registered on the `backends` group)."""
+"""`sortie backends presets | show NAME | check NAME | sweep NAME` (registered on the `backends` group)."""
 
 from __future__ import annotations
 
@@ -94,3 +94,32 @@ def backends_check(name: Annotated[str, typer.Argument(help="A configured backen
     if not report.ok:
         raise fail(f"{name}: {report.diagnosis}", 1)
     typer.echo(f"{name}: ok")
+
+
+def backends_sweep(name: Annotated[str, typer.Argument(help="A configured local backend.")],
+                   older_than_hours: Annotated[float, typer.Option(
+                       min=0.0, help="Only files left untouched this long (writes in progress "
+                                     "are younger).")] = 24.0,
+                   dry_run: Annotated[bool, typer.Option(
+                       "--dry-run", help="List what would be removed; remove nothing.")] = False,
+                   config: ConfigOption = None) -> None:
+    """Remove the bytes interrupted writes and deletes left on a local backend's disk."""
+    from adapters.local import from_config
+    from adapters.local_sweep import sweep
+
+    from .cli import fail, load_config
+
+    loaded = load_config(config)
+    settings = loaded.settings.backends.get(name)
+    if settings is None:
+        raise fail(f"no backend named {name!r} (see `sortie backends list`)")
+    if settings.type != "local":
+        raise fail(f"backend {name!r} is {settings.type}, not local: only local disks are swept "
+                   "(cloud stores discard uncommitted uploads themselves)")
+    store = from_config(name, settings, loaded.base_dir)
+    report = sweep(store, older_than_hours * 3600, dry_run=dry_run)
+    for path in report.paths:
+        typer.echo(f"{'would remove' if dry_run else 'removed'} {path}")
+    typer.echo(f"{name}: {report.files} orphan file(s), {report.bytes} bytes, "
+               f"{report.trash_folders} unfinished bucket delete(s)"
+               f"{' found (dry run)' if dry_run else ' removed'}")
