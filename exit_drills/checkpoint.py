@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS objects (
     outcome TEXT NOT NULL,         -- 'copied' | 'skipped' | 'compared' | 'failed'
     reason TEXT,
     wrote INTEGER NOT NULL DEFAULT 0,
-    run INTEGER NOT NULL
+    run INTEGER NOT NULL,
+    etag TEXT                      -- the source's ETag when the row was written
 ) WITHOUT ROWID;
 """
 
@@ -48,6 +49,9 @@ class Checkpoint:
             # A process kill loses nothing committed with NORMAL; only a power cut might.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(objects)")}
+            if "etag" not in columns:  # a checkpoint written before the column existed
+                self._db.execute("ALTER TABLE objects ADD COLUMN etag TEXT")
 
     # ---- the drill itself ------------------------------------------------------------------
     def save_spec(self, spec: DrillSpec) -> None:
@@ -70,12 +74,12 @@ class Checkpoint:
         return json.loads(value) if value else None
 
     # ---- objects ---------------------------------------------------------------------------
-    def done(self, key: str) -> tuple[int, str | None] | None:
-        """(size, sha256) of a source object already verified in an earlier run, else None."""
+    def done(self, key: str) -> tuple[int, str | None, str | None] | None:
+        """(size, sha256, source etag) of an object verified in an earlier run, else None."""
         with self._lock:
-            row = self._db.execute("SELECT size, sha256 FROM objects WHERE key = ? AND "
+            row = self._db.execute("SELECT size, sha256, etag FROM objects WHERE key = ? AND "
                                    "status = 'verified'", (key,)).fetchone()
-        return (int(row[0]), row[1]) if row else None
+        return (int(row[0]), row[1], row[2]) if row else None
 
     def seen(self, key: str, run: int) -> bool:
         """Whether the given run settled this source key (verified or failed)."""
@@ -93,16 +97,16 @@ class Checkpoint:
                 "wrote = 1, target_key = excluded.target_key", (key, target_key, size, run))
 
     def record(self, key: str, target_key: str, size: int, sha256: str | None, *, verified: bool,
-               outcome: str, reason: str | None, run: int) -> None:
+               outcome: str, reason: str | None, run: int, etag: str | None = None) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT INTO objects (key, target_key, size, sha256, status, outcome, reason, run) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+                "INSERT INTO objects (key, target_key, size, sha256, status, outcome, reason, run, "
+                "etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
                 "target_key = excluded.target_key, size = excluded.size, "
                 "sha256 = excluded.sha256, status = excluded.status, outcome = excluded.outcome, "
-                "reason = excluded.reason, run = excluded.run",
+                "reason = excluded.reason, run = excluded.run, etag = excluded.etag",
                 (key, target_key, size, sha256, "verified" if verified else "failed", outcome,
-                 reason, run))
+                 reason, run, etag))
 
     def touch(self, key: str, run: int) -> None:
         with self._lock:

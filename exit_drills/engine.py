@@ -204,9 +204,7 @@ class DrillEngine:
                 with c.lock:
                     c.total += 1
                     c.total_bytes += info.size
-                done = checkpoint.done(info.key)
-                if done is not None and done[0] == info.size and (
-                        info.sha256 is None or done[1] == info.sha256):
+                if _unchanged_since(checkpoint.done(info.key), info):
                     checkpoint.touch(info.key, run)
                     with c.lock:
                         c.resumed += 1
@@ -308,7 +306,7 @@ class DrillEngine:
         verified = not problems
         checkpoint.record(key, target_key, info.size, sha, verified=verified,
                           outcome=outcome if verified else "failed",
-                          reason="; ".join(problems) or None, run=run)
+                          reason="; ".join(problems) or None, run=run, etag=info.etag)
         with c.lock:
             if not verified:
                 c.failed += 1
@@ -419,3 +417,13 @@ class DrillEngine:
 
 class _Missing(Exception):
     pass
+
+
+def _unchanged_since(done: tuple[int, str | None, str | None] | None, info: ObjectInfo) -> bool:
+    """Whether a source object verified by an earlier run is still the one listed now. Listings
+    of S3-like stores carry no SHA-256: their ETag tells a rewrite of the same size."""
+    if done is None:
+        return False
+    size, sha256, etag = done
+    return (size == info.size and (info.sha256 is None or sha256 == info.sha256)
+            and (info.etag is None or etag is None or etag == info.etag))

@@ -133,3 +133,28 @@ def test_target_stopped_mid_drill_fails_clearly_then_resume_completes(
     resumed = run_engine(drill, source, rig.store, tmp_path, drill_id="stopped")
     assert resumed.status == "passed", resumed.failures
     assert resumed.objects.resumed == done and resumed.objects.copied == total - done
+
+
+def test_resume_copies_again_a_source_object_rewritten_with_the_same_size(
+        request: pytest.FixtureRequest, tmp_path: Path,
+        buckets: list[tuple[ObjectStore, str]]) -> None:
+    """S3 listings carry no SHA-256: a resumed drill must not take a rewritten object (same
+    size, other bytes) for the one it verified before. The source's ETag tells them apart."""
+    source, _ = _stores("s3_seaweedfs", request, tmp_path)
+    target = LocalStore("local", tmp_path / "target")
+    sb, tb = _name("drill-src"), _name("drill-dst")
+    buckets += [(source, sb)]
+    source.create_bucket(sb)
+    for i in range(6):
+        source.put(sb, f"scan-{i}", payload(f"scan-{i}", 1000))
+    drill = spec(f"s3-seaweedfs:{sb}", f"local:{tb}")
+    first = run_engine(drill, source, target, tmp_path, drill_id="same-drill")
+    assert first.status == "passed" and first.objects.copied == 6
+
+    rewritten = bytes(reversed(payload("scan-2", 1000)))
+    source.put(sb, "scan-2", rewritten)
+    again = run_engine(drill, source, target, tmp_path, drill_id="same-drill")
+
+    assert again.status == "passed", again.failures
+    assert (again.objects.copied, again.objects.resumed) == (1, 5)
+    assert target.get(tb, "scan-2").read() == rewritten

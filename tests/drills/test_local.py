@@ -173,3 +173,25 @@ def test_history_and_latest_passed_drill(pair, tmp_path: Path) -> None:
     assert failed.status == "failed"
     assert history.latest_passed_drill(tmp_path, "src", "data", "dst")["id"] == ok.id
     assert [r["id"] for r in history.list_drills(tmp_path)][0] == failed.id
+
+
+def test_checkpoint_from_before_the_etag_column_still_resumes(tmp_path: Path) -> None:
+    """A drill checkpointed by an older Sortie (no etag column) is resumed, not refused."""
+
+    from exit_drills.checkpoint import FILE_NAME, Checkpoint
+
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        db.executescript(
+            "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "CREATE TABLE objects (key TEXT PRIMARY KEY, target_key TEXT NOT NULL, "
+            "size INTEGER NOT NULL, sha256 TEXT, status TEXT NOT NULL, outcome TEXT NOT NULL, "
+            "reason TEXT, wrote INTEGER NOT NULL DEFAULT 0, run INTEGER NOT NULL) WITHOUT ROWID;"
+            "INSERT INTO objects VALUES ('old', 'old', 3, NULL, 'verified', 'copied', NULL, 0, 1);")
+    checkpoint = Checkpoint(tmp_path)
+    try:
+        assert checkpoint.done("old") == (3, None, None)
+        checkpoint.record("new", "new", 5, "ab" * 32, verified=True, outcome="copied",
+                          reason=None, run=2, etag="e1")
+        assert checkpoint.done("new") == (5, "ab" * 32, "e1")
+    finally:
+        checkpoint.close()
