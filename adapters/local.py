@@ -11,8 +11,9 @@ must list in S3's byte order with cursors over millions of keys. A SQLite index 
 collation = byte order) gives all of that, and makes the commit point one transaction:
     stream to tmp (hashing) -> fsync -> check hash -> rename into blobs/ -> index row committed.
 An object is visible only once its row commits, so an interrupted put leaves at most an orphan
-file that no read can reach (adapters/local_sweep.py removes those). Blob names are generated, never derived from keys, and bucket names
-are validated, so no key can make the adapter touch a path outside its root.
+file that no read can reach (adapters/local_sweep.py removes those). Blob names are generated,
+never derived from keys, and bucket names are validated, so no key can make the adapter touch a
+path outside its root.
 """
 
 from __future__ import annotations

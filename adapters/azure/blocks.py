@@ -70,8 +70,9 @@ class BlockStager:
     `reserve()` (or `stage()` without one) blocks the caller while the pool is full, so memory
     stays below in_flight x block size whatever the object size, plus the block being filled.
     `shared` (one per store) also bounds the blocks across every upload of the store: a drill
-    writing eight large objects at once must not hold eight times the buffers of one. Each block goes with its Content-MD5
-    (validate_content), so Azure rejects a block damaged on the way instead of storing it.
+    writing eight large objects at once must not hold eight times the buffers of one. Each
+    block goes with its Content-MD5 (validate_content), so Azure rejects a block damaged on the
+    way instead of storing it.
     """
 
     def __init__(self, blob: BlobClient, in_flight: int,

@@ -30,32 +30,18 @@ def account_name_from_url(account_url: str) -> str:
     raise InvalidRequest(f"cannot tell the storage account name from {account_url!r}")
 
 
-def _url_in(settings: AzureBackend) -> str:
-    """The blob endpoint a connection string names (the default public one if it names none)."""
-    assert settings.connection_string is not None
-    fields = dict(part.split("=", 1) for part in
-                  settings.connection_string.get_secret_value().split(";") if "=" in part)
-    if "BlobEndpoint" in fields:
-        return fields["BlobEndpoint"]
-    return (f"{fields.get('DefaultEndpointsProtocol', 'https')}://{fields.get('AccountName', '')}"
-            f".blob.{fields.get('EndpointSuffix', 'core.windows.net')}")
-
-
-def _session_for(url: str) -> requests.Session:
-    """A session with the environment's proxy and CA settings resolved once, for this endpoint.
+def _settle_environment(session: requests.Session, url: str) -> None:
+    """Resolve the environment's proxy and CA settings once, for the client's one endpoint.
 
     requests re-reads every environment variable on every request to find proxies (about a
     quarter of a millisecond each here); a drill sends thousands of them to one endpoint, whose
-    settings cannot change meanwhile.
+    settings cannot change meanwhile. The session has `trust_env` off from the start.
     """
-    session = requests.Session()
-    session.trust_env = False
     if not requests.utils.should_bypass_proxies(url, no_proxy=None):
         session.proxies.update(requests.utils.get_environ_proxies(url))
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if bundle:
         session.verify = bundle
-    return session
 
 
 def service_client(name: str, settings: AzureBackend) -> BlobServiceClient:
@@ -68,7 +54,8 @@ def service_client(name: str, settings: AzureBackend) -> BlobServiceClient:
         raise InvalidRequest(
             f"azure backend {name!r}: give exactly one of connection_string, account_key, "
             f"sas_token or entra_id (got {', '.join(kinds) or 'none'})", backend=name)
-    session = _session_for(settings.account_url or _url_in(settings))
+    session = requests.Session()
+    session.trust_env = False
     adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -95,8 +82,10 @@ def service_client(name: str, settings: AzureBackend) -> BlobServiceClient:
         max_chunk_get_size=_GET_CHUNK,
     )
     if settings.connection_string is not None:
-        return BlobServiceClient.from_connection_string(
+        client = BlobServiceClient.from_connection_string(
             settings.connection_string.get_secret_value(), **options)
+        _settle_environment(session, client.url)
+        return client
     if not settings.account_url:
         raise InvalidRequest(f"azure backend {name!r}: account_url is required with {kinds[0]}",
                              backend=name)
@@ -110,4 +99,5 @@ def service_client(name: str, settings: AzureBackend) -> BlobServiceClient:
         from azure.identity import DefaultAzureCredential  # loaded only when configured
 
         credential = DefaultAzureCredential()
+    _settle_environment(session, settings.account_url)
     return BlobServiceClient(settings.account_url, credential=credential, **options)

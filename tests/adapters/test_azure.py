@@ -196,8 +196,10 @@ def test_unreachable_endpoint_fails_clearly_in_bounded_time(tmp_path) -> None:
     assert "Connection refused" in str(caught.value)
 
 
+@pytest.mark.parametrize("credential", ["account_key", "connection_string"])
 def test_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it(
-        server_azurite: AzuriteServer, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+        server_azurite: AzuriteServer, tmp_path, monkeypatch: pytest.MonkeyPatch,
+        credential: str) -> None:
     # The adapter reads the proxy settings once per client instead of on every request: they
     # must still be honoured. A proxy that does not answer makes every call fail...
     dead_proxy = f"http://127.0.0.1:{free_port()}"
@@ -205,8 +207,10 @@ def test_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it(
         monkeypatch.setenv(name, dead_proxy)
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
-    settings = _settings(server_azurite, account_url=server_azurite.account_url,
-                         account_key=ACCOUNT_KEY, connect_timeout=2, retries=0)
+    given = ({"account_url": server_azurite.account_url, "account_key": ACCOUNT_KEY}
+             if credential == "account_key"
+             else {"connection_string": server_azurite.connection_string()})
+    settings = _settings(server_azurite, connect_timeout=2, retries=0, **given)
     proxied = from_config("proxied", settings, tmp_path)
     with pytest.raises(TransientError):
         proxied.list_buckets()
