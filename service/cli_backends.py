@@ -1,4 +1,4 @@
-"""`sortie backends presets | show NAME | check NAME | sweep NAME` (registered on the `backends` group)."""
+"""`sortie backends presets | show NAME | check NAME | sweep NAME` (on the `backends` group)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,17 @@ ConfigOption = Annotated[Optional[Path], typer.Option(
 #: Backend type -> module holding its presets (PRESET_DIR and load_preset).
 PRESET_MODULES = {"s3": "adapters.s3.presets", "azure": "adapters.azure.preset",
                   "swift": "adapters.swift.preset"}
+
+
+def _configured(name: str, config: Path | None) -> tuple[Any, Any]:
+    """The loaded configuration and the settings of backend `name` (exit 2 if there is none)."""
+    from .cli import fail, load_config
+
+    loaded = load_config(config)
+    settings = loaded.settings.backends.get(name)
+    if settings is None:
+        raise fail(f"no backend named {name!r} (see `sortie backends list`)")
+    return loaded, settings
 
 
 def backends_presets() -> None:
@@ -38,12 +49,9 @@ def backends_presets() -> None:
 def backends_show(name: Annotated[str, typer.Argument(help="A configured backend.")],
                   config: ConfigOption = None) -> None:
     """Print a backend's resolved settings (preset merged in, secrets masked)."""
-    from .cli import fail, load_config
+    from .cli import fail
 
-    loaded = load_config(config)
-    settings = loaded.settings.backends.get(name)
-    if settings is None:
-        raise fail(f"no backend named {name!r} (see `sortie backends list`)")
+    _, settings = _configured(name, config)
     if settings.type == "s3":
         from adapters.s3.presets import PresetError, resolve
         try:
@@ -74,12 +82,9 @@ def backends_check(name: Annotated[str, typer.Argument(help="A configured backen
     from adapters.probe import probe
     from adapters.registry import build_store
 
-    from .cli import fail, load_config
+    from .cli import fail
 
-    loaded = load_config(config)
-    settings = loaded.settings.backends.get(name)
-    if settings is None:
-        raise fail(f"no backend named {name!r} (see `sortie backends list`)")
+    loaded, settings = _configured(name, config)
     try:
         store = build_store(name, settings, loaded.base_dir)
     except StorageError as exc:
@@ -107,12 +112,9 @@ def backends_sweep(name: Annotated[str, typer.Argument(help="A configured local 
     from adapters.local import from_config
     from adapters.local_sweep import sweep
 
-    from .cli import fail, load_config
+    from .cli import fail
 
-    loaded = load_config(config)
-    settings = loaded.settings.backends.get(name)
-    if settings is None:
-        raise fail(f"no backend named {name!r} (see `sortie backends list`)")
+    loaded, settings = _configured(name, config)
     if settings.type != "local":
         raise fail(f"backend {name!r} is {settings.type}, not local: only local disks are swept "
                    "(cloud stores discard uncommitted uploads themselves)")
