@@ -62,7 +62,7 @@ def service_client(name: str, settings: AzureBackend) -> BlobServiceClient:
     # Our own transport, for a connection pool as large as the concurrency we use; it must then
     # get the timeouts and the read size itself (the client's kwargs only shape a transport the
     # SDK builds): with requests' 4 KiB default a 64 MiB read costs twice the CPU.
-    transport = RequestsTransport(session=session, session_owner=True, use_env_settings=False,
+    transport = RequestsTransport(session=session, session_owner=True,
                                   connection_timeout=settings.connect_timeout,
                                   read_timeout=settings.read_timeout,
                                   connection_data_block_size=_READ_BLOCK)
