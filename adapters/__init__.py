@@ -1,6 +1,7 @@
 """Storage backends behind one small contract (see contract.py)."""
 
-from .contract import (BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo, ObjectStore)
+from .contract import (BaseStore, ByteRange, Capabilities, Feature, ListPage, ObjectInfo,
+                       ObjectStore)
 from .errors import (AlreadyExists, AuthError, BackendError, BucketNotFound, Conflict,
                      IntegrityError, InvalidMetadata, InvalidName, InvalidRequest, NotFound,
                      ObjectNotFound, RangeNotSatisfiable, StorageError, TooLarge, TransientError,
@@ -10,7 +11,7 @@ from .streams import IngestStream, ObjectReader, PutSource
 
 __all__ = [
     "AlreadyExists", "AuthError", "BackendError", "BaseStore", "BucketNotFound", "ByteRange",
-    "Capabilities", "Conflict", "IngestStream", "IntegrityError", "InvalidMetadata", "InvalidName",
+    "Capabilities", "Conflict", "Feature", "IngestStream", "IntegrityError", "InvalidMetadata", "InvalidName",
     "InvalidRequest", "ListPage", "NotFound", "ObjectInfo", "ObjectNotFound", "ObjectReader",
     "ObjectStore", "PutSource", "RangeNotSatisfiable", "StorageError", "TooLarge",
     "TransientError", "Unsupported", "build_store",

@@ -52,8 +52,9 @@ class AzureBackend(_Backend):
     preset: str | None = None
     #: Blocks of one large object on the wire at once (memory: about this many blocks + 1).
     max_concurrency: int = Field(default=4, ge=1, le=64)
-    #: Tries again after a failed request (the SDK's own policy, short backoff); 0 disables.
-    retries: int = Field(default=2, ge=0, le=10)
+    #: Extra tries of a failed request by the SDK itself. 0 by default: the registry's retry
+    #: layer retries every store call, and two retrying layers multiply their attempts.
+    retries: int = Field(default=0, ge=0, le=10)
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=120.0, gt=0)
 
@@ -78,9 +79,11 @@ class SwiftBackend(_Backend):
     interface: str = "public"
     #: Use this storage URL instead of the catalog's (https://.../v1/AUTH_<project>).
     storage_url: str | None = None
-    #: Seconds per connect/read, and retries of idempotent calls.
+    #: Seconds per connect/read.
     timeout: float = Field(default=60.0, gt=0)
-    retries: int = Field(default=2, ge=0, le=10)
+    #: Extra tries of idempotent calls by swiftclient itself (it still logs in again once on a
+    #: 401). 0 by default: the registry's retry layer retries every store call.
+    retries: int = Field(default=0, ge=0, le=10)
     preset: str | None = None
 
 

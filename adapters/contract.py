@@ -18,6 +18,7 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import Enum
 from typing import Iterator, Mapping
 
 from . import metadata as md
@@ -88,26 +89,48 @@ class ByteRange:
         return self.start, end
 
 
+class Feature(str, Enum):
+    """Parts of the contract a backend may be unable to honour, named once for every family.
+    An adapter that cannot honour one says so in `Capabilities.lacks`, with the reason, and the
+    conformance suite skips exactly the tests of that feature (tests/conformance/helpers.py)."""
+
+    #: A put becomes visible all at once, or not at all: a failing stream or a hash mismatch
+    #: leaves nothing, and readers never see a partial object.
+    atomic_put = "atomic_put"
+    #: `copy` works within the backend (server-side or streamed through Sortie).
+    copy = "copy"
+    #: A ranged `get` reads only that range from the backend (not the whole object).
+    partial_reads = "partial_reads"
+
+
 @dataclass(frozen=True)
 class Capabilities:
-    """What a backend can do, as data; drills and the gateway plan from it."""
+    """What a backend can do, as data with one meaning in every family. The gateway and the
+    drills read the limits to size uploads; the conformance suite reads `lacks`."""
 
-    #: Largest number of parts of one multipart/block upload (S3 10,000; Scaleway 1,000).
+    #: Largest number of parts of one multipart/block/segment upload (S3 10,000; Scaleway 1,000).
     max_parts: int = 10_000
+    #: Smallest part the backend accepts (except the last part of an upload).
     min_part_size: int = 5 * MiB
+    #: Largest part the backend accepts.
     max_part_size: int = 5 * GiB
     #: Largest object the backend stores.
     max_object_size: int = 5 * TiB
-    #: Largest object sent in one request; larger ones go through parts.
+    #: Largest object the adapter sends in one request; larger (or longer unknown-length)
+    #: objects go through parts. Every adapter applies this same threshold to its puts.
     max_single_put: int = 5 * GiB
+    #: `copy` runs inside the backend (no byte passes through Sortie); else it is streamed.
     server_side_copy: bool = False
     #: Hashes the backend computes itself (e.g. "md5" for single S3 PUTs); Sortie never relies on
     #: them for verification, it records its own SHA-256.
     native_hashes: tuple[str, ...] = ()
+    #: Which user metadata names and values survive the backend (adapters/metadata.py).
     metadata: md.MetadataRules = md.JSON_RULES
-    #: Operations of the contract this backend cannot honour (the conformance suite skips exactly
-    #: those, with the reason given here).
-    unsupported: Mapping[str, str] = field(default_factory=dict)
+    #: Features of the contract this backend cannot honour, each with the reason.
+    lacks: Mapping[Feature, str] = field(default_factory=dict)
+
+    def honours(self, feature: Feature) -> bool:
+        return feature not in self.lacks
 
     def with_overrides(self, **changes: object) -> "Capabilities":
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -29,6 +29,14 @@ class StorageError(Exception):
         self.backend = backend
         self.bucket = bucket
         self.key = key
+        #: Set by the retry layer once it has retried this error and given up, so that no outer
+        #: caller (a drill, the gateway) retries it again and multiplies the attempts.
+        self.persistent = False
+
+    @property
+    def worth_retrying(self) -> bool:
+        """Retryable by its class and not already retried by the store's retry layer."""
+        return self.retryable and not self.persistent
 
     def __str__(self) -> str:
         where = [f"{name}={value!r}" for name, value in
@@ -86,6 +94,10 @@ class TooLarge(InvalidRequest):
     http_status = 413
 
 
+class PresetError(InvalidRequest):
+    """A provider preset that does not exist, does not validate, or does not fit the settings."""
+
+
 class Unsupported(StorageError):
     """The backend cannot do this at all (declared in its capabilities)."""
 
@@ -109,3 +121,27 @@ class BackendError(StorageError):
     """Anything the backend answered that fits no other class; the message carries its words."""
 
     http_status = 502
+
+
+def by_status(status: int, said: str, *, backend: str | None = None, bucket: str | None = None,
+              key: str | None = None) -> StorageError:
+    """The contract's error for an HTTP status that no service-specific error code explained:
+    the one status ladder every HTTP family ends with. `said` is the service's own words."""
+    where = {"backend": backend, "bucket": bucket, "key": key}
+    if status in (401, 403):
+        return AuthError(f"the backend refused the credentials or the permission ({said})",
+                         **where)
+    if status == 404:
+        return (ObjectNotFound if key else BucketNotFound if bucket else NotFound)(
+            f"not found ({said})", **where)
+    if status in (409, 412):
+        return Conflict(f"conflicts with the current state ({said})", **where)
+    if status == 413:
+        return TooLarge(f"the backend refused the size ({said})", **where)
+    if status == 416:
+        return RangeNotSatisfiable(f"range not satisfiable ({said})", **where)
+    if status in (408, 429, 498) or status >= 500:
+        return TransientError(f"the backend is unavailable or throttling ({said})", **where)
+    if 400 <= status < 500:
+        return InvalidRequest(f"the backend refused the request ({said})", **where)
+    return BackendError(f"unexpected answer from the backend ({said})", **where)

@@ -12,12 +12,16 @@ so nothing is ever guessed silently.
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import PresetError
 
 T = TypeVar("T")
 
@@ -104,10 +108,6 @@ class PresetBase(BaseModel):
 P = TypeVar("P", bound=PresetBase)
 
 
-class PresetError(ValueError):
-    """A preset that does not exist or does not validate."""
-
-
 def load_preset_file(path: Path, model: type[P]) -> P:
     """Read and validate one preset file; the file's stem must equal its `name`."""
     try:
@@ -125,3 +125,31 @@ def load_preset_file(path: Path, model: type[P]) -> P:
 
 def preset_names(folder: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+class PresetCatalogue(Generic[P]):
+    """The preset files of one family (a folder of NAME.yaml validated by `model`): one way to
+    list, load and refuse them for every family."""
+
+    def __init__(self, family: str, folder: Path, model: type[P]) -> None:
+        self.family = family
+        self.folder = folder
+        self.model = model
+        self.load = lru_cache(maxsize=None)(self._load)
+
+    def names(self) -> list[str]:
+        return preset_names(self.folder)
+
+    def _load(self, name: str) -> P:
+        if not re.fullmatch(r"[a-z][a-z0-9-]*", name) or name not in self.names():
+            raise PresetError(f"unknown {self.family} preset {name!r}; known: "
+                              f"{', '.join(self.names())}")
+        return load_preset_file(self.folder / f"{name}.yaml", self.model)
+
+
+def merged(settings: BaseModel, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The one merge rule of presets: a setting the configuration gives wins, key by key; for the
+    keys it leaves out, the preset's value (`defaults`, already taken from the preset)."""
+    given = settings.model_fields_set
+    return {key: (getattr(settings, key) if key in given and getattr(settings, key) is not None
+                  else value) for key, value in defaults.items()}

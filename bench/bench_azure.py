@@ -20,7 +20,7 @@ from typing import Callable
 
 from azure.storage.blob import BlobServiceClient
 
-from adapters.azure import from_config
+from adapters.registry import build_store
 from adapters.config import AzureBackend
 from bench import timed
 from tests.servers.azurite import ACCOUNT, ACCOUNT_KEY, start_azurite
@@ -44,7 +44,7 @@ def _measure(port: int) -> dict[str, object]:
     conn = (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
             f"BlobEndpoint=http://127.0.0.1:{port}/{ACCOUNT};")
     sdk = BlobServiceClient.from_connection_string(conn)
-    store = from_config("bench", AzureBackend(type="azure", connection_string=conn),  # type: ignore[arg-type]
+    store = build_store("bench", AzureBackend(type="azure", connection_string=conn),  # type: ignore[arg-type]
                         Path("."))
     sdk.create_container("sdk")
     store.create_bucket("sortie")

@@ -25,8 +25,8 @@ from typing import Any, Callable
 
 from boto3.s3.transfer import TransferConfig
 
+from adapters.layers.stack import innermost
 from adapters.contract import MiB
-from adapters.s3.store import S3Store
 from bench import timed
 from tests.rigs.s3 import seaweed_store
 from tests.servers.seaweedfs import start_seaweedfs
@@ -47,11 +47,9 @@ def run(workdir: Path) -> dict[str, object]:
 
 def _measure(server: Any) -> dict[str, object]:
     store = seaweed_store(server, "bench")
-    s3 = store.inner  # type: ignore[attr-defined]
-    assert isinstance(s3, S3Store)
-    # The same client settings as the adapter's (pool, timeouts, checksums), without the adapter.
-    from adapters.s3.client import make_client
-    boto = make_client(s3.settings, pool=max(32, s3.concurrency * 4))
+    s3: Any = innermost(store)
+    # The adapter's own boto3 client (pool, timeouts, checksums), used without the adapter.
+    boto = s3.client
     transfer = TransferConfig(multipart_threshold=s3._part_size(LARGE_SIZE),
                               multipart_chunksize=s3._part_size(LARGE_SIZE),
                               max_concurrency=s3.concurrency, use_threads=True)

@@ -24,9 +24,10 @@ import swiftclient
 from swiftclient.service import SwiftService, SwiftUploadObject
 
 from adapters.contract import MiB
-from adapters.swift import SwiftStore
+from adapters.config import SwiftBackend
+from adapters.contract import ObjectStore
+from adapters.registry import build_store
 from bench import timed
-from tests.rigs.swift import swift_auth
 from tests.servers.swift import SwiftServer, start_swift
 
 ROUNDS = 3
@@ -44,7 +45,9 @@ def run(workdir: Path) -> dict[str, object]:
 
 
 def _measure(server: SwiftServer, workdir: Path) -> dict[str, object]:
-    store = SwiftStore("bench", swift_auth(server))
+    store = build_store("bench", SwiftBackend(type="swift", auth_url=server.auth_url,  # type: ignore[arg-type]
+                                              auth_version="1", username=server.user,
+                                              password=server.key))
     raw = swiftclient.Connection(authurl=server.auth_url, user=server.user, key=server.key,
                                  auth_version="1")
     store.create_bucket("sortie")
@@ -97,7 +100,7 @@ def _measure(server: SwiftServer, workdir: Path) -> dict[str, object]:
     return results
 
 
-def _read_sortie(store: SwiftStore, key: str, size: int) -> int:
+def _read_sortie(store: ObjectStore, key: str, size: int) -> int:
     with store.get("sortie", key) as body:
         assert len(body.read()) == size
     return size

@@ -11,10 +11,11 @@ import queue
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from adapters.contract import ObjectInfo, ObjectStore
 from adapters.errors import NotFound, ObjectNotFound, StorageError
@@ -96,6 +97,10 @@ class DrillEngine:
         self._inventory_done = False
         self._state = "starting"
         self._started_mono = 0.0
+        self._workers_left = 0
+        self._all_done = threading.Event()  # set when the last worker ends
+        self._extras: list[str] = []  # target keys no source object accounts for (listed ones)
+        self._extras_count = 0
         self.report: DrillReport | None = None
 
     # ---- public ------------------------------------------------------------------------------
@@ -151,7 +156,6 @@ class DrillEngine:
                                     name=f"drill-{self.drill_id}-w{i}", daemon=True)
                    for i in range(spec.concurrency)]
         self._workers_left = len(workers)
-        self._all_done = threading.Event()
         inventory.start()
         for worker in workers:
             worker.start()
@@ -162,20 +166,17 @@ class DrillEngine:
             self._all_done.wait(self.progress_interval)
             now = time.monotonic()
             if now - last_sample >= interval:
-                timeline.append(Sample(t=round(now - self._started_mono, 3), bytes=self._moved()))
+                timeline.append(Sample(t=round(now - self._started_mono, 3), bytes=self._c.bytes_live))
                 last_sample = now
                 if len(timeline) > _MAX_SAMPLES:  # long drills: halve the resolution
                     timeline = timeline[::2]
                     interval *= 2
             self._emit()
         timeline.append(Sample(t=round(time.monotonic() - self._started_mono, 3),
-                               bytes=self._moved()))
+                               bytes=self._c.bytes_live))
         if self._inventory_complete:
             self._scan_target_extras(checkpoint, run)
         return timeline
-
-    def _moved(self) -> int:
-        return self._c.bytes_live
 
     def _prepare_buckets(self, checkpoint: Checkpoint) -> bool:
         spec = self.spec
@@ -236,86 +237,103 @@ class DrillEngine:
                     self._all_done.set()
 
     def _settle(self, checkpoint: Checkpoint, run: int, info: ObjectInfo) -> None:
-        """Copy/verify one object and checkpoint the outcome; never raises."""
-        spec, c, call = self.spec, self._c, self.retrier.call
-        src, dst = spec.source.backend, spec.target.backend
-        key, target_key = info.key, spec.target_key(info.key)
-        sbucket, tbucket = spec.source.bucket, spec.target.bucket
-        phase = "reading the source object's attributes"
-        problems: list[str] = []
-        sha: str | None = info.sha256
-        outcome = "failed"
-
-        def count_live(n: int) -> None:
-            with c.lock:
-                c.bytes_live += n
-
+        """Plan, copy or compare, verify and checkpoint one object; never raises."""
         try:
-            source_info = info
-            if spec.mode is not Mode.full and not info.complete:
-                source_info = call(lambda: self.source.head(sbucket, key), src)
-            phase = "planning"
-            # Only incremental mode asks the target anything to plan; the others decide alone, and
-            # must not count as a successful call to the target.
-            action = (call(lambda: decide(spec, source_info, self.target), dst)
-                      if spec.mode is Mode.incremental else decide(spec, source_info, self.target))
-            if action is Action.skip:
-                outcome = "skipped"
-            elif action is Action.copy:
-                phase = "copying"
-                copied = call(lambda: copy_object(
-                    self.source, sbucket, key, self.target, tbucket, target_key, count_live,
-                    on_written=lambda: checkpoint.mark_written(key, target_key, info.size, run)),
-                    src, dst)
-                sha = copied.sha256
-                with c.lock:
-                    c.bytes_copied += copied.size
-                problems += source_consistency(copied)
-                phase = "reading back the target copy"
-                actual = call(lambda: read_back(self.target, tbucket, target_key), dst)
-                with c.lock:
-                    c.bytes_read += actual.size
-                problems += differences(copied, actual)
-                outcome = "copied"
-            else:
-                expected = self._expected_from_source(source_info, count_live)
-                sha = expected.sha256
-                phase = "reading the target copy"
-                try:
-                    actual = call(lambda: read_back(self.target, tbucket, target_key, count_live),
-                                  dst)
-                except NotFound:
-                    raise _Missing(f"missing in target {spec.target.backend}:{tbucket} "
-                                   f"as {target_key!r}") from None
-                with c.lock:
-                    c.bytes_read += actual.size
-                problems += differences(expected, actual)
-                outcome = "compared"
-        except _Missing as exc:
-            problems.append(str(exc))
-        except SourceCorrupt as exc:
-            problems.append(str(exc))
-        except ObjectNotFound as exc:
-            where = "source object vanished during the drill" if phase != "reading back the target copy" \
-                else "target copy vanished before it could be read back"
-            problems.append(f"{where}: {exc}")
-        except StorageError as exc:
-            problems.append(f"{phase} failed: {type(exc).__name__}: {exc}")
+            outcome = self._handle(checkpoint, run, info)
+        except _ObjectFailed as exc:
+            outcome = _Outcome("failed", info.sha256, [str(exc)])
         except Exception as exc:  # noqa: BLE001 - one object's bug must not stop the drill
-            problems.append(f"{phase} failed unexpectedly: {type(exc).__name__}: {exc}")
-        verified = not problems
-        checkpoint.record(key, target_key, info.size, sha, verified=verified,
-                          outcome=outcome if verified else "failed",
-                          reason="; ".join(problems) or None, run=run, etag=info.etag)
-        with c.lock:
-            if not verified:
-                c.failed += 1
-            elif outcome == "copied":
-                c.copied += 1
-            elif outcome == "skipped":
-                c.skipped += 1
+            outcome = _Outcome("failed", info.sha256,
+                               [f"failed unexpectedly: {type(exc).__name__}: {exc}"])
+        self._checkpoint(checkpoint, run, info, outcome)
+
+    def _handle(self, checkpoint: Checkpoint, run: int, info: ObjectInfo) -> "_Outcome":
+        source_info = self._source_attributes(info)
+        action = self._plan(source_info)
+        if action is Action.skip:
+            return _Outcome("skipped", info.sha256)
+        if action is Action.copy:
+            return self._copy_and_read_back(checkpoint, run, info)
+        return self._compare(source_info)
+
+    def _source_attributes(self, info: ObjectInfo) -> ObjectInfo:
+        """The listing's attributes, or a HEAD where the mode needs what listings leave out."""
+        if self.spec.mode is Mode.full or info.complete:
+            return info
+        with _step("reading the source object's attributes",
+                   vanished="source object vanished during the drill"):
+            return self.retrier.call(lambda: self.source.head(self.spec.source.bucket, info.key),
+                                     self.spec.source.backend)
+
+    def _plan(self, info: ObjectInfo) -> Action:
+        # Only incremental mode asks the target anything to plan; the others decide alone, and
+        # must not count as a successful call to the target.
+        with _step("planning"):
+            if self.spec.mode is not Mode.incremental:
+                return decide(self.spec, info, self.target)
+            return self.retrier.call(lambda: decide(self.spec, info, self.target),
+                                     self.spec.target.backend)
+
+    def _copy_and_read_back(self, checkpoint: Checkpoint, run: int,
+                            info: ObjectInfo) -> "_Outcome":
+        spec, call = self.spec, self.retrier.call
+        target_key = spec.target_key(info.key)
+        with _step("copying", vanished="source object vanished during the drill"):
+            copied = call(lambda: copy_object(
+                self.source, spec.source.bucket, info.key, self.target, spec.target.bucket,
+                target_key, self._count_live,
+                on_written=lambda: checkpoint.mark_written(info.key, target_key, info.size, run)),
+                spec.source.backend, spec.target.backend)
+        self._add(bytes_copied=copied.size)
+        problems = source_consistency(copied)
+        with _step("reading back the target copy",
+                   vanished="target copy vanished before it could be read back"):
+            actual = call(lambda: read_back(self.target, spec.target.bucket, target_key),
+                          spec.target.backend)
+        self._add(bytes_read=actual.size)
+        return _Outcome("copied", copied.sha256, problems + differences(copied, actual))
+
+    def _compare(self, source_info: ObjectInfo) -> "_Outcome":
+        """verify-only (and incremental's `compare`): the target copy against the source."""
+        spec = self.spec
+        target_key = spec.target_key(source_info.key)
+        with _step("reading the source object", vanished="source object vanished during the "
+                                                         "drill"):
+            expected = self._expected_from_source(source_info, self._count_live)
+        with _step("reading the target copy",
+                   vanished=f"missing in target {spec.target.backend}:{spec.target.bucket} as "
+                            f"{target_key!r}", plain_vanished=True):
+            actual = self.retrier.call(
+                lambda: read_back(self.target, spec.target.bucket, target_key, self._count_live),
+                spec.target.backend)
+        self._add(bytes_read=actual.size)
+        return _Outcome("compared", expected.sha256, differences(expected, actual))
+
+    def _checkpoint(self, checkpoint: Checkpoint, run: int, info: ObjectInfo,
+                    outcome: "_Outcome") -> None:
+        verified = not outcome.problems
+        kind = outcome.kind if verified else "failed"
+        checkpoint.record(info.key, self.spec.target_key(info.key), info.size, outcome.sha256,
+                          verified=verified, outcome=kind,
+                          reason="; ".join(outcome.problems) or None, run=run, etag=info.etag)
+        with self._c.lock:
+            if kind == "failed":
+                self._c.failed += 1
+            elif kind == "copied":
+                self._c.copied += 1
+            elif kind == "skipped":
+                self._c.skipped += 1
             else:
-                c.compared += 1
+                self._c.compared += 1
+
+    def _count_live(self, n: int) -> None:
+        with self._c.lock:
+            self._c.bytes_live += n
+
+    def _add(self, *, bytes_copied: int = 0, bytes_read: int = 0) -> None:
+        with self._c.lock:
+            self._c.bytes_copied += bytes_copied
+            self._c.bytes_read += bytes_read
 
     def _expected_from_source(self, info: ObjectInfo, count_live: Callable[[int], None]) -> Observed:
         """verify-only: the source's recorded hash when it has one (no egress), else its bytes."""
@@ -325,14 +343,11 @@ class DrillEngine:
         observed = self.retrier.call(
             lambda: read_back(self.source, self.spec.source.bucket, info.key, count_live),
             self.spec.source.backend)
-        with self._c.lock:
-            self._c.bytes_read += observed.size
+        self._add(bytes_read=observed.size)
         return observed
 
     def _scan_target_extras(self, checkpoint: Checkpoint, run: int) -> None:
         spec = self.spec
-        self._extras: list[str] = []
-        self._extras_count = 0
         cut = len(spec.target.prefix)
         try:
             for info in walk(self.target, spec.target.bucket, spec.target_scan_prefix, self.retrier,
@@ -403,8 +418,7 @@ class DrillEngine:
                                  resumed=c.resumed, verified=verified, failed=c.failed),
             bytes=ByteCounts(total=c.total_bytes, copied=c.bytes_copied, verified_read=c.bytes_read),
             throughput_bytes_per_s=round(throughput, 1), failures=failures,
-            extra_in_target=getattr(self, "_extras", []),
-            extra_in_target_count=getattr(self, "_extras_count", 0),
+            extra_in_target=self._extras, extra_in_target_count=self._extras_count,
             projection=projection, timeline=timeline, cleanup=cleanup, runs=run)
 
     def _emit(self) -> None:
@@ -415,8 +429,38 @@ class DrillEngine:
                 pass
 
 
-class _Missing(Exception):
-    pass
+@dataclass
+class _Outcome:
+    """How one object settled: copied, skipped or compared, with its problems (none: verified)."""
+
+    kind: str
+    sha256: str | None
+    problems: list[str] = field(default_factory=list)
+
+
+class _ObjectFailed(Exception):
+    """One object failed at a named step; the message says which and why."""
+
+
+@contextmanager
+def _step(name: str, *, vanished: str | None = None,
+          plain_vanished: bool = False) -> Iterator[None]:
+    """Run one step of an object's drill, turning its storage errors into a failure that names
+    the step. `vanished` is what a missing object means at this step."""
+    try:
+        yield
+    except SourceCorrupt as exc:
+        raise _ObjectFailed(str(exc)) from None
+    except ObjectNotFound as exc:
+        if vanished is None:
+            raise _ObjectFailed(f"{name} failed: {type(exc).__name__}: {exc}") from None
+        raise _ObjectFailed(vanished if plain_vanished else f"{vanished}: {exc}") from None
+    except NotFound as exc:
+        if plain_vanished and vanished is not None:
+            raise _ObjectFailed(vanished) from None
+        raise _ObjectFailed(f"{name} failed: {type(exc).__name__}: {exc}") from None
+    except StorageError as exc:
+        raise _ObjectFailed(f"{name} failed: {type(exc).__name__}: {exc}") from None
 
 
 def _unchanged_since(done: tuple[int, str | None, str | None] | None, info: ObjectInfo) -> bool:

@@ -2,12 +2,17 @@
 and whether it fits the EU Data Act's 30-day transition window.
 
 Unknown stays unknown: with no measured throughput or no published price, the figure is the
-string "unknown" (never 0), and `fits` is "unknown" too.
+string "unknown" (never 0), and `fits` is "unknown" too. Prices come from the provider facts the
+registry gives for the source backend (its preset, or the family's default preset).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from adapters import registry
+from adapters.config import BackendConfig
+from adapters.errors import StorageError
 
 from .spec import Projection
 
@@ -45,50 +50,27 @@ def project(source_bytes: int, throughput_bytes_per_s: float | None,
                       fits=fits)  # type: ignore[arg-type]
 
 
-def egress_price(settings: object | None) -> tuple[EgressPrice | None, str]:
-    """The source backend's egress price, from its provider preset; (None, why) when unknown."""
+def egress_price(settings: BackendConfig | None) -> tuple[EgressPrice | None, str]:
+    """The source backend's egress price from its provider facts; (None, why) when unknown."""
     if settings is None:
         return None, "unknown: the source backend's settings were not given"
-    kind = getattr(settings, "type", None)
-    if kind == "local":
-        # A local disk has no provider and no transfer fee: this 0 is a fact, not a default.
-        return EgressPrice(0.0, "EUR", "local disk: no provider egress charge"), ""
-    preset = getattr(settings, "preset", None)
-    if not preset:
-        return None, f"unknown: backend type {kind!r} has no provider preset to price its egress"
-    return _preset_price(str(kind), str(preset))
-
-
-def _preset_price(kind: str, preset: str) -> tuple[EgressPrice | None, str]:
-    """Each backend family keeps its presets its own way; read the egress fact from each."""
     try:
-        if kind == "azure":
-            from adapters.azure.preset import load_preset as load_azure
-
-            egress = load_azure(preset).egress
-            if egress.price_per_gb is None:
-                return None, f"unknown: the {preset!r} preset publishes no egress price"
-            note = f"{egress.source} (checked {egress.checked})" + (
-                f"; {egress.note}" if egress.note else "")
-            return EgressPrice(egress.price_per_gb, egress.currency, note), ""
-        if kind == "s3":
-            from adapters.s3.presets import load_preset as load_s3
-
-            fact = load_s3(preset).compliance.egress_price
-        elif kind == "swift":
-            from adapters.swift.preset import load_preset as load_swift
-
-            fact = load_swift(preset).compliance.egress_price
-        else:
-            return None, f"unknown: no preset prices for backend type {kind!r}"
-    except ImportError:
-        return None, f"unknown: the {kind} adapter's presets are not available in this build"
-    except Exception as exc:  # noqa: BLE001 - an unreadable preset is an unknown price, not a crash
-        return None, f"unknown: cannot read preset {preset!r}: {exc}"
+        facts = registry.facts(settings)
+    except StorageError as exc:
+        return None, f"unknown: {exc.message}"
+    fact = facts.compliance.egress_price
+    where = f"the {facts.preset!r} preset" if facts.preset else f"the {settings.type} backend"
     if fact.value is None:
-        return None, f"unknown: the {preset!r} preset publishes no egress price"
+        return None, f"unknown: {where} publishes no egress price" + (
+            f" ({fact.note})" if fact.note else "")
     price = fact.value
-    note = f"{fact.source} (checked {fact.checked})"
+    note = fact.source or ""
+    if fact.checked:
+        note += f" (checked {fact.checked})"
+    if facts.note:
+        note += f"; {facts.note}"
+    if fact.note:
+        note += f"; {fact.note}"
     if price.free_gb_per_month:
         note += f"; the first {price.free_gb_per_month:g} GB a month are free (not deducted here)"
     return EgressPrice(price.per_gb, price.currency, note), ""

@@ -1,7 +1,9 @@
 """Retrying transient storage errors with backoff, and not hammering a backend that is down.
 
-Only errors that say so (`StorageError.retryable`, e.g. TransientError) are retried: a wrong name
-or a hash mismatch fails at once. A shared breaker counts consecutive transient failures across
+Only errors that say so (`StorageError.retryable`, e.g. TransientError) are retried, and only
+those the store's own retry layer has not already retried (`persistent`): a wrong name, a hash
+mismatch, or a backend the store layer already gave up on fails at once here. What the store
+layer cannot retry itself (a put from a stream it has consumed) is retried here, as a whole copy. A shared breaker counts consecutive transient failures across
 all workers. Once it opens (the backend looks down), calls fail at once with a clear reason,
 except one probe every few seconds: if a probe succeeds the breaker closes and the drill goes on
 at full speed; if the backend stays down the drill ends quickly, every unfinished object failed
@@ -23,6 +25,12 @@ T = TypeVar("T")
 
 
 def is_retryable(exc: BaseException) -> bool:
+    """Transient, and not already retried by the store's retry layer (which marks what it gave
+    up on as persistent): the drill never multiplies the store's attempts."""
+    return isinstance(exc, StorageError) and exc.worth_retrying
+
+
+def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, StorageError) and exc.retryable
 
 
@@ -92,21 +100,28 @@ class Retrier:
         for breaker in breakers:
             breaker.admit()
 
-        def count(state: RetryCallState) -> None:
-            exc = state.outcome.exception() if state.outcome else None
-            named = getattr(exc, "backend", None)
-            for backend, breaker in zip(backends or ("*",), breakers):
-                if named is None or named == backend or named not in backends:
-                    breaker.failure(exc)
+        def attempt() -> T:
+            try:
+                return fn()
+            except StorageError as exc:
+                if is_transient(exc):  # retried here or not, it counts against the backend
+                    self._count(exc, backends, breakers)
+                raise
 
         def stop(state: RetryCallState) -> bool:
             return stop_after_attempt(self.attempts)(state) or any(b.open for b in breakers)
 
         retrying = Retrying(retry=retry_if_exception(is_retryable), stop=stop,
                             wait=wait_exponential(multiplier=self.initial_wait, max=self.max_wait)
-                            + wait_random(0, self.initial_wait),
-                            after=count, reraise=True)
-        result = retrying(fn)
+                            + wait_random(0, self.initial_wait), reraise=True)
+        result = retrying(attempt)
         for breaker in breakers:
             breaker.success()
         return result
+
+    @staticmethod
+    def _count(exc: StorageError, backends: tuple[str, ...], breakers: list[Breaker]) -> None:
+        named = exc.backend
+        for backend, breaker in zip(backends or ("*",), breakers):
+            if named is None or named == backend or named not in backends:
+                breaker.failure(exc)

@@ -3,13 +3,12 @@ model of adapters/presets.py (sourced facts, unknown is a value)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..contract import Capabilities, MiB
-from ..presets import PresetBase, PresetError, load_preset_file, preset_names
+from ..presets import PresetBase, PresetCatalogue
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
@@ -45,9 +44,7 @@ class AzurePreset(PresetBase):
                                                       self.limits.max_single_put_mib * MiB))
 
 
-@lru_cache(maxsize=None)
-def load_preset(name: str) -> AzurePreset:
-    if name not in preset_names(PRESET_DIR):
-        raise PresetError(f"unknown azure preset {name!r} "
-                          f"(known: {', '.join(preset_names(PRESET_DIR))})")
-    return load_preset_file(PRESET_DIR / f"{name}.yaml", AzurePreset)
+#: The preset a backend gets when it names none: Azure Blob Storage itself.
+DEFAULT_PRESET = "azure"
+CATALOGUE = PresetCatalogue("Azure", PRESET_DIR, AzurePreset)
+load_preset = CATALOGUE.load

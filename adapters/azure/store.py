@@ -33,7 +33,7 @@ from ..errors import BackendError, Conflict, ObjectNotFound, StorageError, Trans
 from ..streams import IngestStream, ObjectReader
 from .blocks import BlockStager, block_sizes, split
 from .errors import translate
-from .keys import from_blob_name, to_blob_name
+from ..keys.backslash import from_blob_name, to_blob_name
 
 T = TypeVar("T")
 

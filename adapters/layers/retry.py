@@ -10,12 +10,18 @@ an adapter stays a plain translation of its SDK. What is retried, and why:
 - a `get` is retried while opening; a body that fails mid-read is the caller's to re-request
   (with a range), since part of it was already handed out.
 Backoff is exponential with full jitter, capped, and bounded by a total number of attempts.
+
+This is the only place a store call is retried: the SDKs are told not to retry (or once at most,
+see each family's client), and an error this layer has retried and given up on is marked
+`persistent`, so a drill's breaker counts it without retrying it again. The registry applies the
+layer once (adapters/layers/stack.py); wrapping a store that already has it is refused.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping, TypeVar
 
 from ..contract import MAX_LIST_LIMIT, ByteRange, ListPage, ObjectInfo, ObjectStore
@@ -25,25 +31,42 @@ from ..streams import ObjectReader, PutSource
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a store call is tried: `attempts` in all (1 = no retry)."""
+
+    attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
 class RetryingStore(ObjectStore):
-    def __init__(self, inner: ObjectStore, *, attempts: int = 4, base_delay: float = 0.2,
-                 max_delay: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, inner: ObjectStore, policy: RetryPolicy = DEFAULT_POLICY, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if has_layer(inner, RetryingStore):
+            raise ValueError(f"store {inner.name!r} already retries: the retry layer is applied "
+                             "once, by adapters.registry.build_store")
         self.inner = inner
         self.name = inner.name
         self.capabilities = inner.capabilities
-        self.attempts = max(1, attempts)
-        self.base_delay = base_delay
-        self.max_delay = max_delay
+        self.policy = policy
+        self.attempts = max(1, policy.attempts)
         self._sleep = sleep
 
     def _call(self, operation: Callable[[], T]) -> T:
         for attempt in range(1, self.attempts + 1):
             try:
                 return operation()
-            except TransientError:
-                if attempt == self.attempts:
+            except TransientError as exc:
+                if exc.persistent:
                     raise
-                delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+                if attempt == self.attempts:
+                    exc.persistent = self.attempts > 1
+                    raise
+                delay = min(self.policy.max_delay, self.policy.base_delay * 2 ** (attempt - 1))
                 self._sleep(random.uniform(0, delay))
         raise AssertionError("unreachable")
 
@@ -97,3 +120,13 @@ class RetryingStore(ObjectStore):
     def __getattr__(self, name: str) -> object:
         # Backend-specific extras (e.g. S3Store.delete_many, settings) stay reachable.
         return getattr(self.inner, name)
+
+
+def has_layer(store: ObjectStore, layer: type) -> bool:
+    """Whether `layer` wraps `store` anywhere in its chain of `inner` stores."""
+    current: object = store
+    while current is not None:
+        if isinstance(current, layer):
+            return True
+        current = current.__dict__.get("inner") if hasattr(current, "__dict__") else None
+    return False

@@ -7,6 +7,7 @@ code (BaseHTTPError, ProviderError), plain LibcloudError with a message, and the
 
 from __future__ import annotations
 
+import re
 import socket
 
 import requests
@@ -18,14 +19,17 @@ from libcloud.storage.types import (ContainerAlreadyExistsError, ContainerDoesNo
                                     ObjectDoesNotExistError, ObjectHashMismatchError)
 
 from ..errors import (AlreadyExists, AuthError, BackendError, BucketNotFound, Conflict,
-                      IntegrityError, InvalidName, InvalidRequest, ObjectNotFound, StorageError,
-                      TransientError)
+                      IntegrityError, InvalidName, ObjectNotFound, StorageError, TransientError,
+                      by_status)
 
 NETWORK_ERRORS: tuple[type[BaseException], ...] = (
     requests.exceptions.RequestException, ConnectionError, socket.timeout, TimeoutError)
 #: OSError too: drivers such as LOCAL raise the file system's errors as they are.
 LIBCLOUD_ERRORS: tuple[type[BaseException], ...] = (LibcloudError, BaseHTTPError, OSError,
                                                     *NETWORK_ERRORS)
+
+
+_STATUS_IN_MESSAGE = re.compile(r"[Ss]tatus code: (\d{3})\b")
 
 
 def is_backend_error(exc: BaseException) -> bool:
@@ -58,17 +62,10 @@ def translate(exc: BaseException, *, backend: str, bucket: str | None = None,
     if isinstance(exc, OSError):
         return BackendError(f"I/O error in the driver: {exc}", **where)
     code = getattr(exc, "code", None) or getattr(exc, "http_code", None)
-    if isinstance(exc, (BaseHTTPError, ProviderError)) and isinstance(code, int):
-        if code in (401, 403):
-            return AuthError(f"the backend refused the credentials or the permission ({code}: "
-                             f"{exc})", **where)
-        if code == 404:
-            return ObjectNotFound("no such object", **where) if key else \
-                BucketNotFound("no such bucket", **where)
-        if code == 409:
-            return Conflict(f"conflict ({exc})", **where)
-        if code in (408, 429) or code >= 500:
-            return TransientError(f"the backend is unavailable ({code}: {exc})", **where)
-        if 400 <= code < 500:
-            return InvalidRequest(f"the backend refused the request ({code}: {exc})", **where)
+    if not isinstance(code, int):
+        # Some drivers (S3's) give the status only in the message: "Unknown error. Status code: 503".
+        found = _STATUS_IN_MESSAGE.search(str(exc))
+        code = int(found.group(1)) if found else None
+    if isinstance(code, int):
+        return by_status(code, f"{code}: {exc}", **where)
     return BackendError(f"libcloud driver error: {exc}", **where)

@@ -3,7 +3,7 @@
 A profile says how keys become the driver's object names (a codec), which metadata names survive
 (or that none do, so Sortie keeps its metadata in a sidecar object), whether an upload is only
 visible once complete, whether byte ranges are served efficiently, and what the adapter cannot
-honour at all (`unsupported`, which Capabilities carry and the conformance suite skips by name).
+honour at all (`lacks`, which Capabilities carry and the conformance suite skips by feature).
 
 Drivers without a profile get GENERIC, whose assumptions are those of cloud object stores: an
 upload becomes visible only when complete, metadata names are lowercased, and listings come in
@@ -18,68 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from .. import metadata as md
-from ..azure import keys as azure_keys
+from ..contract import Feature
+from ..keys import KeyCodec
+from ..keys.backslash import BackslashCodec
+from ..keys.hex_path import HexPathCodec
 
 #: Objects Sortie keeps for itself in a container (sidecars, uploads in progress) live under this
 #: name prefix; only profiles whose codec can never produce it use it.
 RESERVED = ".sortie/"
-
-
-class KeyCodec:
-    """Keys stored under their own name (the common case)."""
-
-    def to_name(self, key: str) -> str:
-        return key
-
-    def to_prefix(self, prefix: str) -> str:
-        return prefix
-
-    def from_name(self, name: str) -> str | None:
-        """The key of a stored name; None for names that are not keys (skipped in listings)."""
-        return name
-
-
-class AzureCodec(KeyCodec):
-    """Azure turns `\\` into `/`: reuse the Azure adapter's reversible mapping."""
-
-    def to_name(self, key: str) -> str:
-        return azure_keys.to_blob_name(key)
-
-    def to_prefix(self, prefix: str) -> str:
-        return azure_keys.to_blob_name(prefix)
-
-    def from_name(self, name: str) -> str | None:
-        return azure_keys.from_blob_name(name)
-
-
-class HexPathCodec(KeyCodec):
-    """For drivers whose names are file paths (LOCAL): keys as hex of their UTF-8, cut into
-    directories of 200 hex digits, and ending with `.`.
-
-    Paths cannot hold every key (`a` and `a/b`, `b/`, `a//b`, 1,024-byte keys, `..`); hex can.
-    The encoding keeps byte order and prefixes: `.` < `/` < hex digits, directories are always
-    exactly 200 digits and files always end with `.`, so sorting the stored paths as strings sorts
-    the keys by their bytes, and a key prefix encodes to a path prefix.
-    """
-
-    SEGMENT = 200
-
-    def _split(self, hexed: str) -> str:
-        return "/".join(hexed[i:i + self.SEGMENT] for i in range(0, len(hexed), self.SEGMENT))
-
-    def to_name(self, key: str) -> str:
-        return self._split(key.encode("utf-8").hex()) + "."
-
-    def to_prefix(self, prefix: str) -> str:
-        return self._split(prefix.encode("utf-8").hex())
-
-    def from_name(self, name: str) -> str | None:
-        if not name.endswith(".") or name.startswith("."):
-            return None
-        try:
-            return bytes.fromhex(name[:-1].replace("/", "")).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            return None
 
 
 def _local_promote(driver: Any, container: Any, staged: Any, name: str) -> None:
@@ -108,8 +54,8 @@ class DriverProfile:
     atomic_upload: bool = True
     #: download_object_range_as_stream reads only the range (else the adapter skips bytes).
     ranges: bool = True
-    #: Contract operations this driver cannot honour, with the reason.
-    unsupported: Mapping[str, str] = field(default_factory=dict)
+    #: Contract features this driver cannot honour, with the reason.
+    lacks: Mapping[Feature, str] = field(default_factory=dict)
     #: Extra driver keyword arguments this profile always needs.
     driver_defaults: Mapping[str, Any] = field(default_factory=dict)
 
@@ -124,7 +70,7 @@ PROFILES: dict[str, DriverProfile] = {
                            atomic_upload=False, ranges=False,
                            driver_defaults={"ex_use_locking": False}),
     # Blocks, then one commit: all-or-nothing. Metadata names lowercased by libcloud.
-    "AZURE_BLOBS": DriverProfile(codec=AzureCodec(), metadata=LIBCLOUD_AZURE_RULES),
+    "AZURE_BLOBS": DriverProfile(codec=BackslashCodec(), metadata=LIBCLOUD_AZURE_RULES),
 }
 
 
@@ -134,5 +80,9 @@ def profile_for(provider: str) -> DriverProfile:
         # Nothing makes such a driver's uploads atomic: say so rather than pretend.
         reason = "uploads of this driver become visible while they are written"
         profile = DriverProfile(**{**profile.__dict__,
-                                   "unsupported": {**profile.unsupported, "atomic_put": reason}})
+                                   "lacks": {**profile.lacks, Feature.atomic_put: reason}})
+    if not profile.ranges:
+        profile = DriverProfile(**{**profile.__dict__, "lacks": {
+            **profile.lacks, Feature.partial_reads: "the driver reads the whole object to serve "
+                                                    "a range"}})
     return profile

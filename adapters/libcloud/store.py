@@ -71,7 +71,7 @@ class LibcloudStore(BaseStore):
         self.profile = profile or profile_for(provider)
         rules = self.profile.metadata or md.JSON_RULES  # sidecars hold metadata as JSON
         super().__init__(name, LIBCLOUD_CAPABILITIES.with_overrides(
-            metadata=rules, unsupported=dict(self.profile.unsupported)))
+            metadata=rules, lacks=dict(self.profile.lacks)))
         self.provider = provider.upper()
         self._driver_cls = get_driver(provider_id(provider))
         self._driver_args = (key, secret)

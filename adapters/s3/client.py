@@ -13,8 +13,9 @@ from .presets import S3Settings
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
-#: Per-call attempts by botocore itself; the retry layer does the rest.
-BOTOCORE_ATTEMPTS = 2
+#: Per-call attempts by botocore itself: one, so that retries happen in one place, the retry
+#: layer the registry puts around every store (adapters/layers/retry.py).
+BOTOCORE_ATTEMPTS = 1
 
 
 def flexible_checksums(settings: S3Settings) -> bool:
@@ -32,7 +33,7 @@ def make_client(settings: S3Settings, *, pool: int = 32,
         signature_version=settings.signature,
         s3={"addressing_style": settings.addressing},
         connect_timeout=connect_timeout, read_timeout=read_timeout,
-        retries={"max_attempts": attempts, "mode": "standard"},
+        retries={"total_max_attempts": attempts, "mode": "standard"},
         max_pool_connections=pool,
         request_checksum_calculation=checksums,
         response_checksum_validation=checksums,

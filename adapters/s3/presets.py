@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import string
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from ..config import S3Backend
 from ..contract import GiB, MiB, TiB, Capabilities
 from ..metadata import S3_RULES
-from ..presets import (ComplianceFacts, EgressPrice, PresetBase, PresetError, load_preset_file,
-                       preset_names)
+from ..errors import PresetError
+from ..presets import PresetBase, PresetCatalogue, merged
 
 PRESET_DIR = Path(__file__).parent / "presets"
 _UNITS = {"": 1, "b": 1, "kib": 1024, "mib": MiB, "gib": GiB, "tib": TiB,
@@ -49,7 +48,8 @@ class S3Quirks(BaseModel):
     min_part_size: int = 5 * MiB
     max_part_size: int = 5 * GiB
     max_object_size: int = 5 * TiB
-    #: Largest single PUT the provider accepts.
+    #: Largest single PUT (and CopyObject) the provider accepts; the store sends one request up
+    #: to min(this, part_size) bytes (`Capabilities.max_single_put`), parts above.
     max_single_put: int = 5 * GiB
     #: CopyObject works; None (unknown) is treated as no: copies are streamed.
     server_side_copy: bool | None = None
@@ -59,7 +59,7 @@ class S3Quirks(BaseModel):
     #: The provider accepts checksums sent as HTTP trailers (aws-chunked uploads).
     trailing_checksums: bool | None = None
     #: The provider stores keys as file paths: it merges "a//b" with "a/b" and "a\\b" with "a/b";
-    #: Sortie then escapes those characters (adapters/s3/keys.py) so every key stays distinct.
+    #: Sortie then escapes those characters (adapters/keys/path_escape.py) so every key stays distinct.
     path_like_keys: bool = False
     #: Preferred part size (raised when the object needs bigger parts to fit in max_parts).
     part_size: int = 8 * MiB
@@ -76,7 +76,9 @@ class S3Quirks(BaseModel):
         return Capabilities(
             max_parts=self.max_parts, min_part_size=self.min_part_size,
             max_part_size=self.max_part_size, max_object_size=self.max_object_size,
-            max_single_put=self.max_single_put, server_side_copy=bool(self.server_side_copy),
+            # What the store sends in one request: up to a part, within the provider's limit.
+            max_single_put=min(self.max_single_put, self.part_size),
+            server_side_copy=bool(self.server_side_copy),
             native_hashes=("md5",), metadata=S3_RULES)
 
 
@@ -123,27 +125,9 @@ class S3Settings:
         }
 
 
-def available_presets() -> list[str]:
-    return preset_names(PRESET_DIR)
-
-
-@lru_cache(maxsize=None)
-def load_preset(name: str) -> S3Preset:
-    path = PRESET_DIR / f"{name}.yaml"
-    if not re.fullmatch(r"[a-z][a-z0-9-]*", name) or not path.is_file():
-        raise PresetError(f"unknown S3 preset {name!r}; known: {', '.join(available_presets())}")
-    return load_preset_file(path, S3Preset)
-
-
-def compliance(name: str) -> ComplianceFacts:
-    """The compliance facts of an S3 preset (for placement policies and drill reports)."""
-    return load_preset(name).compliance
-
-
-def egress_price(name: str) -> EgressPrice | None:
-    """Egress price per GB of an S3 preset, or None when unknown (a cost projection must then
-    say "unknown", not 0)."""
-    return load_preset(name).compliance.egress_price.value
+CATALOGUE = PresetCatalogue("S3", PRESET_DIR, S3Preset)
+load_preset = CATALOGUE.load
+available_presets = CATALOGUE.names
 
 
 def resolve(settings: S3Backend) -> S3Settings:
@@ -154,7 +138,9 @@ def resolve(settings: S3Backend) -> S3Settings:
         quirks = S3Quirks.model_validate({**preset.quirks.model_dump(), **settings.quirks})
     except ValidationError as exc:
         raise PresetError(f"quirks: {exc}") from None
-    region = settings.region or preset.default_region or "us-east-1"
+    chosen = merged(settings, {"region": preset.default_region or "us-east-1",
+                               "addressing": preset.addressing, "signature": preset.signature})
+    region = chosen["region"]
     if settings.endpoint is None and preset.regions and region not in preset.regions:
         raise PresetError(f"region {region!r} is not a region of preset {preset.name!r} "
                           f"({', '.join(preset.regions)}); give `endpoint` to use it anyway")
@@ -168,11 +154,10 @@ def resolve(settings: S3Backend) -> S3Settings:
         endpoint = preset.endpoint.format(region=region)
     return S3Settings(
         preset=settings.preset, endpoint=endpoint, region=region,
-        addressing=settings.addressing or preset.addressing,
-        signature=settings.signature or preset.signature,
+        addressing=chosen["addressing"], signature=chosen["signature"],
         access_key=settings.access_key, secret_key=settings.secret_key, quirks=quirks,
         is_aws=settings.preset == "aws" and settings.endpoint is None)
 
 
-__all__ = ["S3Preset", "S3Quirks", "S3Settings", "PresetError", "available_presets",
-           "compliance", "egress_price", "load_preset", "parse_size", "resolve"]
+__all__ = ["CATALOGUE", "S3Preset", "S3Quirks", "S3Settings", "PresetError", "available_presets",
+           "load_preset", "parse_size", "resolve"]

@@ -2,7 +2,8 @@
 
 How a put works (the contract wants the SHA-256 stored with the object and nothing visible
 until every byte is checked; S3 wants user metadata at the start of an upload):
-- Small objects (smaller than the part size) are read into memory, hashed, and sent with one
+- Small objects (up to `capabilities.max_single_put`: the part size, or the provider's single
+  PUT limit if lower) are read into memory, hashed, and sent with one
   PutObject carrying Content-MD5 (the server checks the bytes) and `sortie-sha256` metadata.
 - Large objects whose size AND SHA-256 the caller announced (drills copying from a source that
   recorded both) stream straight through a multipart upload: the announced hash goes into the
@@ -23,10 +24,10 @@ until every byte is checked; S3 wants user metadata at the start of an upload):
 Other provider differences are quirks in the preset (adapters/s3/presets/*.yaml): CRC32
 checksums only where supported (`when_required` elsewhere), path-style addressing, server-side
 copy only where it works (else BaseStore streams the copy), and key escaping for servers that
-store keys as file paths (adapters/s3/keys.py).
+store keys as file paths (adapters/keys/path_escape.py).
 
-Retries are not done here but by composition (adapters/layers/retry.py); botocore's own retry
-budget is kept small so the two do not multiply.
+Retries are not done here but by composition (adapters/layers/retry.py, applied by the
+registry); botocore is told not to retry, so the two never multiply.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ from ..errors import BackendError, BucketNotFound, StorageError, TooLarge
 from ..streams import IngestStream, ObjectReader
 from .client import flexible_checksums, make_client
 from .errors import translated
-from .keys import KeyCodec
+from ..keys import PLAIN
+from ..keys.path_escape import PathEscapeCodec
 from .parts import Chunker, Part, close_part, part_md5, spool_parts
 from .presets import S3Settings
 from .reader import S3Reader, clean_etag, extent, range_header, sliced
@@ -60,7 +62,7 @@ class S3Store(BaseStore):
         super().__init__(name, capabilities or settings.quirks.capabilities())
         self.settings = settings
         self.client = client or make_client(settings, pool=max(32, settings.quirks.concurrency * 4))
-        self.keys = KeyCodec(settings.quirks.path_like_keys)
+        self.keys = PathEscapeCodec() if settings.quirks.path_like_keys else PLAIN
         self.part_size_preference = settings.quirks.part_size
         self.concurrency = settings.quirks.concurrency
         # Each part carries a checksum the server verifies: botocore's CRC32 where the provider
@@ -100,16 +102,16 @@ class S3Store(BaseStore):
     def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
              metadata: dict[str, str]) -> ObjectInfo:
         size = stream.size_hint
-        part_size = self._part_size(size)
+        single = self.capabilities.max_single_put
         source = Chunker(stream)
-        if size is not None and size < part_size:
+        if size is not None and size <= single:
             return self._put_small(bucket, key, source.take(size + 1), stream, content_type,
                                    metadata)
         if size is not None and stream.expected_sha256 is not None:
             return self._put_streaming(bucket, key, source, stream, content_type, metadata,
-                                       part_size)
-        head = source.take(part_size)
-        if len(head) < part_size:
+                                       self._part_size(size))
+        head = source.take(single + 1)
+        if len(head) <= single:
             return self._put_small(bucket, key, head, stream, content_type, metadata)
         return self._put_spooled(bucket, key, head, source, stream, content_type, metadata)
 
@@ -120,7 +122,7 @@ class S3Store(BaseStore):
 
     def _args(self, bucket: str, key: str, content_type: str, metadata: Mapping[str, str],
               sha256: str) -> dict[str, Any]:
-        return {"Bucket": bucket, "Key": self.keys.to_backend(key), "ContentType": content_type,
+        return {"Bucket": bucket, "Key": self.keys.to_name(key), "ContentType": content_type,
                 "Metadata": md.encode(metadata, self.capabilities.metadata,
                                       internal={"sha256": sha256})}
 
@@ -244,7 +246,7 @@ class S3Store(BaseStore):
     def _head(self, bucket: str, key: str) -> ObjectInfo:
         try:
             with translated(self.name, bucket, key):
-                reply = self.client.head_object(Bucket=bucket, Key=self.keys.to_backend(key))
+                reply = self.client.head_object(Bucket=bucket, Key=self.keys.to_name(key))
         except StorageError as exc:
             if exc.http_status == 404 and not self._bucket_exists(bucket):
                 raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket) from exc
@@ -258,7 +260,7 @@ class S3Store(BaseStore):
                           metadata=user, sha256=internal.get("sha256"))
 
     def _get(self, bucket: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
-        args: dict[str, Any] = {"Bucket": bucket, "Key": self.keys.to_backend(key)}
+        args: dict[str, Any] = {"Bucket": bucket, "Key": self.keys.to_name(key)}
         if byte_range is not None:
             args["Range"] = range_header(byte_range)
         with translated(self.name, bucket, key):
@@ -279,7 +281,7 @@ class S3Store(BaseStore):
 
     def _delete(self, bucket: str, key: str) -> None:
         with translated(self.name, bucket, key):
-            self.client.delete_object(Bucket=bucket, Key=self.keys.to_backend(key))
+            self.client.delete_object(Bucket=bucket, Key=self.keys.to_name(key))
 
     def delete_many(self, bucket: str, keys: list[str]) -> None:
         """Delete up to 1,000 keys in one DeleteObjects call (missing keys are fine)."""
@@ -287,7 +289,7 @@ class S3Store(BaseStore):
             return
         with translated(self.name, bucket):
             reply = self.client.delete_objects(Bucket=bucket, Delete={
-                "Objects": [{"Key": self.keys.to_backend(k)} for k in keys], "Quiet": True})
+                "Objects": [{"Key": self.keys.to_name(k)} for k in keys], "Quiet": True})
         errors = reply.get("Errors") or []
         if errors:
             first = errors[0]
@@ -309,33 +311,33 @@ class S3Store(BaseStore):
         # botocore asks for EncodingType=url and decodes the reply itself, so any key (spaces,
         # '+', unicode, XML-hostile characters) comes back exactly.
         args: dict[str, Any] = {"Bucket": bucket, "MaxKeys": limit,
-                                "Prefix": self.keys.prefix_to_backend(prefix)}
+                                "Prefix": self.keys.to_prefix(prefix)}
         if delimiter:
             args["Delimiter"] = delimiter
         if token:
             args["ContinuationToken"] = token
         with translated(self.name, bucket):
             reply = self.client.list_objects_v2(**args)
-        objects = [ObjectInfo(key=self.keys.from_backend(o["Key"]), size=int(o.get("Size", 0)),
+        objects = [ObjectInfo(key=self.keys.from_name(o["Key"]), size=int(o.get("Size", 0)),
                               last_modified=o.get("LastModified"), etag=clean_etag(o.get("ETag")),
                               complete=False)
                    for o in reply.get("Contents", [])
                    # On a file-tree server, "x/" entries are directories (escaped keys never end
                    # with "/"), such as those left behind when their last object is deleted.
                    if not (self.keys.enabled and o["Key"].endswith("/"))]
-        prefixes = [self.keys.from_backend(p["Prefix"]) for p in reply.get("CommonPrefixes", [])]
+        prefixes = [self.keys.from_name(p["Prefix"]) for p in reply.get("CommonPrefixes", [])]
         next_token = reply.get("NextContinuationToken") if reply.get("IsTruncated") else None
         return objects, prefixes, next_token
 
     def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         source = self.head(bucket, key)
-        if source.size > self.capabilities.max_single_put:
-            # CopyObject stops at 5 GiB; larger objects are streamed (UploadPartCopy is not
-            # implemented yet).
+        if source.size > self.settings.quirks.max_single_put:
+            # CopyObject stops where a single PUT does (5 GiB on AWS); larger objects are
+            # streamed (UploadPartCopy is not implemented yet).
             return self._streamed_copy(bucket, key, dest_bucket, dest_key)
         with translated(self.name, dest_bucket, dest_key):
             self.client.copy_object(
-                Bucket=dest_bucket, Key=self.keys.to_backend(dest_key),
-                CopySource={"Bucket": bucket, "Key": self.keys.to_backend(key)},
+                Bucket=dest_bucket, Key=self.keys.to_name(dest_key),
+                CopySource={"Bucket": bucket, "Key": self.keys.to_name(key)},
                 MetadataDirective="COPY")
         return self.head(dest_bucket, dest_key)

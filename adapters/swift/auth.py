@@ -49,9 +49,9 @@ class Limits:
 
     #: Seconds for connecting and for each read (requests' timeout).
     timeout: float = 60.0
-    #: swiftclient's own retries of idempotent calls (5xx, connection errors); streams are never
-    #: replayed, so a failing upload surfaces at once and the caller decides.
-    retries: int = 2
+    #: swiftclient's own retries of idempotent calls (5xx, connection errors); 0 by default, as
+    #: the registry's retry layer retries every store call. Streams are never replayed.
+    retries: int = 0
     starting_backoff: float = 0.5
     max_backoff: float = 4.0
 

@@ -12,9 +12,8 @@ from typing import NoReturn
 import requests
 from swiftclient.exceptions import ClientException
 
-from ..errors import (AuthError, BackendError, BucketNotFound, Conflict, IntegrityError,
-                      InvalidRequest, ObjectNotFound, RangeNotSatisfiable, StorageError,
-                      TooLarge, TransientError)
+from ..errors import (AuthError, BackendError, BucketNotFound, IntegrityError, StorageError,
+                      TransientError, by_status)
 
 try:  # keystoneauth1 comes with python-keystoneclient; v1 (tempauth) works without it.
     from keystoneauth1 import exceptions as ks_exc
@@ -57,24 +56,12 @@ def translate(exc: BaseException, *, backend: str, bucket: str | None = None,
     if status in (401, 403):
         return AuthError(f"Swift refused the credentials or the permission ({words}); check the "
                          "user, password or application credential, project and region", **where)
-    if status == 404:
-        if key is None:
-            return BucketNotFound("no such bucket (Swift container)", **where)
-        return ObjectNotFound("no such object", **where)
-    if status == 409:
-        return Conflict(f"Swift reports a conflict ({words})", **where)
-    if status == 413:
-        return TooLarge(f"Swift refused the size ({words})", **where)
-    if status == 416:
-        return RangeNotSatisfiable(f"range not satisfiable ({words})", **where)
+    if status == 404 and key is None:
+        return BucketNotFound("no such bucket (Swift container)", **where)
     if status == 422:
         # Swift compares the ETag we send (MD5) with the bytes it received.
         return IntegrityError(f"Swift received different bytes than were sent ({words})", **where)
-    if status in (429, 498) or status >= 500:
-        return TransientError(f"Swift is unavailable or throttling ({words})", **where)
-    if 400 <= status < 500:
-        return InvalidRequest(f"Swift refused the request ({words})", **where)
-    return BackendError(f"unexpected Swift answer ({words})", **where)
+    return by_status(status, f"Swift: {words}", **where)
 
 
 def _keystone(exc: BaseException, where: dict[str, str | None]) -> StorageError:

@@ -6,15 +6,14 @@ A backend names a preset (`preset: ovhcloud`) and its own keys win over the pres
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..contract import GiB, Capabilities
-from ..errors import InvalidRequest
-from ..presets import PresetBase, PresetError, load_preset_file, preset_names
+from ..config import SwiftBackend
+from ..presets import PresetBase, PresetCatalogue, merged
 
 PRESET_DIR = Path(__file__).parent / "presets"
 
@@ -45,12 +44,24 @@ class SwiftPreset(PresetBase):
             max_single_put=min(base.max_single_put, segment))
 
 
-@lru_cache(maxsize=None)
-def load_preset(name: str) -> SwiftPreset:
-    if name not in preset_names(PRESET_DIR):
-        raise InvalidRequest(f"unknown swift preset {name!r} "
-                             f"(known: {', '.join(preset_names(PRESET_DIR))})")
-    try:
-        return load_preset_file(PRESET_DIR / f"{name}.yaml", SwiftPreset)
-    except PresetError as exc:
-        raise InvalidRequest(str(exc)) from None
+CATALOGUE = PresetCatalogue("Swift", PRESET_DIR, SwiftPreset)
+load_preset = CATALOGUE.load
+
+
+def resolve(settings: SwiftBackend) -> tuple[SwiftBackend, Capabilities]:
+    """The settings with the preset's values filled in where the configuration gives none (the
+    shared merge rule, adapters/presets.py), and the capabilities within the preset's limits."""
+    if not settings.preset:
+        return settings, base_capabilities()
+    preset = load_preset(settings.preset)
+    defaults = {"auth_url": preset.auth_url, "region": preset.default_region,
+                "auth_version": preset.auth_version, "user_domain": preset.user_domain,
+                "project_domain": preset.project_domain}
+    return (settings.model_copy(update=merged(settings, defaults)),
+            preset.capabilities(base_capabilities()))
+
+
+def base_capabilities() -> Capabilities:
+    from .store import SWIFT_CAPABILITIES  # the store module loads swiftclient: only when built
+
+    return SWIFT_CAPABILITIES

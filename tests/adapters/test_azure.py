@@ -12,9 +12,10 @@ from typing import Iterator
 import pytest
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
-from adapters.azure import AZURE_CAPABILITIES, from_config
+from adapters.azure.store import AZURE_CAPABILITIES
+from adapters.registry import build_store
 from adapters.azure.blocks import block_sizes, split
-from adapters.azure.keys import from_blob_name, to_blob_name
+from adapters.keys.backslash import from_blob_name, to_blob_name
 from adapters.azure.preset import load_preset
 from adapters.config import AzureBackend
 from adapters.contract import ByteRange, MiB, TiB
@@ -162,7 +163,7 @@ def _settings(server: AzuriteServer, **changes: object) -> AzureBackend:
 
 def test_wrong_account_key_is_an_auth_error(server_azurite: AzuriteServer, tmp_path) -> None:
     wrong = base64.b64encode(b"not the key" * 6).decode()
-    store = from_config("bad-key", _settings(server_azurite, account_url=server_azurite.account_url,
+    store = build_store("bad-key", _settings(server_azurite, account_url=server_azurite.account_url,
                                               account_key=wrong), tmp_path)
     for call in (store.list_buckets, lambda: store.head("some-bucket", "k"),
                  lambda: store.put("some-bucket", "k", b"x")):
@@ -173,7 +174,7 @@ def test_wrong_account_key_is_an_auth_error(server_azurite: AzuriteServer, tmp_p
 
 
 def test_account_key_settings_work(server_azurite: AzuriteServer, tmp_path) -> None:
-    store = from_config("key", _settings(server_azurite, account_url=server_azurite.account_url,
+    store = build_store("key", _settings(server_azurite, account_url=server_azurite.account_url,
                                           account_key=ACCOUNT_KEY), tmp_path)
     name = new_bucket_name()
     store.create_bucket(name)
@@ -186,7 +187,7 @@ def test_account_key_settings_work(server_azurite: AzuriteServer, tmp_path) -> N
 def test_unreachable_endpoint_fails_clearly_in_bounded_time(tmp_path) -> None:
     port = free_port()  # nothing listens there
     url = f"http://127.0.0.1:{port}/{ACCOUNT}"
-    store = from_config("gone", _settings(None, account_url=url, account_key=ACCOUNT_KEY,  # type: ignore[arg-type]
+    store = build_store("gone", _settings(None, account_url=url, account_key=ACCOUNT_KEY,  # type: ignore[arg-type]
                                            connect_timeout=2), tmp_path)
     started = time.monotonic()
     with pytest.raises(TransientError) as caught:
@@ -211,23 +212,23 @@ def test_proxy_from_the_environment_is_used_and_no_proxy_bypasses_it(
              if credential == "account_key"
              else {"connection_string": server_azurite.connection_string()})
     settings = _settings(server_azurite, connect_timeout=2, retries=0, **given)
-    proxied = from_config("proxied", settings, tmp_path)
+    proxied = build_store("proxied", settings, tmp_path)
     with pytest.raises(TransientError):
         proxied.list_buckets()
     # ...and NO_PROXY naming the endpoint's host sends the requests straight to it.
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    direct = from_config("direct", settings, tmp_path)
+    direct = build_store("direct", settings, tmp_path)
     assert isinstance(direct.list_buckets(), list)
 
 
 def test_settings_need_exactly_one_credential(tmp_path) -> None:
     with pytest.raises(InvalidRequest, match="exactly one"):
-        from_config("none", _settings(None, account_url="http://127.0.0.1:1/x"), tmp_path)  # type: ignore[arg-type]
+        build_store("none", _settings(None, account_url="http://127.0.0.1:1/x"), tmp_path)  # type: ignore[arg-type]
     with pytest.raises(InvalidRequest, match="exactly one"):
-        from_config("two", _settings(None, account_url="http://127.0.0.1:1/x",  # type: ignore[arg-type]
+        build_store("two", _settings(None, account_url="http://127.0.0.1:1/x",  # type: ignore[arg-type]
                                      account_key=ACCOUNT_KEY, sas_token="sv=x"), tmp_path)
-    with pytest.raises(InvalidRequest, match="unknown azure preset"):
-        from_config("p", _settings(None, preset="nowhere", account_url="http://127.0.0.1:1/x",  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest, match="unknown Azure preset"):
+        build_store("p", _settings(None, preset="nowhere", account_url="http://127.0.0.1:1/x",  # type: ignore[arg-type]
                                    account_key=ACCOUNT_KEY), tmp_path)
 
 
@@ -276,16 +277,16 @@ def test_backend_probe_diagnoses_wrong_key_and_dead_endpoint(server_azurite: Azu
                                                              tmp_path) -> None:
     """`sortie backends check` runs the generic probe; the Azure errors make its diagnosis."""
     probe = pytest.importorskip("adapters.probe").probe
-    good = from_config("good", _settings(server_azurite, account_url=server_azurite.account_url,
+    good = build_store("good", _settings(server_azurite, account_url=server_azurite.account_url,
                                           account_key=ACCOUNT_KEY), tmp_path)
     assert probe(good).ok
     wrong = base64.b64encode(b"wrong key" * 6).decode()
-    bad = from_config("bad", _settings(server_azurite, account_url=server_azurite.account_url,
+    bad = build_store("bad", _settings(server_azurite, account_url=server_azurite.account_url,
                                         account_key=wrong), tmp_path)
     report = probe(bad)
     assert not report.ok
     assert "authentication failed" in report.diagnosis and "account key" in report.diagnosis
-    gone = from_config("gone", _settings(None, account_url=f"http://127.0.0.1:{free_port()}/x",  # type: ignore[arg-type]
+    gone = build_store("gone", _settings(None, account_url=f"http://127.0.0.1:{free_port()}/x",  # type: ignore[arg-type]
                                           account_key=ACCOUNT_KEY), tmp_path)
     report = probe(gone)
     assert "unreachable" in report.diagnosis and "Connection refused" in report.diagnosis
@@ -296,7 +297,7 @@ def test_every_block_carries_its_md5_and_the_commit_comes_last(server_azurite: A
     """Watch the requests on the wire: Azure can only check what it is sent."""
     from azure.core.pipeline import PipelineRequest
 
-    from adapters.azure import AzureStore
+    from adapters.azure.store import AzureStore
 
     seen: list[tuple[str, dict[str, str], bytes]] = []
 

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from adapters.config import LibcloudBackend
 from adapters.errors import (AuthError, BucketNotFound, InvalidRequest, ObjectNotFound,
                              TransientError)
-from adapters.libcloud import LibcloudStore, from_config, profile_for
+from adapters.libcloud.profiles import profile_for
+from adapters.libcloud.store import LibcloudStore
+from adapters.registry import build_store
 from adapters.libcloud.profiles import GENERIC, HexPathCodec
 
 from ..conformance.helpers import chunks, payload, sha
@@ -116,7 +118,7 @@ def test_unknown_provider_is_refused() -> None:
 
 def test_from_config_resolves_local_root_against_the_config_folder(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
-    store = from_config("lc", LibcloudBackend(type="libcloud", provider="local", key="data"),
+    store = build_store("lc", LibcloudBackend(type="libcloud", provider="local", key="data"),
                         tmp_path)
     store.create_bucket("cfg")
     assert (tmp_path / "data" / "cfg").is_dir()
@@ -169,7 +171,7 @@ def test_spool_problems_are_backend_errors(tmp_path: Path) -> None:
 def test_objects_written_by_the_swift_adapter_read_the_same_through_libcloud(
         server_swift: SwiftServer, tmp_path: Path) -> None:  # noqa: F811
     """Same bytes, SHA-256, metadata and content type whichever adapter reads, SLO included."""
-    from adapters.swift import SwiftStore
+    from adapters.swift.store import SwiftStore
     from ..rigs.swift import SMALL_SEGMENTS, swift_auth
     native = SwiftStore("swift-native", swift_auth(server_swift), capabilities=SMALL_SEGMENTS)
     generic = LibcloudStore("lc-swift", "OPENSTACK_SWIFT", server_swift.user, server_swift.key,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from adapters.errors import InvalidName, StorageError
-from adapters.local import LocalStore
+from adapters.local.store import LocalStore
 
 HOSTILE = ["../outside", "a/../../outside", "..", "/etc/passwd", "a/./b", "./a", "a/..",
            "..\x00", "x/../../../../tmp/pwned"]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from adapters.local import LocalStore
-from adapters.local_sweep import sweep
+from adapters.local.store import LocalStore
+from adapters.local.sweep import sweep
 from service.cli import app
 
 LATER = 10 * 24 * 3600.0  # "now" for the sweep: everything on disk is old by then

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.local import LocalStore
+from adapters.local.store import LocalStore
 from adapters.probe import probe
 
 

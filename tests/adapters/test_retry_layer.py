@@ -8,8 +8,8 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from adapters.errors import AuthError, TransientError
-from adapters.layers.retry import RetryingStore
-from adapters.local import LocalStore
+from adapters.layers.retry import RetryingStore, RetryPolicy
+from adapters.local.store import LocalStore
 
 
 class Flaky:
@@ -43,7 +43,8 @@ def local(tmp_path: Path) -> LocalStore:
 
 
 def retrying(flaky: Flaky, attempts: int = 4) -> RetryingStore:
-    return RetryingStore(flaky, attempts=attempts, sleep=lambda _: None)  # type: ignore[arg-type]
+    return RetryingStore(flaky, RetryPolicy(attempts=attempts),  # type: ignore[arg-type]
+                         sleep=lambda _: None)
 
 
 def test_idempotent_operations_are_retried(local: LocalStore) -> None:

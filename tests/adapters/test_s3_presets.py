@@ -16,11 +16,11 @@ from adapters.contract import MiB
 from adapters.errors import (AuthError, BackendError, BucketNotFound, InvalidRequest,
                              RangeNotSatisfiable, TransientError)
 from adapters.presets import ComplianceFacts, Fact, PresetError, load_preset_file
-from adapters.s3 import from_config
+from adapters.registry import build_store
 from adapters.s3.errors import ClockSkewError, translate
-from adapters.s3.keys import escape, unescape
-from adapters.s3.presets import (PRESET_DIR, S3Preset, available_presets, compliance,
-                                 egress_price, load_preset, parse_size, resolve)
+from adapters.keys.path_escape import escape, unescape
+from adapters.s3.presets import (PRESET_DIR, S3Preset, available_presets, load_preset,
+                                 parse_size, resolve)
 from adapters.s3.client import make_client
 
 EXPECTED = {"aws", "ovhcloud", "scaleway", "outscale", "clever-cellar", "cloud-temple", "numspot",
@@ -51,9 +51,8 @@ def test_unknown_stays_unknown_and_a_known_fact_needs_a_source() -> None:
     assert Fact[str]().known is False
     with pytest.raises(ValidationError, match="source"):
         Fact[str](value="FR")
-    assert compliance("ovhcloud").egress_price.value is None  # "not found" is not 0
-    assert egress_price("ovhcloud") is None
-    price = egress_price("scaleway")
+    assert load_preset("ovhcloud").compliance.egress_price.value is None  # "not found" is not 0
+    price = load_preset("scaleway").compliance.egress_price.value
     assert price is not None and price.currency == "EUR"
     assert price.cost(75) == 0 and price.cost(175) == pytest.approx(1.0)
 
@@ -88,7 +87,7 @@ def test_bad_settings_are_refused_clearly() -> None:
     with pytest.raises(PresetError, match="quirks"):
         resolve(backend(preset="aws", quirks={"max_partz": 3}))
     with pytest.raises(InvalidRequest, match="backend 'x'"):
-        from_config("x", backend(preset="scaleway", region="mars-1"), Path.cwd())
+        build_store("x", backend(preset="scaleway", region="mars-1"), Path.cwd())
     with pytest.raises(ValueError):
         parse_size("lots")
     assert parse_size("5 GB") == 5 * 10**9 and parse_size("1.5 MiB") == 3 * MiB // 2

@@ -18,7 +18,9 @@ from swiftclient.exceptions import ClientException
 from adapters.config import SwiftBackend
 from adapters.contract import MiB
 from adapters.errors import AuthError, InvalidRequest, ObjectNotFound, TransientError
-from adapters.swift import Limits, SwiftStore, from_config
+from adapters.registry import build_store
+from adapters.swift.auth import Limits
+from adapters.swift.store import SwiftStore
 from adapters.swift.store import segments_container
 
 from ..conftest import empty_and_delete, new_bucket_name
@@ -197,7 +199,7 @@ def test_keystone_unreachable_is_transient() -> None:
     settings = SwiftBackend(type="swift", auth_url=f"http://127.0.0.1:{free_port()}/v3",
                             username="u", password="p", project="proj", region="GRA",
                             timeout=3, retries=0)
-    store = from_config("ks", settings, Path("."))
+    store = build_store("ks", settings, Path("."))
     with pytest.raises(TransientError):
         store.list_buckets()
 
@@ -205,7 +207,7 @@ def test_keystone_unreachable_is_transient() -> None:
 def test_ovhcloud_preset_fills_auth_url_and_region() -> None:
     settings = SwiftBackend(type="swift", preset="ovhcloud", username="u", password="p",
                             project="proj")
-    store = from_config("ovh", settings, Path("."))
+    store = build_store("ovh", settings, Path("."))
     auth = store._pool.auth
     assert (auth.auth_url, auth.region, auth.auth_version) == \
         ("https://auth.cloud.ovh.net/v3", "GRA", "3")
@@ -214,8 +216,8 @@ def test_ovhcloud_preset_fills_auth_url_and_region() -> None:
 
 def test_incomplete_keystone_settings_are_refused() -> None:
     with pytest.raises(InvalidRequest, match="project"):
-        from_config("ovh", SwiftBackend(type="swift", preset="ovhcloud", username="u",
+        build_store("ovh", SwiftBackend(type="swift", preset="ovhcloud", username="u",
                                         password="p"), Path("."))
     with pytest.raises(InvalidRequest, match="application_credential_secret"):
-        from_config("ovh", SwiftBackend(type="swift", preset="ovhcloud",
+        build_store("ovh", SwiftBackend(type="swift", preset="ovhcloud",
                                         application_credential_id="id"), Path("."))

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from adapters.contract import ObjectStore
+from adapters.contract import Feature, ObjectStore
 
 MiB = 1024 * 1024
 
@@ -33,11 +33,11 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def require(store: ObjectStore, operation: str) -> None:
-    """Skip exactly this behaviour where the adapter declares it cannot honour it."""
-    reason = store.capabilities.unsupported.get(operation)
+def require(store: ObjectStore, feature: Feature) -> None:
+    """Skip exactly this feature's test where the adapter declares it cannot honour it."""
+    reason = store.capabilities.lacks.get(feature)
     if reason:
-        pytest.skip(f"{store.name} does not support {operation}: {reason}")
+        pytest.skip(f"{store.name} does not honour {feature.value}: {reason}")
 
 
 def random_bytes(size: int) -> bytes:

@@ -8,7 +8,7 @@ from typing import Iterator
 
 import pytest
 
-from adapters.contract import ByteRange, ObjectStore
+from adapters.contract import ByteRange, Feature, ObjectStore
 from adapters.errors import (BucketNotFound, IntegrityError, InvalidRequest, ObjectNotFound,
                              RangeNotSatisfiable)
 
@@ -165,6 +165,7 @@ def test_default_content_type(store: ObjectStore, bucket: str) -> None:
 
 
 def test_sha256_mismatch_stores_nothing(store: ObjectStore, bucket: str) -> None:
+    require(store, Feature.atomic_put)
     store.put(bucket, "kept", b"original")
     with pytest.raises(IntegrityError):
         store.put(bucket, "kept", b"tampered", expected_sha256=sha(b"something else"))
@@ -179,6 +180,7 @@ def test_sha256_mismatch_stores_nothing(store: ObjectStore, bucket: str) -> None
 
 
 def test_announced_size_mismatch_stores_nothing(store: ObjectStore, bucket: str) -> None:
+    require(store, Feature.atomic_put)
     with pytest.raises(IntegrityError):
         store.put(bucket, "short", chunks(b"abc", 1), size=10)
     with pytest.raises(IntegrityError):
@@ -203,6 +205,7 @@ def _failing_stream(total: int, fail_at: int) -> Iterator[bytes]:
 @pytest.mark.parametrize("size", [1 * MiB, 12 * MiB], ids=["single", "multipart"])
 def test_stream_failing_midway_leaves_nothing(rig: Rig, bucket: str, size: int) -> None:
     store = rig.multipart_store or rig.store
+    require(store, Feature.atomic_put)
     store.put(bucket, "existing", b"previous version")
     with pytest.raises(Boom):
         store.put(bucket, "partial", _failing_stream(size, size // 2))
@@ -226,7 +229,7 @@ def test_concurrent_puts_all_land(store: ObjectStore, bucket: str) -> None:
 
 
 def test_copy_within_the_backend(store: ObjectStore, bucket: str) -> None:
-    require(store, "copy")
+    require(store, Feature.copy)
     data = payload(100_000, seed=9)
     store.put(bucket, "src", data, content_type="image/png", metadata=METADATA)
     info = store.copy(bucket, "src", bucket, "dst dir/copy #1")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from adapters.local import LocalStore
+from adapters.local.store import LocalStore
 from tests.servers.seaweedfs import SeaweedServer
 
 from .helpers import (SORTIE, drill_ids, payload, report_of, seed_dataset, sortie,

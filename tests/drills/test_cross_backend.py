@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 
 from adapters.contract import ObjectStore
-from adapters.local import LocalStore
+from adapters.local.store import LocalStore
 from exit_drills.engine import DrillEngine, Snapshot
 from exit_drills.spec import Mode
 from tests.conftest import empty_and_delete

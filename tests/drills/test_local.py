@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.config import LocalBackend
-from adapters.local import LocalStore
+from adapters.local.store import LocalStore
 from exit_drills import history
 from exit_drills.spec import Mode
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from adapters.local import LocalStore
+from adapters.local.store import LocalStore
 from exit_drills import history
 
 from ..servers.process import free_port

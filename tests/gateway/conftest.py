@@ -33,8 +33,8 @@ def _adapter_missing(module: str) -> str | None:
         loaded = importlib.import_module(module)
     except ImportError as exc:
         return f"adapter {module} not available yet ({exc})"
-    if not hasattr(loaded, "from_config"):
-        return f"adapter {module} not available yet (no from_config)"
+    if not hasattr(loaded, "FAMILY"):
+        return f"adapter {module} not available yet (no family record)"
     return None
 
 
@@ -56,7 +56,7 @@ def live_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway
 @pytest.fixture(scope="session")
 def live_seaweedfs(request: pytest.FixtureRequest,
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
-    reason = _adapter_missing("adapters.s3")
+    reason = _adapter_missing("adapters.s3.family")
     if reason:
         pytest.skip(reason)
     server = _server(request, "server_seaweedfs")
@@ -74,7 +74,7 @@ def live_seaweedfs(request: pytest.FixtureRequest,
 @pytest.fixture(scope="session")
 def live_azurite(request: pytest.FixtureRequest,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveGateway]:
-    reason = _adapter_missing("adapters.azure")
+    reason = _adapter_missing("adapters.azure.family")
     if reason:
         pytest.skip(reason)
     server = _server(request, "server_azurite")

@@ -6,12 +6,16 @@ from typing import Iterator
 
 import pytest
 
-from adapters.azure import build_store, from_config
+from adapters.layers.stack import innermost
+from adapters.registry import build_store
 from adapters.config import AzureBackend
 from adapters.contract import MiB
 
 from ..servers.azurite import AzuriteServer, server_azurite  # noqa: F401 - exposed fixture
 from . import Rig
+
+#: 4 MiB blocks and single puts only up to 4 MiB: 40 MiB goes through ten staged blocks.
+SMALL_BLOCKS = {"min_part_size": 4 * MiB, "max_single_put": 4 * MiB}
 
 #: The second runs the same suite in Azurite's container image where a Docker engine exists.
 RIG_IDS = ["azure-azurite", "azure-azurite-docker"]
@@ -25,11 +29,10 @@ def azurite_settings(server: AzuriteServer, **changes: object) -> AzureBackend:
 @pytest.fixture(scope="session")
 def rig_azure_azurite(server_azurite: AzuriteServer) -> Iterator[Rig]:
     store = build_store("azure-azurite", azurite_settings(server_azurite))
-    # 4 MiB blocks and single puts only up to 4 MiB: 40 MiB goes through ten staged blocks.
     small = build_store("azure-azurite-blocks", azurite_settings(server_azurite),
-                        min_part_size=4 * MiB, max_single_put=4 * MiB)
+                        capability_overrides=SMALL_BLOCKS)
     yield Rig(store=store, multipart_store=small,
-              extras={"client": lambda: store.inner.client, "server": lambda: server_azurite})
+              extras={"client": lambda: innermost(store).client, "server": lambda: server_azurite})
     store.close()
     small.close()
 
@@ -51,10 +54,10 @@ def rig_azure_azurite_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterat
     with container:
         settings = AzureBackend(type="azure",  # type: ignore[arg-type]
                                 connection_string=container.get_connection_string())
-        store = from_config("azure-azurite-docker", settings, tmp_path_factory.getbasetemp())
+        store = build_store("azure-azurite-docker", settings, tmp_path_factory.getbasetemp())
         small = build_store("azure-azurite-docker-blocks", settings,
-                            min_part_size=4 * MiB, max_single_put=4 * MiB)
+                            capability_overrides=SMALL_BLOCKS)
         yield Rig(store=store, multipart_store=small,
-                  extras={"client": lambda: store.inner.client})
+                  extras={"client": lambda: innermost(store).client})
         store.close()
         small.close()

@@ -7,7 +7,9 @@ from typing import Iterator
 
 import pytest
 
-from adapters.libcloud import LibcloudStore
+from adapters.config import LibcloudBackend
+from adapters.contract import ObjectStore
+from adapters.registry import build_store
 
 from ..servers.azurite import ACCOUNT, ACCOUNT_KEY, AzuriteServer, server_azurite  # noqa: F401
 from . import Rig
@@ -19,15 +21,16 @@ RIG_IDS = ["libcloud-local", "libcloud-azurite"]
 def rig_libcloud_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     root: Path = tmp_path_factory.mktemp("libcloud-local")
     spool = tmp_path_factory.mktemp("libcloud-spool")
-    store = LibcloudStore("libcloud-local", "LOCAL", str(root), spool_dir=spool)
+    store = build_store("libcloud-local", LibcloudBackend(  # as `sortie` builds it, with layers
+        type="libcloud", provider="LOCAL", key=str(root), spool_dir=spool))  # type: ignore[arg-type]
     yield Rig(store=store, extras={"root": lambda: root})
 
 
 def azurite_store(server: AzuriteServer, spool: Path, secret: str = ACCOUNT_KEY,
-                  name: str = "libcloud-azurite") -> LibcloudStore:
-    return LibcloudStore(name, "AZURE_BLOBS", ACCOUNT, secret,
-                         {"host": "127.0.0.1", "port": server.port, "secure": False},
-                         spool_dir=spool)
+                  name: str = "libcloud-azurite") -> ObjectStore:
+    return build_store(name, LibcloudBackend(
+        type="libcloud", provider="AZURE_BLOBS", key=ACCOUNT, secret=secret,  # type: ignore[arg-type]
+        options={"host": "127.0.0.1", "port": server.port, "secure": False}, spool_dir=spool))
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import pytest
 
 from adapters.config import S3Backend
 from adapters.contract import MiB, ObjectStore
-from adapters.s3 import from_config
+from adapters.registry import build_store
 from tests.servers.seaweedfs import SeaweedServer, server_seaweedfs
 
 from . import Rig
@@ -34,7 +34,7 @@ def s3_store(name: str, endpoint: str, access_key: str, secret_key: str, region:
     settings = S3Backend(type="s3", preset=preset, endpoint=endpoint, region=region,
                          access_key=access_key, secret_key=secret_key,  # type: ignore[arg-type]
                          quirks=quirks)
-    return from_config(name, settings, Path.cwd())
+    return build_store(name, settings, Path.cwd())
 
 
 def seaweed_store(server: SeaweedServer, name: str = "s3-seaweedfs", **quirks: Any) -> ObjectStore:

@@ -6,8 +6,11 @@ from typing import Iterator
 
 import pytest
 
+from adapters.config import SwiftBackend
 from adapters.contract import MiB
-from adapters.swift import SWIFT_CAPABILITIES, SwiftAuth, SwiftStore
+from adapters.registry import build_store
+from adapters.swift.auth import SwiftAuth
+from adapters.swift.store import SWIFT_CAPABILITIES, SwiftStore
 
 from ..servers.swift import SwiftServer, server_swift  # noqa: F401 - exposed as a fixture
 from . import Rig
@@ -15,9 +18,14 @@ from . import Rig
 RIG_IDS = ["swift"]
 
 #: 1 MiB segments, so that the suite's 40 MiB object is an SLO of 40 segments.
-SMALL_SEGMENTS = SWIFT_CAPABILITIES.with_overrides(
-    max_single_put=1 * MiB, min_part_size=1 * MiB, max_part_size=1 * MiB,
-    max_object_size=1000 * MiB)
+SMALL_SEGMENT_LIMITS = {"max_single_put": 1 * MiB, "min_part_size": 1 * MiB,
+                        "max_part_size": 1 * MiB, "max_object_size": 1000 * MiB}
+SMALL_SEGMENTS = SWIFT_CAPABILITIES.with_overrides(**SMALL_SEGMENT_LIMITS)
+
+
+def swift_settings(server: SwiftServer) -> SwiftBackend:
+    return SwiftBackend(type="swift", auth_url=server.auth_url, auth_version="1",
+                        username=server.user, password=server.key)  # type: ignore[arg-type]
 
 
 def swift_auth(server: SwiftServer, key: str | None = None) -> SwiftAuth:
@@ -27,8 +35,10 @@ def swift_auth(server: SwiftServer, key: str | None = None) -> SwiftAuth:
 
 @pytest.fixture(scope="session")
 def rig_swift(server_swift: SwiftServer) -> Iterator[Rig]:  # noqa: F811
-    store = SwiftStore("swift", swift_auth(server_swift))
-    multipart = SwiftStore("swift-slo", swift_auth(server_swift), capabilities=SMALL_SEGMENTS)
+    # Built as `sortie` builds them: through the registry, with its layers.
+    store = build_store("swift", swift_settings(server_swift))
+    multipart = build_store("swift-slo", swift_settings(server_swift),
+                            capability_overrides=SMALL_SEGMENT_LIMITS)
     yield Rig(store=store, multipart_store=multipart,
               extras={"server": lambda: server_swift})
     store.close()

@@ -1,4 +1,4 @@
-"""Sortie keys <-> Azure blob names.
+"""Sortie keys <-> Azure blob names (also through libcloud's AZURE_BLOBS driver).
 
 Azure turns `\\` into `/` in blob names (Azurite does the same, on purpose), so a key such as
 `back\\slash` would come back as `back/slash`. The adapter stores a backslash as U+FF3C FULLWIDTH
@@ -12,6 +12,8 @@ list in the order of U+FF3C, not of `\\` (Azure sorts the stored names).
 """
 
 from __future__ import annotations
+
+from . import KeyCodec
 
 BACKSLASH = "\\"
 REPLACEMENT = "\uff3c"  # FULLWIDTH REVERSE SOLIDUS
@@ -49,3 +51,16 @@ def from_blob_name(name: str) -> str:
         out.append(BACKSLASH if char == REPLACEMENT else char)
         i += 1
     return "".join(out)
+
+
+class BackslashCodec(KeyCodec):
+    enabled = True
+
+    def to_name(self, key: str) -> str:
+        return to_blob_name(key)
+
+    def to_prefix(self, prefix: str) -> str:
+        return to_blob_name(prefix)
+
+    def from_name(self, name: str) -> str | None:
+        return from_blob_name(name)

@@ -11,7 +11,7 @@ must list in S3's byte order with cursors over millions of keys. A SQLite index 
 collation = byte order) gives all of that, and makes the commit point one transaction:
     stream to tmp (hashing) -> fsync -> check hash -> rename into blobs/ -> index row committed.
 An object is visible only once its row commits, so an interrupted put leaves at most an orphan
-file that no read can reach (adapters/local_sweep.py removes those). Blob names are generated,
+file that no read can reach (adapters/local/sweep.py removes those). Blob names are generated,
 never derived from keys, and bucket names are validated, so no key can make the adapter touch a
 path outside its root.
 """
@@ -28,12 +28,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from .config import LocalBackend
-from .contract import (BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo, TiB)
-from .errors import (AlreadyExists, BackendError, BucketNotFound, Conflict, InvalidRequest,
+from ..contract import (BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo, TiB)
+from ..errors import (AlreadyExists, BackendError, BucketNotFound, Conflict, InvalidRequest,
                      ObjectNotFound, StorageError)
-from .listing import decode_cursor, encode_cursor, past_prefix
-from .streams import CHUNK_SIZE, IngestStream, ObjectReader
+from ..listing import decode_cursor, encode_cursor, past_prefix
+from ..streams import CHUNK_SIZE, IngestStream, ObjectReader
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -303,8 +302,3 @@ def _read_file(handle: "object", length: int) -> Iterator[bytes]:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def from_config(name: str, settings: LocalBackend, base_dir: Path) -> LocalStore:
-    path = settings.path if settings.path.is_absolute() else base_dir / settings.path
-    return LocalStore(name, path)

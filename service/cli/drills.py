@@ -15,13 +15,10 @@ import typer
 
 from adapters.errors import StorageError
 
+from .common import ConfigOption, fail, load_config
+
 drill_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Exit drills: copy a dataset to another backend, "
                                                    "verify every byte, report.")
-
-ConfigOption = Annotated[Optional[Path], typer.Option(
-    "--config", "-c", help="YAML configuration file (default: $SORTIE_CONFIG, else the embedded "
-                           "default).")]
-
 
 @drill_app.command("run")
 def drill_run(
@@ -44,8 +41,6 @@ def drill_run(
     from exit_drills.progress import display_for
     from exit_drills.runner import DrillSetupError, resume_spec, run_drill
     from exit_drills.spec import DrillSpec, Endpoint, Mode
-
-    from .cli import fail, load_config
 
     loaded = load_config(config)
     state_dir = loaded.state_dir
@@ -100,8 +95,6 @@ def drill_history(config: ConfigOption = None,
     """List past drills, most recent first."""
     from exit_drills import history
 
-    from .cli import load_config
-
     rows = history.list_drills(load_config(config).state_dir, limit)
     for row in rows:
         if as_json:
@@ -123,8 +116,6 @@ def scheduler(config: ConfigOption = None,
               ) -> None:
     """Run the configured `drills:` on their cron schedules (UTC), keeping their history."""
     from exit_drills.schedule import run_scheduler
-
-    from .cli import fail, load_config
 
     loaded = load_config(config)
     drills = loaded.settings.drills

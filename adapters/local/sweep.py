@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .local import INDEX_FILE, LocalStore
+from .store import INDEX_FILE, LocalStore
 
 DEFAULT_OLDER_THAN = 24 * 3600.0
 

@@ -1,4 +1,8 @@
-"""The `sortie` command line. Exit codes: 0 ok, 1 the operation failed, 2 usage or configuration."""
+"""The `sortie` command line: the app and its small commands; `backends`, `drill` and
+`scheduler` in their own modules, what they share in common.py.
+
+Exit codes: 0 ok, 1 the operation failed, 2 usage or configuration.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,12 @@ import typer
 
 from adapters.errors import StorageError
 
-from . import config as config_module
-from .cli_backends import backends_check, backends_presets, backends_show, backends_sweep
-from .cli_drills import drill_app, scheduler
+from .backends import backends_check, backends_presets, backends_show, backends_sweep
+from .common import ConfigOption, fail, load_config
+from .drills import drill_app, scheduler
 
 if TYPE_CHECKING:
-    from .tokens import TokenStore
+    from ..tokens import TokenStore
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   rich_markup_mode=None,  # help texts hold [BRACKETS] that are not markup
@@ -34,23 +38,6 @@ backends_app.command("show")(backends_show)
 backends_app.command("check")(backends_check)
 backends_app.command("sweep")(backends_sweep)
 
-ConfigOption = Annotated[Optional[Path], typer.Option(
-    "--config", "-c", help="YAML configuration file (default: $SORTIE_CONFIG, else the embedded "
-                           "default with two local-disk backends under ./data).")]
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"sortie: {message}", err=True)
-    return typer.Exit(code)
-
-
-def load_config(path: Path | None) -> config_module.LoadedConfig:
-    try:
-        return config_module.load(path)
-    except config_module.ConfigError as exc:
-        raise fail(f"invalid configuration\n{exc}") from None
-
-
 @app.command()
 def serve(config: ConfigOption = None,
           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -58,9 +45,8 @@ def serve(config: ConfigOption = None,
     """Start the gateway."""
     import uvicorn
 
-    from .app import create_app
-
-    from .tokens import TokenStore
+    from ..app import create_app
+    from ..tokens import TokenStore
 
     loaded = load_config(config)
     try:
@@ -79,7 +65,7 @@ def serve(config: ConfigOption = None,
 
 
 def token_store(config: Path | None) -> "TokenStore":
-    from .tokens import TokenStore
+    from ..tokens import TokenStore
 
     return TokenStore(load_config(config).state_dir)
 

@@ -26,6 +26,8 @@ trailing "/" are stored as they are, readable by other tools under the same name
 
 from __future__ import annotations
 
+from . import KeyCodec
+
 
 def escape(key: str, *, prefix: bool = False) -> str:
     out: list[str] = []
@@ -82,17 +84,16 @@ def unescape(stored: str) -> str:
     return "".join(out)
 
 
-class KeyCodec:
-    """Identity unless the backend has the `path_like_keys` quirk."""
+class PathEscapeCodec(KeyCodec):
+    """For S3 servers with the `path_like_keys` quirk."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    enabled = True
 
-    def to_backend(self, key: str) -> str:
-        return escape(key) if self.enabled else key
+    def to_name(self, key: str) -> str:
+        return escape(key)
 
-    def prefix_to_backend(self, prefix: str) -> str:
-        return escape(prefix, prefix=True) if self.enabled else prefix
+    def to_prefix(self, prefix: str) -> str:
+        return escape(prefix, prefix=True)
 
-    def from_backend(self, key: str) -> str:
-        return unescape(key) if self.enabled else key
+    def from_name(self, name: str) -> str:
+        return unescape(name)

@@ -1,0 +1,29 @@
+"""What every `sortie` command shares: the --config option, loading it, and failing with a code.
+
+Exit codes: 0 ok, 1 the operation failed, 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .. import config as config_module
+
+ConfigOption = Annotated[Optional[Path], typer.Option(
+    "--config", "-c", help="YAML configuration file (default: $SORTIE_CONFIG, else the embedded "
+                           "default with two local-disk backends under ./data).")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"sortie: {message}", err=True)
+    return typer.Exit(code)
+
+
+def load_config(path: Path | None) -> config_module.LoadedConfig:
+    try:
+        return config_module.load(path)
+    except config_module.ConfigError as exc:
+        raise fail(f"invalid configuration\n{exc}") from None
