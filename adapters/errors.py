@@ -7,6 +7,9 @@ to one HTTP status; the drills decide from the class alone whether to retry.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
 
 class StorageError(Exception):
     """Base of every error raised through the storage contract."""
@@ -145,3 +148,20 @@ def by_status(status: int, said: str, *, backend: str | None = None, bucket: str
     if 400 <= status < 500:
         return InvalidRequest(f"the backend refused the request ({said})", **where)
     return BackendError(f"unexpected answer from the backend ({said})", **where)
+
+
+@contextmanager
+def translating(is_sdk_error: Callable[[BaseException], bool],
+                translate: Callable[..., StorageError], *, backend: str,
+                bucket: str | None = None, key: str | None = None) -> Iterator[None]:
+    """Run SDK calls, raising only StorageError: what `is_sdk_error` recognises is translated
+    once by the family's `translate`; anything else (the caller's own stream failing, a bug) goes
+    through unchanged."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as exc:
+        if not is_sdk_error(exc):
+            raise
+        raise translate(exc, backend=backend, bucket=bucket, key=key) from exc

@@ -1,4 +1,5 @@
-"""Helpers for adapters that page listings themselves (local disk, libcloud drivers)."""
+"""Helpers for adapters that page listings themselves (local disk, libcloud, Swift, S3 on
+file-tree servers): one cursor codec for all of them."""
 
 from __future__ import annotations
 

@@ -161,9 +161,38 @@ def _decode_key(encoded: str) -> str | None:
 
 
 def _encode_value(value: str, rules: MetadataRules) -> str:
-    if not rules.encode or (_PLAIN_VALUE.fullmatch(value) and not value.startswith("=?")):
+    return encode_word(value) if rules.encode else value
+
+
+def _decode_value(value: str, rules: MetadataRules) -> str:
+    if not rules.encode:
+        return value
+    try:
+        decoded = decode_word(value)
+    except ValueError:
+        return value  # not ours after all: a foreign value that looks like an encoded word
+    return value if decoded is None else decoded
+
+
+def encode_word(value: str) -> str:
+    """A value as it may travel in an HTTP header: unchanged when it is plain printable ASCII,
+    else one RFC 2047 encoded word (=?UTF-8?B?...?=). Used for backends' metadata and for the
+    gateway's x-sortie-meta-* headers alike."""
+    if _PLAIN_VALUE.fullmatch(value) and not value.startswith("=?"):
         return value
     return "=?UTF-8?B?" + base64.b64encode(value.encode("utf-8")).decode("ascii") + "?="
+
+
+def decode_word(value: str) -> str | None:
+    """The text of an RFC 2047 encoded word; None when `value` is not one (a plain value);
+    ValueError when it looks like one but is not valid base64 of UTF-8."""
+    match = _ENCODED_WORD.fullmatch(value)
+    if not match:
+        return None
+    try:
+        return base64.b64decode(match.group(1), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError(f"not a valid UTF-8 encoded word: {exc}") from None
 
 
 def _decode_value(value: str, rules: MetadataRules) -> str:

@@ -31,6 +31,11 @@ def check_bucket(name: object) -> str:
     return name
 
 
+def is_bucket_name(name: str) -> bool:
+    """Whether `name` is a valid bucket name (backends may hold containers that are not)."""
+    return isinstance(name, str) and bool(_BUCKET.fullmatch(name))
+
+
 def check_key(key: object, *, bucket: str | None = None) -> str:
     def refuse(why: str) -> InvalidName:
         return InvalidName(f"invalid object key {key!r}: {why}", bucket=bucket)

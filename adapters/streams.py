@@ -120,9 +120,7 @@ class IngestStream(io.RawIOBase):
         return out
 
     def readinto(self, buffer: "bytearray | memoryview") -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
+        return readinto_by_read(self, buffer)
 
     # -- completion ----------------------------------------------------------------------------
     def finish(self) -> str:
@@ -187,3 +185,10 @@ class ObjectReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def readinto_by_read(stream: io.RawIOBase, buffer: "bytearray | memoryview") -> int:
+    """`readinto` for raw streams whose natural operation is `read(n)`."""
+    data = stream.read(len(buffer)) or b""
+    buffer[:len(data)] = data
+    return len(data)

@@ -12,8 +12,6 @@ User metadata travels as `X-Sortie-Meta-<key>: <value>`:
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import timezone
 from email.utils import format_datetime
@@ -21,12 +19,11 @@ from typing import Iterable, Mapping
 
 from adapters.contract import ByteRange, ObjectInfo
 from adapters.errors import InvalidMetadata, InvalidRequest
+from adapters.metadata import decode_word, encode_word
 
 META_PREFIX = "x-sortie-meta-"
 META_KEYS = "x-sortie-meta-keys"
 SHA256 = "x-sortie-sha256"
-_PLAIN = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
-_WORD = re.compile(r"^=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=$", re.IGNORECASE)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _MEDIA_TYPE = re.compile(rf"^{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*[\x20-\x7e]*)?$")
@@ -73,23 +70,15 @@ def check_content_type(value: str | None) -> str | None:
 
 
 def decode_value(value: str, key: str) -> str:
-    match = _WORD.fullmatch(value)
-    if not match:
-        return value
     try:
-        return base64.b64decode(match.group(1), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+        decoded = decode_word(value)
+    except ValueError:
         raise InvalidMetadata(f"metadata value of {key!r} is not a valid UTF-8 encoded word") from None
-
-
-def encode_value(value: str) -> str:
-    if _PLAIN.fullmatch(value) and not value.startswith("=?"):
-        return value
-    return "=?UTF-8?B?" + base64.b64encode(value.encode("utf-8")).decode("ascii") + "?="
+    return value if decoded is None else decoded
 
 
 def metadata_headers(metadata: Mapping[str, str]) -> dict[str, str]:
-    headers = {f"{META_PREFIX}{key.lower()}": encode_value(value) for key, value in metadata.items()}
+    headers = {f"{META_PREFIX}{key.lower()}": encode_word(value) for key, value in metadata.items()}
     capitalised = [key for key in metadata if key != key.lower()]
     if capitalised:
         headers[META_KEYS] = ", ".join(capitalised)

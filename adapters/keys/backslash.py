@@ -13,7 +13,7 @@ list in the order of U+FF3C, not of `\\` (Azure sorts the stored names).
 
 from __future__ import annotations
 
-from . import KeyCodec
+from . import MappingCodec
 
 BACKSLASH = "\\"
 REPLACEMENT = "\uff3c"  # FULLWIDTH REVERSE SOLIDUS
@@ -53,14 +53,5 @@ def from_blob_name(name: str) -> str:
     return "".join(out)
 
 
-class BackslashCodec(KeyCodec):
-    enabled = True
-
-    def to_name(self, key: str) -> str:
-        return to_blob_name(key)
-
-    def to_prefix(self, prefix: str) -> str:
-        return to_blob_name(prefix)
-
-    def from_name(self, name: str) -> str | None:
-        return from_blob_name(name)
+#: Azure's codec: a backslash stored as U+FF3C, reversibly.
+BACKSLASH = MappingCodec(to_blob_name, from_blob_name)

@@ -26,7 +26,7 @@ trailing "/" are stored as they are, readable by other tools under the same name
 
 from __future__ import annotations
 
-from . import KeyCodec
+from . import MappingCodec
 
 
 def escape(key: str, *, prefix: bool = False) -> str:
@@ -84,16 +84,5 @@ def unescape(stored: str) -> str:
     return "".join(out)
 
 
-class PathEscapeCodec(KeyCodec):
-    """For S3 servers with the `path_like_keys` quirk."""
-
-    enabled = True
-
-    def to_name(self, key: str) -> str:
-        return escape(key)
-
-    def to_prefix(self, prefix: str) -> str:
-        return escape(prefix, prefix=True)
-
-    def from_name(self, name: str) -> str:
-        return unescape(name)
+#: For S3 servers with the `path_like_keys` quirk.
+PATH_ESCAPE = MappingCodec(escape, unescape, lambda prefix: escape(prefix, prefix=True))

@@ -37,9 +37,9 @@ from libcloud.storage.types import ObjectDoesNotExistError
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo, TiB
 from ..errors import (BackendError, BucketNotFound, Conflict, InvalidRequest, ObjectNotFound,
-                      StorageError)
+                      StorageError, translating)
 from ..listing import decode_cursor, encode_cursor
-from ..names import check_bucket
+from ..names import is_bucket_name
 from ..streams import CHUNK_SIZE, IngestStream, ObjectReader, window
 from .errors import is_backend_error, translate
 from .profiles import RESERVED, DriverProfile, profile_for
@@ -90,14 +90,8 @@ class LibcloudStore(BaseStore):
 
     @contextmanager
     def _calls(self, bucket: str | None = None, key: str | None = None) -> Iterator[Any]:
-        try:
+        with translating(is_backend_error, translate, backend=self.name, bucket=bucket, key=key):
             yield self._driver()
-        except StorageError:
-            raise
-        except BaseException as exc:
-            if not is_backend_error(exc):
-                raise
-            raise translate(exc, backend=self.name, bucket=bucket, key=key) from exc
 
     def _container(self, bucket: str) -> Any:
         with self._calls(bucket) as driver:
@@ -129,7 +123,7 @@ class LibcloudStore(BaseStore):
 
     def _list_buckets(self) -> list[str]:
         with self._calls() as driver:
-            return [c.name for c in driver.iterate_containers() if _is_bucket_name(c.name)]
+            return [c.name for c in driver.iterate_containers() if is_bucket_name(c.name)]
 
     # ---- put ---------------------------------------------------------------------------------
     def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
@@ -251,23 +245,9 @@ class LibcloudStore(BaseStore):
         driver = self._driver()
         body: Any = ()
         try:
-            body, skip = None, start
-            if ranged and self.profile.ranges:
-                try:
-                    body = driver.download_object_range_as_stream(obj, start, end + 1,
-                                                                  chunk_size=CHUNK_SIZE)
-                    skip = 0
-                except NotImplementedError:  # older drivers: read from the start and skip
-                    body = None
-            if body is None:
-                body = driver.download_object_as_stream(obj, chunk_size=CHUNK_SIZE)
-            remaining = yield from window(body, skip, end - start + 1)
-        except StorageError:
-            raise
-        except Exception as exc:
-            if is_backend_error(exc):
-                raise translate(exc, backend=self.name, bucket=bucket, key=key) from exc
-            raise
+            with self._calls(bucket, key):
+                body, skip = self._download(driver, obj, start, end, ranged)
+                remaining = yield from window(body, skip, end - start + 1)
         finally:
             close = getattr(body, "close", None)  # generators: release the file or connection
             if callable(close):
@@ -275,6 +255,17 @@ class LibcloudStore(BaseStore):
         if remaining > 0:
             raise BackendError(f"the backend ended the body {remaining} bytes early",
                                backend=self.name, bucket=bucket, key=key)
+
+    def _download(self, driver: Any, obj: Any, start: int, end: int,
+                  ranged: bool) -> tuple[Any, int]:
+        """The driver's body for bytes start..end, and how many leading bytes to skip in it."""
+        if ranged and self.profile.ranges:
+            try:
+                return driver.download_object_range_as_stream(obj, start, end + 1,
+                                                              chunk_size=CHUNK_SIZE), 0
+            except NotImplementedError:  # older drivers: read from the start and skip
+                pass
+        return driver.download_object_as_stream(obj, chunk_size=CHUNK_SIZE), start
 
     # ---- delete ------------------------------------------------------------------------------
     def _delete(self, bucket: str, key: str) -> None:
@@ -363,14 +354,6 @@ def _modified(extra: Mapping[str, Any]) -> datetime | None:
         if isinstance(value, datetime):
             return value
     return None
-
-
-def _is_bucket_name(name: str) -> bool:
-    try:
-        check_bucket(name)
-        return True
-    except StorageError:
-        return False
 
 
 def _now() -> datetime:

@@ -15,6 +15,8 @@ import os
 import tempfile
 from typing import IO, Iterable, Iterator, Union
 
+from ..streams import readinto_by_read
+
 #: Largest part kept in memory.
 PART_MEMORY = 64 * 1024 * 1024
 _COPY = 1024 * 1024
@@ -61,9 +63,7 @@ class FileSlice(io.RawIOBase):
         return data
 
     def readinto(self, buffer: "bytearray | memoryview") -> int:  # type: ignore[override]
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
+        return readinto_by_read(self, buffer)
 
     def close(self) -> None:
         if self._owner is not None:

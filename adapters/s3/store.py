@@ -46,7 +46,7 @@ from ..streams import IngestStream, ObjectReader
 from .client import flexible_checksums, make_client
 from .errors import translated
 from ..keys import PLAIN
-from ..keys.path_escape import PathEscapeCodec
+from ..keys.path_escape import PATH_ESCAPE
 from .parts import Chunker, Part, close_part, part_md5, spool_parts
 from .presets import S3Settings
 from .reader import S3Reader, clean_etag, extent, range_header, sliced
@@ -62,7 +62,7 @@ class S3Store(BaseStore):
         super().__init__(name, capabilities or settings.quirks.capabilities())
         self.settings = settings
         self.client = client or make_client(settings, pool=max(32, settings.quirks.concurrency * 4))
-        self.keys = PathEscapeCodec() if settings.quirks.path_like_keys else PLAIN
+        self.keys = PATH_ESCAPE if settings.quirks.path_like_keys else PLAIN
         self.part_size_preference = settings.quirks.part_size
         self.concurrency = settings.quirks.concurrency
         # Each part carries a checksum the server verifies: botocore's CRC32 where the provider

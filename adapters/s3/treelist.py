@@ -13,27 +13,15 @@ large flat directories cost more on these servers than on real S3.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Callable, Iterator
 
 from ..contract import ListPage, ObjectInfo
 from ..errors import InvalidRequest
+from ..listing import decode_cursor, encode_cursor
 
 #: fetch(prefix, continuation token) -> (objects, common prefixes, next token), keys unescaped.
 Fetch = Callable[[str, str | None], tuple[list[ObjectInfo], list[str], str | None]]
 Entry = tuple[str, ObjectInfo | None]  # (key or common prefix, info; None for a prefix)
-
-
-def encode_cursor(after: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": after}).encode("utf-8")).decode("ascii")
-
-
-def decode_cursor(cursor: str) -> str:
-    try:
-        return str(json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))["after"])
-    except (ValueError, KeyError, TypeError, UnicodeError):
-        raise InvalidRequest(f"invalid list cursor {cursor[:40]!r}") from None
 
 
 class TreeLister:
@@ -55,7 +43,7 @@ class TreeLister:
 
     def page(self, prefix: str, delimiter: str | None, cursor: str | None,
              limit: int) -> ListPage:
-        after = decode_cursor(cursor) if cursor else None
+        after = decode_cursor(cursor)[0] if cursor else None
         if after is not None and not after.startswith(prefix):
             raise InvalidRequest("cursor does not belong to this listing")
         source: Iterator[Entry]
@@ -72,7 +60,7 @@ class TreeLister:
         for key, info in source:
             if len(objects) + len(prefixes) == limit:
                 assert last is not None
-                return ListPage(objects, prefixes, encode_cursor(last))
+                return ListPage(objects, prefixes, encode_cursor(last, False))
             if info is None:
                 prefixes.append(key)
             else:

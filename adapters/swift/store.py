@@ -32,8 +32,10 @@ from swiftclient.exceptions import ClientException
 from .. import metadata as md
 from ..contract import (BaseStore, ByteRange, Capabilities, GiB, ListPage, MiB, ObjectInfo)
 from ..errors import (AlreadyExists, BackendError, BucketNotFound, Conflict, IntegrityError,
-                      InvalidRequest, ObjectNotFound, StorageError, TooLarge, TransientError)
-from ..names import check_bucket
+                      InvalidRequest, ObjectNotFound, StorageError, TooLarge, TransientError,
+                      translating)
+from ..listing import decode_cursor, encode_cursor
+from ..names import is_bucket_name
 from ..streams import CHUNK_SIZE, IngestStream, ObjectReader, window
 from .auth import ConnectionPool, Limits, SwiftAuth
 from .errors import is_backend_error, translate
@@ -135,7 +137,7 @@ class SwiftStore(BaseStore):
             _, items = conn.get_account(full_listing=True)
         # Containers that are not valid bucket names (segments, other tools' `x_segments`...) cannot
         # be addressed through the contract, so they are not offered.
-        return [item["name"] for item in items if _is_bucket_name(item["name"])]
+        return [item["name"] for item in items if is_bucket_name(item["name"])]
 
     # ---- put ---------------------------------------------------------------------------------
     def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
@@ -294,13 +296,9 @@ class SwiftStore(BaseStore):
         # Swift may ignore a Range (200 with the whole object): then skip to `start` here.
         skip = start if "content-range" not in headers else 0
         try:
-            remaining = yield from window(body, skip, end - start + 1)
-        except StorageError:
-            raise
-        except Exception as exc:
-            if is_backend_error(exc):
-                raise translate(exc, backend=self.name, bucket=bucket, key=key) from exc
-            raise
+            with translating(is_backend_error, translate, backend=self.name, bucket=bucket,
+                             key=key):
+                remaining = yield from window(body, skip, end - start + 1)
         finally:
             body.close()
         if remaining > 0:
@@ -339,7 +337,7 @@ class SwiftStore(BaseStore):
     # ---- list --------------------------------------------------------------------------------
     def _list(self, bucket: str, prefix: str, delimiter: str | None, cursor: str | None,
               limit: int) -> ListPage:
-        marker = _decode_cursor(cursor) if cursor else None
+        marker = decode_cursor(cursor)[0] if cursor else None
         if marker is not None and not marker.startswith(prefix):
             raise InvalidRequest("cursor does not belong to this listing", bucket=bucket)
         with self._calls(bucket) as conn:
@@ -356,7 +354,7 @@ class SwiftStore(BaseStore):
             else:
                 objects.append(_listed(item))
         last = items[-1].get("subdir") or items[-1].get("name") if items else None
-        return ListPage(objects, prefixes, _encode_cursor(last) if more and last else None)
+        return ListPage(objects, prefixes, encode_cursor(last, False) if more and last else None)
 
     # ---- copy --------------------------------------------------------------------------------
     def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
@@ -404,14 +402,6 @@ class SwiftStore(BaseStore):
             raise
 
 
-def _is_bucket_name(name: str) -> bool:
-    try:
-        check_bucket(name)
-        return True
-    except StorageError:
-        return False
-
-
 def _range_header(byte_range: ByteRange) -> str:
     if byte_range.suffix is not None:
         return f"bytes=-{byte_range.suffix}"
@@ -444,14 +434,3 @@ def _listed(item: Mapping[str, Any]) -> ObjectInfo:
                        if modified else None),
         etag=str(etag).strip('"') if etag else None, content_type=item.get("content_type"),
         complete=False)
-
-
-def _encode_cursor(marker: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"m": marker}).encode("utf-8")).decode("ascii")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        return str(json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))["m"])
-    except (ValueError, KeyError, TypeError, UnicodeError):
-        raise InvalidRequest(f"invalid list cursor {cursor[:40]!r}") from None
