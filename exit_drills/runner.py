@@ -1,6 +1,6 @@
 """Run a drill from configured backends: build the two stores, pick the folders, price the egress.
 
-The one entry point for the CLI, the scheduler and the gateway (exit_drills.api).
+The one entry point for the CLI, the scheduler and the gateway.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ class AzureStore(BaseStore):
         self._blocks_in_flight = threading.BoundedSemaphore(max_concurrency * _SHARED_BLOCKS_FACTOR)
 
     # ---- plumbing ----------------------------------------------------------------------------
-    def _call(self, action: Callable[[], T], bucket: str | None = None,
+    def _translated(self, action: Callable[[], T], bucket: str | None = None,
               key: str | None = None) -> T:
         """Run one SDK call and translate what it raises (the only place that does)."""
         try:
@@ -96,24 +96,24 @@ class AzureStore(BaseStore):
 
     # ---- buckets -----------------------------------------------------------------------------
     def _create_bucket(self, bucket: str) -> None:
-        self._call(lambda: self.client.create_container(bucket), bucket)
+        self._translated(lambda: self.client.create_container(bucket), bucket)
 
     def _delete_bucket(self, bucket: str) -> None:
         container = self.client.get_container_client(bucket)
         # Azure deletes a container with everything in it; the contract refuses a non-empty
         # bucket. Check first (a blob written between the check and the delete would go too:
         # Azure offers no conditional "delete if empty").
-        first = self._call(lambda: next(container.list_blobs(results_per_page=1).by_page(), []),
+        first = self._translated(lambda: next(container.list_blobs(results_per_page=1).by_page(), []),
                            bucket)
         if any(True for _ in first):
             raise Conflict("bucket is not empty", backend=self.name, bucket=bucket)
-        self._call(container.delete_container, bucket)
+        self._translated(container.delete_container, bucket)
 
     def _bucket_exists(self, bucket: str) -> bool:
-        return self._call(self.client.get_container_client(bucket).exists, bucket)
+        return self._translated(self.client.get_container_client(bucket).exists, bucket)
 
     def _list_buckets(self) -> list[str]:
-        return self._call(lambda: [c.name for c in self.client.list_containers()])
+        return self._translated(lambda: [c.name for c in self.client.list_containers()])
 
     # ---- writes ------------------------------------------------------------------------------
     def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
@@ -134,7 +134,7 @@ class AzureStore(BaseStore):
                     stream: IngestStream, content_type: str,
                     metadata: dict[str, str]) -> ObjectInfo:
         sha256 = stream.finish()
-        result = self._call(lambda: blob.upload_blob(
+        result = self._translated(lambda: blob.upload_blob(
             data, length=len(data), overwrite=True, validate_content=True,
             metadata=md.encode(metadata, md.AZURE_RULES, internal={"sha256": sha256}),
             content_settings=ContentSettings(content_type=content_type)), bucket, key)
@@ -146,9 +146,9 @@ class AzureStore(BaseStore):
         stager = BlockStager(blob, self.max_concurrency, self._blocks_in_flight)
         try:
             for block in split(chunks, block_sizes(stream.size_hint, self.capabilities),
-                               before_block=lambda: self._call(stager.reserve, bucket, key)):
-                self._call(lambda: stager.stage(block), bucket, key)
-            block_ids = self._call(stager.wait, bucket, key)
+                               before_block=lambda: self._translated(stager.reserve, bucket, key)):
+                self._translated(lambda: stager.stage(block), bucket, key)
+            block_ids = self._translated(stager.wait, bucket, key)
         except BaseException:
             stager.abort()
             raise
@@ -157,7 +157,7 @@ class AzureStore(BaseStore):
                                f"{self.capabilities.max_parts}", backend=self.name,
                                bucket=bucket, key=key)
         sha256 = stream.finish()  # raises before the commit: nothing becomes visible
-        result = self._call(lambda: blob.commit_block_list(
+        result = self._translated(lambda: blob.commit_block_list(
             block_ids,
             metadata=md.encode(metadata, md.AZURE_RULES, internal={"sha256": sha256}),
             content_settings=ContentSettings(content_type=content_type)), bucket, key)
@@ -172,7 +172,7 @@ class AzureStore(BaseStore):
 
     def _delete(self, bucket: str, key: str) -> None:
         try:
-            self._call(lambda: self._blob(bucket, key).delete_blob(delete_snapshots="include"),
+            self._translated(lambda: self._blob(bucket, key).delete_blob(delete_snapshots="include"),
                        bucket, key)
         except ObjectNotFound:
             pass  # deleting a missing object is a no-op; a missing bucket still raises
@@ -181,20 +181,20 @@ class AzureStore(BaseStore):
         """Copy Blob within the account: Azure copies bytes, metadata (with the SHA-256) and
         content type itself. The source must not change meanwhile (If-Match on its ETag)."""
         source = self._blob(bucket, key)
-        props = self._call(source.get_blob_properties, bucket, key)
+        props = self._translated(source.get_blob_properties, bucket, key)
         target = self._blob(dest_bucket, dest_key)
-        result = self._call(lambda: target.start_copy_from_url(
+        result = self._translated(lambda: target.start_copy_from_url(
             source.url, source_etag=props.etag,
             source_match_condition=MatchConditions.IfNotModified), dest_bucket, dest_key)
         status = result.get("copy_status")
         deadline = time.monotonic() + COPY_TIMEOUT
         while status == "pending":
             if time.monotonic() > deadline:
-                self._call(lambda: target.abort_copy(result["copy_id"]), dest_bucket, dest_key)
+                self._translated(lambda: target.abort_copy(result["copy_id"]), dest_bucket, dest_key)
                 raise TransientError("server-side copy still pending, aborted", backend=self.name,
                                      bucket=dest_bucket, key=dest_key)
             time.sleep(0.5)
-            status = self._call(target.get_blob_properties, dest_bucket, dest_key).copy.status
+            status = self._translated(target.get_blob_properties, dest_bucket, dest_key).copy.status
         if status != "success":
             raise BackendError(f"server-side copy ended with status {status!r}",
                                backend=self.name, bucket=dest_bucket, key=dest_key)
@@ -202,7 +202,7 @@ class AzureStore(BaseStore):
 
     # ---- reads -------------------------------------------------------------------------------
     def _head(self, bucket: str, key: str) -> ObjectInfo:
-        return self._info(key, self._call(self._blob(bucket, key).get_blob_properties, bucket, key))
+        return self._info(key, self._translated(self._blob(bucket, key).get_blob_properties, bucket, key))
 
     def _get(self, bucket: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
         blob = self._blob(bucket, key)
@@ -212,14 +212,14 @@ class AzureStore(BaseStore):
         if byte_range is not None:
             if byte_range.suffix is not None:
                 # Azure has no suffix ranges: find the size, then read that exact version.
-                props = self._call(blob.get_blob_properties, bucket, key)
+                props = self._translated(blob.get_blob_properties, bucket, key)
                 offset, last = byte_range.resolve(props.size)
                 length = last - offset + 1
                 conditions = {"etag": props.etag, "match_condition": MatchConditions.IfNotModified}
             else:
                 offset = byte_range.start
                 length = None if byte_range.end is None else byte_range.end - offset + 1
-        downloader = self._call(lambda: blob.download_blob(offset=offset, length=length,
+        downloader = self._translated(lambda: blob.download_blob(offset=offset, length=length,
                                                            max_concurrency=1, **conditions),
                                 bucket, key)
         props = downloader.properties
@@ -231,7 +231,7 @@ class AzureStore(BaseStore):
 
     def _chunks(self, chunks: Iterator[bytes], bucket: str, key: str) -> Iterator[bytes]:
         while True:
-            chunk = self._call(lambda: next(chunks, None), bucket, key)
+            chunk = self._translated(lambda: next(chunks, None), bucket, key)
             if chunk is None:
                 return
             yield chunk
@@ -248,7 +248,7 @@ class AzureStore(BaseStore):
                                          include=["metadata"],
                                          results_per_page=limit)
         pages = items.by_page(continuation_token=cursor or None)
-        page = self._call(lambda: list(next(pages, [])), bucket)
+        page = self._translated(lambda: list(next(pages, [])), bucket)
         objects = [self._info(from_blob_name(i.name), i) for i in page
                    if not isinstance(i, BlobPrefix)]
         prefixes = [from_blob_name(i.name) for i in page if isinstance(i, BlobPrefix)]

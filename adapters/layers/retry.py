@@ -56,7 +56,7 @@ class RetryingStore(ObjectStore):
         self.attempts = max(1, policy.attempts)
         self._sleep = sleep
 
-    def _call(self, operation: Callable[[], T]) -> T:
+    def _retried(self, operation: Callable[[], T]) -> T:
         for attempt in range(1, self.attempts + 1):
             try:
                 return operation()
@@ -72,16 +72,16 @@ class RetryingStore(ObjectStore):
 
     # buckets
     def create_bucket(self, bucket: str) -> None:
-        self._call(lambda: self.inner.create_bucket(bucket))
+        self._retried(lambda: self.inner.create_bucket(bucket))
 
     def delete_bucket(self, bucket: str) -> None:
-        self._call(lambda: self.inner.delete_bucket(bucket))
+        self._retried(lambda: self.inner.delete_bucket(bucket))
 
     def bucket_exists(self, bucket: str) -> bool:
-        return self._call(lambda: self.inner.bucket_exists(bucket))
+        return self._retried(lambda: self.inner.bucket_exists(bucket))
 
     def list_buckets(self) -> list[str]:
-        return self._call(self.inner.list_buckets)
+        return self._retried(self.inner.list_buckets)
 
     # objects
     def put(self, bucket: str, key: str, data: PutSource, *, size: int | None = None,
@@ -91,25 +91,25 @@ class RetryingStore(ObjectStore):
             return self.inner.put(bucket, key, data, size=size, content_type=content_type,
                                   metadata=metadata, expected_sha256=expected_sha256)
         if isinstance(data, (bytes, bytearray, memoryview)):
-            return self._call(once)
+            return self._retried(once)
         return once()
 
     def get(self, bucket: str, key: str, byte_range: ByteRange | None = None) -> ObjectReader:
-        return self._call(lambda: self.inner.get(bucket, key, byte_range))
+        return self._retried(lambda: self.inner.get(bucket, key, byte_range))
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
-        return self._call(lambda: self.inner.head(bucket, key))
+        return self._retried(lambda: self.inner.head(bucket, key))
 
     def delete(self, bucket: str, key: str) -> None:
-        self._call(lambda: self.inner.delete(bucket, key))
+        self._retried(lambda: self.inner.delete(bucket, key))
 
     def list(self, bucket: str, prefix: str = "", *, delimiter: str | None = None,
              cursor: str | None = None, limit: int = MAX_LIST_LIMIT) -> ListPage:
-        return self._call(lambda: self.inner.list(bucket, prefix, delimiter=delimiter,
+        return self._retried(lambda: self.inner.list(bucket, prefix, delimiter=delimiter,
                                                   cursor=cursor, limit=limit))
 
     def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
-        return self._call(lambda: self.inner.copy(bucket, key, dest_bucket, dest_key))
+        return self._retried(lambda: self.inner.copy(bucket, key, dest_bucket, dest_key))
 
     def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
         return super().iter_objects(bucket, prefix)

@@ -89,22 +89,22 @@ class LibcloudStore(BaseStore):
         return driver
 
     @contextmanager
-    def _calls(self, bucket: str | None = None, key: str | None = None) -> Iterator[Any]:
+    def _translated(self, bucket: str | None = None, key: str | None = None) -> Iterator[Any]:
         with translating(is_backend_error, translate, backend=self.name, bucket=bucket, key=key):
             yield self._driver()
 
     def _container(self, bucket: str) -> Any:
-        with self._calls(bucket) as driver:
+        with self._translated(bucket) as driver:
             return driver.get_container(bucket)
 
     # ---- buckets -----------------------------------------------------------------------------
     def _create_bucket(self, bucket: str) -> None:
-        with self._calls(bucket) as driver:
+        with self._translated(bucket) as driver:
             driver.create_container(bucket)
 
     def _delete_bucket(self, bucket: str) -> None:
         container = self._container(bucket)
-        with self._calls(bucket) as driver:
+        with self._translated(bucket) as driver:
             reserved = []
             for obj in driver.iterate_container_objects(container):
                 if not obj.name.startswith(RESERVED) or self.profile.codec.from_name(obj.name):
@@ -122,7 +122,7 @@ class LibcloudStore(BaseStore):
             return False
 
     def _list_buckets(self) -> list[str]:
-        with self._calls() as driver:
+        with self._translated() as driver:
             return [c.name for c in driver.iterate_containers() if is_bucket_name(c.name)]
 
     # ---- put ---------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class LibcloudStore(BaseStore):
     def _store(self, container: Any, name: str, path: str, extra: dict[str, Any], bucket: str,
                key: str) -> Any:
         """Upload a finished file under `name`, visible all at once; return the stored object."""
-        with self._calls(bucket, key) as driver:
+        with self._translated(bucket, key) as driver:
             if self.profile.promote is None:
                 return _upload(driver, path, container, name, extra)
             staged = _upload(driver, path, container, f"{RESERVED}tmp/{uuid.uuid4().hex}", extra)
@@ -183,7 +183,7 @@ class LibcloudStore(BaseStore):
                        key: str) -> None:
         record = {"name": name, "hash": obj.hash, "size": obj.size, "sha256": sha256,
                   "content_type": content_type, "metadata": dict(metadata)}
-        with self._calls(bucket, key), \
+        with self._translated(bucket, key), \
                 tempfile.NamedTemporaryFile("w", prefix="sortie-meta-", dir=self._spool_dir,
                                             delete=False, encoding="utf-8") as spool:
             json.dump(record, spool, ensure_ascii=False)
@@ -207,7 +207,7 @@ class LibcloudStore(BaseStore):
     # ---- read --------------------------------------------------------------------------------
     def _object(self, bucket: str, key: str) -> tuple[Any, ObjectInfo]:
         name = self.profile.codec.to_name(key)
-        with self._calls(bucket, key) as driver:
+        with self._translated(bucket, key) as driver:
             try:
                 obj = driver.get_object(bucket, name)
             except ObjectDoesNotExistError:
@@ -245,7 +245,7 @@ class LibcloudStore(BaseStore):
         driver = self._driver()
         body: Any = ()
         try:
-            with self._calls(bucket, key):
+            with self._translated(bucket, key):
                 body, skip = self._download(driver, obj, start, end, ranged)
                 remaining = yield from window(body, skip, end - start + 1)
         finally:
@@ -273,7 +273,7 @@ class LibcloudStore(BaseStore):
             obj, _ = self._object(bucket, key)
         except ObjectNotFound:
             return
-        with self._calls(bucket, key) as driver:
+        with self._translated(bucket, key) as driver:
             try:
                 driver.delete_object(obj)
             except ObjectDoesNotExistError:
@@ -295,7 +295,7 @@ class LibcloudStore(BaseStore):
         objects: list[ObjectInfo] = []
         prefixes: list[str] = []
         last: tuple[str, bool] | None = None
-        with self._calls(bucket) as driver:
+        with self._translated(bucket) as driver:
             listing = driver.iterate_container_objects(
                 container, prefix=self.profile.codec.to_prefix(prefix) or None)
             for obj in listing:

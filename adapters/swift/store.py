@@ -67,7 +67,7 @@ class SwiftStore(BaseStore):
 
     # ---- plumbing ----------------------------------------------------------------------------
     @contextmanager
-    def _calls(self, bucket: str | None = None, key: str | None = None) -> Iterator[Any]:
+    def _translated(self, bucket: str | None = None, key: str | None = None) -> Iterator[Any]:
         """Run Swift calls on this thread's connection; translate their failures once, here."""
         try:
             conn = self._pool.get()
@@ -94,12 +94,12 @@ class SwiftStore(BaseStore):
     def _create_bucket(self, bucket: str) -> None:
         if self._bucket_exists(bucket):
             raise AlreadyExists("bucket already exists", backend=self.name, bucket=bucket)
-        with self._calls(bucket) as conn:
+        with self._translated(bucket) as conn:
             conn.put_container(bucket)
 
     def _delete_bucket(self, bucket: str) -> None:
         try:
-            with self._calls(bucket) as conn:
+            with self._translated(bucket) as conn:
                 conn.delete_container(bucket)
         except Conflict:
             raise Conflict("bucket is not empty", backend=self.name, bucket=bucket) from None
@@ -107,7 +107,7 @@ class SwiftStore(BaseStore):
         self._drop_container(segments_container(bucket))
 
     def _drop_container(self, container: str) -> None:
-        with self._calls(container) as conn:
+        with self._translated(container) as conn:
             try:
                 _, items = conn.get_container(container, full_listing=True)
             except ClientException as exc:
@@ -123,7 +123,7 @@ class SwiftStore(BaseStore):
                     raise
 
     def _bucket_exists(self, bucket: str) -> bool:
-        with self._calls() as conn:
+        with self._translated() as conn:
             try:
                 conn.head_container(bucket)
                 return True
@@ -133,7 +133,7 @@ class SwiftStore(BaseStore):
                 raise
 
     def _list_buckets(self) -> list[str]:
-        with self._calls() as conn:
+        with self._translated() as conn:
             _, items = conn.get_account(full_listing=True)
         # Containers that are not valid bucket names (segments, other tools' `x_segments`...) cannot
         # be addressed through the contract, so they are not offered.
@@ -156,7 +156,7 @@ class SwiftStore(BaseStore):
         sha256 = stream.finish()
         old = self._owned_segments(bucket, key)
         headers = self._meta_headers(metadata, sha256)
-        with self._calls(bucket) as conn:  # a 404 here can only mean the container is missing
+        with self._translated(bucket) as conn:  # a 404 here can only mean the container is missing
             etag = conn.put_object(bucket, key, io.BytesIO(data), content_length=len(data),
                                    etag=hashlib.md5(data, usedforsecurity=False).hexdigest(),
                                    content_type=content_type, headers=headers)
@@ -167,7 +167,7 @@ class SwiftStore(BaseStore):
                  content_type: str, metadata: dict[str, str]) -> ObjectInfo:
         segment_size = self.capabilities.part_size_for(stream.size_hint)
         container = segments_container(bucket)
-        with self._calls(bucket) as conn:
+        with self._translated(bucket) as conn:
             conn.head_container(bucket)  # no orphan segments for a bucket that does not exist
             conn.put_container(container)
         sent: list[Segment] = []
@@ -192,7 +192,7 @@ class SwiftStore(BaseStore):
             if not sent:  # announced as large, turned out empty: finish() passed, so store it
                 return self._put_single(bucket, key, b"", stream, content_type, metadata)
             old = self._owned_segments(bucket, key)
-            with self._calls(bucket, key) as conn:
+            with self._translated(bucket, key) as conn:
                 etag = conn.put_object(bucket, key, manifest_body(sent),
                                        query_string="multipart-manifest=put",
                                        content_type=content_type,
@@ -206,7 +206,7 @@ class SwiftStore(BaseStore):
 
     def _put_segment(self, container: str, name: str, body: SegmentBody, bucket: str,
                      key: str) -> Segment:
-        with self._calls(bucket, key) as conn:
+        with self._translated(bucket, key) as conn:
             etag = conn.put_object(container, name, iter(body),
                                    content_type="application/octet-stream")
         if etag.strip('"') != body.md5:
@@ -232,7 +232,7 @@ class SwiftStore(BaseStore):
         return [s for s in self._manifest(bucket, key) or [] if s.container == own]
 
     def _manifest(self, bucket: str, key: str) -> list[Segment] | None:
-        with self._calls(bucket, key) as conn:
+        with self._translated(bucket, key) as conn:
             try:
                 headers = conn.head_object(bucket, key)
             except ClientException as exc:
@@ -254,7 +254,7 @@ class SwiftStore(BaseStore):
         if not segments:
             return
         try:
-            with self._calls() as conn:
+            with self._translated() as conn:
                 for segment in segments:
                     self._delete_quietly(conn, segment.container, segment.name)
         except StorageError as exc:
@@ -271,7 +271,7 @@ class SwiftStore(BaseStore):
 
     # ---- read --------------------------------------------------------------------------------
     def _head(self, bucket: str, key: str) -> ObjectInfo:
-        with self._calls(bucket, key) as conn:
+        with self._translated(bucket, key) as conn:
             headers = conn.head_object(bucket, key)
         return self._info(key, headers, int(headers["content-length"]))
 
@@ -279,7 +279,7 @@ class SwiftStore(BaseStore):
         request: dict[str, str] = {}
         if byte_range is not None:
             request["Range"] = _range_header(byte_range)
-        with self._calls(bucket, key) as conn:
+        with self._translated(bucket, key) as conn:
             headers, body = conn.get_object(bucket, key, resp_chunk_size=CHUNK_SIZE,
                                             headers=request)
         try:
@@ -321,7 +321,7 @@ class SwiftStore(BaseStore):
     # ---- delete ------------------------------------------------------------------------------
     def _delete(self, bucket: str, key: str) -> None:
         manifest = self._manifest(bucket, key)
-        with self._calls(bucket, key) as conn:
+        with self._translated(bucket, key) as conn:
             try:
                 conn.delete_object(bucket, key)
             except ClientException as exc:
@@ -340,7 +340,7 @@ class SwiftStore(BaseStore):
         marker = decode_cursor(cursor)[0] if cursor else None
         if marker is not None and not marker.startswith(prefix):
             raise InvalidRequest("cursor does not belong to this listing", bucket=bucket)
-        with self._calls(bucket) as conn:
+        with self._translated(bucket) as conn:
             # One more than asked: whether a next page exists is known without an empty page.
             _, items = conn.get_container(bucket, marker=marker, limit=limit + 1,
                                           prefix=prefix or None, delimiter=delimiter)
@@ -358,7 +358,7 @@ class SwiftStore(BaseStore):
 
     # ---- copy --------------------------------------------------------------------------------
     def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
-        with self._calls(bucket, key) as conn:
+        with self._translated(bucket, key) as conn:
             source = conn.head_object(bucket, key)
         if not self._bucket_exists(dest_bucket):
             raise BucketNotFound("no such bucket (Swift container)", backend=self.name,
@@ -368,7 +368,7 @@ class SwiftStore(BaseStore):
             self._copy_slo(bucket, key, source, dest_bucket, dest_key)
         else:
             # Swift copies bytes, content type and user metadata (the SHA-256 with them).
-            with self._calls(bucket, key) as conn:
+            with self._translated(bucket, key) as conn:
                 conn.copy_object(bucket, key, destination=f"/{dest_bucket}/{dest_key}")
         if (dest_bucket, dest_key) != (bucket, key):
             self._delete_segments(old)
@@ -386,7 +386,7 @@ class SwiftStore(BaseStore):
         upload = uuid.uuid4().hex
         copies: list[Segment] = []
         try:
-            with self._calls(dest_bucket, dest_key) as conn:
+            with self._translated(dest_bucket, dest_key) as conn:
                 conn.put_container(container)
                 for i, segment in enumerate(manifest, 1):
                     copy = Segment(container, f"{upload}/{i:08d}", segment.etag, segment.size)
