@@ -7,6 +7,7 @@ rest of Sortie uses to build stores and ask about a family.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -47,7 +48,7 @@ class Command:
 class Family:
     type: str
     title: str
-    settings: type[BaseModel]
+    settings: builtins.type[BaseModel]
     build: Builder
     #: Its provider presets, or None where the family has none.
     presets: PresetCatalogue[Any] | None = None

@@ -193,15 +193,3 @@ def decode_word(value: str) -> str | None:
         return base64.b64decode(match.group(1), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ValueError(f"not a valid UTF-8 encoded word: {exc}") from None
-
-
-def _decode_value(value: str, rules: MetadataRules) -> str:
-    if not rules.encode:
-        return value
-    match = _ENCODED_WORD.fullmatch(value)
-    if not match:
-        return value
-    try:
-        return base64.b64decode(match.group(1), validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return value

@@ -12,8 +12,8 @@ from azure.core.exceptions import (AzureError, ClientAuthenticationError, HttpRe
                                    ResourceExistsError, ResourceNotFoundError, ServiceRequestError,
                                    ServiceResponseError)
 
-from ..errors import (AlreadyExists, AuthError, BackendError, BucketNotFound, Conflict,
-                      InvalidMetadata, InvalidRequest, NotFound, ObjectNotFound,
+from ..errors import (AlreadyExists, AuthError, BackendError, BucketNotFound, Conflict, by_status,
+                      InvalidMetadata, ObjectNotFound,
                       RangeNotSatisfiable, StorageError, TransientError)
 
 _BAD_CREDENTIALS = {"AuthenticationFailed", "AuthorizationFailure", "InvalidAuthenticationInfo",
@@ -83,16 +83,13 @@ def translate(exc: Exception, *, backend: str, bucket: str | None = None,
         target = account_url or "the endpoint"
         return BackendError(f"{target} answered {status} without an Azure error code: "
                             "is account_url (or BlobEndpoint) an Azure Blob endpoint?", **where)
-    if isinstance(exc, ResourceNotFoundError) or status == 404:
-        return (ObjectNotFound if key else BucketNotFound if bucket else NotFound)(
-            f"not found ({said})", **where)
-    if isinstance(exc, ClientAuthenticationError) or status in (401, 403):
-        return AuthError(f"Azure refused access ({said})", **where)
-    if isinstance(exc, ResourceExistsError) or status in (409, 412):
-        return Conflict(f"conflicts with the current state ({said})", **where)
-    if status == 400:
-        return InvalidRequest(f"Azure refused the request ({said})", **where)
-    return BackendError(f"Azure answered {status} ({said})", **where)
+    if isinstance(exc, ResourceNotFoundError):
+        status = 404
+    elif isinstance(exc, ClientAuthenticationError):
+        status = 403
+    elif isinstance(exc, ResourceExistsError):
+        status = 409
+    return by_status(status, f"Azure: {said}", **where)
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")

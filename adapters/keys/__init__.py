@@ -2,7 +2,7 @@
 cannot store every key as it is. One interface for every family:
 
 - `Plain`: stored as it is (most backends);
-- `BACKSLASH` (backslash.py): Azure and its libcloud driver turn `\\` into `/`;
+- `BACKSLASH_CODEC` (backslash.py): Azure and its libcloud driver turn `\\` into `/`;
 - `PATH_ESCAPE` (path_escape.py): S3 servers that keep keys as file paths (SeaweedFS);
 - `HexPathCodec` (hex_path.py): libcloud's LOCAL driver, whose names are file paths.
 

@@ -54,4 +54,4 @@ def from_blob_name(name: str) -> str:
 
 
 #: Azure's codec: a backslash stored as U+FF3C, reversibly.
-BACKSLASH = MappingCodec(to_blob_name, from_blob_name)
+BACKSLASH_CODEC = MappingCodec(to_blob_name, from_blob_name)

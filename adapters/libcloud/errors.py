@@ -13,7 +13,7 @@ import socket
 import requests
 from libcloud.common.exceptions import BaseHTTPError, RateLimitReachedError
 from libcloud.common.types import (InvalidCredsError, LibcloudError, MalformedResponseError,
-                                   ProviderError, ServiceUnavailableError)
+                                   ServiceUnavailableError)
 from libcloud.storage.types import (ContainerAlreadyExistsError, ContainerDoesNotExistError,
                                     ContainerIsNotEmptyError, InvalidContainerNameError,
                                     ObjectDoesNotExistError, ObjectHashMismatchError)

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping
 from .. import metadata as md
 from ..contract import Feature
 from ..keys import KeyCodec
-from ..keys.backslash import BACKSLASH
+from ..keys.backslash import BACKSLASH_CODEC
 from ..keys.hex_path import HexPathCodec
 
 #: Objects Sortie keeps for itself in a container (sidecars, uploads in progress) live under this
@@ -70,7 +70,7 @@ PROFILES: dict[str, DriverProfile] = {
                            atomic_upload=False, ranges=False,
                            driver_defaults={"ex_use_locking": False}),
     # Blocks, then one commit: all-or-nothing. Metadata names lowercased by libcloud.
-    "AZURE_BLOBS": DriverProfile(codec=BACKSLASH, metadata=LIBCLOUD_AZURE_RULES),
+    "AZURE_BLOBS": DriverProfile(codec=BACKSLASH_CODEC, metadata=LIBCLOUD_AZURE_RULES),
 }
 
 

@@ -37,7 +37,7 @@ from libcloud.storage.types import ObjectDoesNotExistError
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo, TiB
 from ..errors import (BackendError, BucketNotFound, Conflict, InvalidRequest, ObjectNotFound,
-                      StorageError, translating)
+                      translating)
 from ..listing import decode_cursor, encode_cursor
 from ..names import is_bucket_name
 from ..streams import CHUNK_SIZE, IngestStream, ObjectReader, window

@@ -318,16 +318,21 @@ class S3Store(BaseStore):
             args["ContinuationToken"] = token
         with translated(self.name, bucket):
             reply = self.client.list_objects_v2(**args)
-        objects = [ObjectInfo(key=self.keys.from_name(o["Key"]), size=int(o.get("Size", 0)),
+        objects = [ObjectInfo(key=self._key(o["Key"]), size=int(o.get("Size", 0)),
                               last_modified=o.get("LastModified"), etag=clean_etag(o.get("ETag")),
                               complete=False)
                    for o in reply.get("Contents", [])
                    # On a file-tree server, "x/" entries are directories (escaped keys never end
                    # with "/"), such as those left behind when their last object is deleted.
                    if not (self.keys.enabled and o["Key"].endswith("/"))]
-        prefixes = [self.keys.from_name(p["Prefix"]) for p in reply.get("CommonPrefixes", [])]
+        prefixes = [self._key(p["Prefix"]) for p in reply.get("CommonPrefixes", [])]
         next_token = reply.get("NextContinuationToken") if reply.get("IsTruncated") else None
         return objects, prefixes, next_token
+
+    def _key(self, name: str) -> str:
+        key = self.keys.from_name(name)
+        assert key is not None  # S3's codecs map every stored name to a key
+        return key
 
     def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         source = self.head(bucket, key)

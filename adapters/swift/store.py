@@ -16,10 +16,8 @@ sent are deleted. Overwriting or deleting an SLO deletes the segments it owned, 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
-import json
 import logging
 import uuid
 from contextlib import contextmanager

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -46,7 +46,6 @@ def serve(config: ConfigOption = None,
     import uvicorn
 
     from ..app import create_app
-    from ..tokens import TokenStore
 
     loaded = load_config(config)
     try:
