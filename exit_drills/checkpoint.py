@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS objects (
     target_key TEXT NOT NULL,
     size INTEGER NOT NULL,
     sha256 TEXT,
-    status TEXT NOT NULL,          -- 'verified' | 'failed'
+    status TEXT NOT NULL,          -- 'verified' | 'unverified' | 'failed'
     outcome TEXT NOT NULL,         -- 'copied' | 'skipped' | 'compared' | 'failed'
     reason TEXT,
     wrote INTEGER NOT NULL DEFAULT 0,
@@ -96,8 +96,10 @@ class Checkpoint:
                 "VALUES (?, ?, ?, 'failed', 'failed', 1, ?) ON CONFLICT(key) DO UPDATE SET "
                 "wrote = 1, target_key = excluded.target_key", (key, target_key, size, run))
 
-    def record(self, key: str, target_key: str, size: int, sha256: str | None, *, verified: bool,
+    def record(self, key: str, target_key: str, size: int, sha256: str | None, *, status: str,
                outcome: str, reason: str | None, run: int, etag: str | None = None) -> None:
+        """Settle one object: `status` is 'verified' (bytes read back and identical),
+        'unverified' (trusted on recorded hashes, not read back) or 'failed'."""
         with self._lock:
             self._db.execute(
                 "INSERT INTO objects (key, target_key, size, sha256, status, outcome, reason, run, "
@@ -105,8 +107,7 @@ class Checkpoint:
                 "target_key = excluded.target_key, size = excluded.size, "
                 "sha256 = excluded.sha256, status = excluded.status, outcome = excluded.outcome, "
                 "reason = excluded.reason, run = excluded.run, etag = excluded.etag",
-                (key, target_key, size, sha256, "verified" if verified else "failed", outcome,
-                 reason, run, etag))
+                (key, target_key, size, sha256, status, outcome, reason, run, etag))
 
     def touch(self, key: str, run: int) -> None:
         with self._lock:
@@ -120,6 +121,12 @@ class Checkpoint:
                                     "FROM objects WHERE status = 'failed' AND run = ? ORDER BY key "
                                     "LIMIT ?", (run, limit)).fetchall()
         return [(r[0], r[1]) for r in rows]
+
+    def keys_with_status(self, status: str, run: int, limit: int) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT key FROM objects WHERE status = ? AND run = ? "
+                                    "ORDER BY key LIMIT ?", (status, run, limit)).fetchall()
+        return [r[0] for r in rows]
 
     def count(self, status: str, run: int | None = None) -> int:
         with self._lock:

@@ -67,6 +67,7 @@ class _Counters:
     compared: int = 0
     resumed: int = 0
     failed: int = 0
+    not_read_back: int = 0  # skipped on recorded hashes alone (read_back_skipped off)
     bytes_copied: int = 0
     bytes_read: int = 0
     bytes_live: int = 0  # counted as bytes pass, for progress (includes retried attempts)
@@ -136,7 +137,8 @@ class DrillEngine:
                                              timeline, cleanup)
             write_report(self.report, self.report_dir, checkpoint.verified_rows(run))
             if self.state_dir is not None:
-                history.record_finish(self.state_dir, self.drill_id, self.report.status, finished)
+                history.record_finish(self.state_dir, self.drill_id, self.report.status, finished,
+                                      switch_eligible=self.report.switch_eligible)
             self._state = "finished"
             self._emit()
             return self.report
@@ -251,10 +253,21 @@ class DrillEngine:
         source_info = self._source_attributes(info)
         action = self._plan(source_info)
         if action is Action.skip:
-            return _Outcome("skipped", info.sha256)
+            return self._read_back_skipped(checkpoint, run, source_info)
         if action is Action.copy:
             return self._copy_and_read_back(checkpoint, run, info)
         return self._compare(source_info)
+
+    def _read_back_skipped(self, checkpoint: Checkpoint, run: int,
+                           source_info: ObjectInfo) -> "_Outcome":
+        """An object incremental mode need not copy: its recorded hashes match, but only its
+        bytes prove the copy. Read them back; a copy damaged since is copied again."""
+        if not self.spec.read_back_skipped:
+            return _Outcome("skipped", source_info.sha256, status="unverified")
+        compared = self._compare(source_info)
+        if not compared.problems:
+            return _Outcome("skipped", compared.sha256)
+        return self._copy_and_read_back(checkpoint, run, source_info)
 
     def _source_attributes(self, info: ObjectInfo) -> ObjectInfo:
         """The listing's attributes, or a HEAD where the mode needs what listings leave out."""
@@ -311,10 +324,10 @@ class DrillEngine:
 
     def _checkpoint(self, checkpoint: Checkpoint, run: int, info: ObjectInfo,
                     outcome: "_Outcome") -> None:
-        verified = not outcome.problems
-        kind = outcome.kind if verified else "failed"
+        kind = "failed" if outcome.problems else outcome.kind
+        status = "failed" if outcome.problems else outcome.status
         checkpoint.record(info.key, self.spec.target_key(info.key), info.size, outcome.sha256,
-                          verified=verified, outcome=kind,
+                          status=status, outcome=kind,
                           reason="; ".join(outcome.problems) or None, run=run, etag=info.etag)
         with self._c.lock:
             if kind == "failed":
@@ -325,6 +338,8 @@ class DrillEngine:
                 self._c.skipped += 1
             else:
                 self._c.compared += 1
+            if status == "unverified":
+                self._c.not_read_back += 1
 
     def _count_live(self, n: int) -> None:
         with self._c.lock:
@@ -398,8 +413,8 @@ class DrillEngine:
         failures = [Failure(key="", reason=e) for e in self._errors]
         failures += [Failure(key=k, reason=r)
                      for k, r in checkpoint.failures(run, REPORT_LIST_LIMIT)]
-        verified = c.copied + c.skipped + c.compared + c.resumed
-        settled = verified + c.failed
+        settled = c.copied + c.skipped + c.compared + c.resumed + c.failed
+        verified = settled - c.failed - c.not_read_back
         if self._inventory_complete and settled != c.total:
             failures.append(Failure(key="", reason=f"{c.total - settled} object(s) were listed "
                                                    "but never settled"))
@@ -415,11 +430,14 @@ class DrillEngine:
             concurrency=spec.concurrency, started=started, finished=finished,
             duration_s=round(duration, 3),
             objects=ObjectCounts(total=c.total, copied=c.copied, skipped=c.skipped,
-                                 resumed=c.resumed, verified=verified, failed=c.failed),
+                                 resumed=c.resumed, verified=verified,
+                                 not_read_back=c.not_read_back, failed=c.failed),
             bytes=ByteCounts(total=c.total_bytes, copied=c.bytes_copied, verified_read=c.bytes_read),
             throughput_bytes_per_s=round(throughput, 1), failures=failures,
             extra_in_target=self._extras, extra_in_target_count=self._extras_count,
-            projection=projection, timeline=timeline, cleanup=cleanup, runs=run)
+            projection=projection, timeline=timeline, cleanup=cleanup, runs=run,
+            switch_eligible=passed and c.not_read_back == 0,
+            not_read_back_keys=checkpoint.keys_with_status("unverified", run, REPORT_LIST_LIMIT))
 
     def _emit(self) -> None:
         if self.on_progress is not None:
@@ -436,6 +454,8 @@ class _Outcome:
     kind: str
     sha256: str | None
     problems: list[str] = field(default_factory=list)
+    #: 'verified' (bytes read back) or 'unverified' (trusted on recorded hashes only).
+    status: str = "verified"
 
 
 class _ObjectFailed(Exception):

@@ -27,13 +27,16 @@ CREATE TABLE IF NOT EXISTS drills (
     status TEXT NOT NULL,          -- running | passed | failed
     started TEXT NOT NULL,
     finished TEXT,
-    report_dir TEXT NOT NULL
+    report_dir TEXT NOT NULL,
+    -- 1: passed with every object read back, so the exit switch may follow it
+    switch_eligible INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS drills_route ON drills (source_backend, source_bucket, target_backend,
                                                    status, finished);
 """
 COLUMNS = ("id", "name", "source_backend", "source_bucket", "source_prefix", "target_backend",
-           "target_bucket", "target_prefix", "mode", "cleanup", "status", "started", "finished", "report_dir")
+           "target_bucket", "target_prefix", "mode", "cleanup", "status", "started", "finished",
+           "report_dir", "switch_eligible")
 
 
 def drills_dir(state_dir: Path) -> Path:
@@ -45,7 +48,18 @@ def _connect(state_dir: Path) -> sqlite3.Connection:
     folder.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(folder / FILE_NAME, timeout=60, isolation_level=None)
     db.executescript(_SCHEMA)
+    _migrate(db)
     return db
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Histories written before drills recorded `switch_eligible`: full and verify-only drills
+    read every object back; incremental ones did not read back what they skipped."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(drills)")}
+    if "switch_eligible" not in columns:
+        db.execute("ALTER TABLE drills ADD COLUMN switch_eligible INTEGER NOT NULL DEFAULT 0")
+        db.execute("UPDATE drills SET switch_eligible = 1 WHERE status = 'passed' "
+                   "AND mode != 'incremental'")
 
 
 def record_start(state_dir: Path, drill_id: str, spec: DrillSpec, report_dir: Path,
@@ -57,13 +71,14 @@ def record_start(state_dir: Path, drill_id: str, spec: DrillSpec, report_dir: Pa
             "report_dir = excluded.report_dir",
             (drill_id, spec.name, spec.source.backend, spec.source.bucket, spec.source.prefix,
              spec.target.backend, spec.target.bucket, spec.target.prefix, spec.mode.value,
-             int(spec.cleanup), "running", _iso(started), None, str(report_dir)))
+             int(spec.cleanup), "running", _iso(started), None, str(report_dir), 0))
 
 
-def record_finish(state_dir: Path, drill_id: str, status: str, finished: datetime) -> None:
+def record_finish(state_dir: Path, drill_id: str, status: str, finished: datetime, *,
+                  switch_eligible: bool) -> None:
     with closing(_connect(state_dir)) as db:
-        db.execute("UPDATE drills SET status = ?, finished = ? WHERE id = ?",
-                   (status, _iso(finished), drill_id))
+        db.execute("UPDATE drills SET status = ?, finished = ?, switch_eligible = ? WHERE id = ?",
+                   (status, _iso(finished), int(switch_eligible), drill_id))
 
 
 def get(state_dir: Path, drill_id: str) -> dict[str, Any] | None:
@@ -85,7 +100,9 @@ def latest_passed_drill(state_dir: Path, source_backend: str, source_bucket: str
     """The most recent passed drill that copied (or verified) the whole source bucket onto
     `target_backend` under the same keys, and left the copy there; None if there is none.
     Drills of a prefix only, into a target prefix, or cleaned up afterwards do not count: after
-    them the target does not hold the bucket as the gateway would serve it."""
+    them the target does not hold the bucket as the gateway would serve it. The row says whether
+    the switch may follow it (`switch_eligible`: every object read back); the caller refuses
+    when it may not, rather than falling back on an older drill."""
     with closing(_connect(state_dir)) as db:
         row = db.execute(
             f"SELECT {', '.join(COLUMNS)} FROM drills WHERE source_backend = ? AND source_bucket = ? "

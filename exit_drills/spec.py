@@ -23,7 +23,8 @@ class Mode(str, Enum):
     #: Copy every source object, then read it back and verify it.
     full = "full"
     #: As full, but objects the target already holds with the same size, SHA-256, content type
-    #: and metadata are skipped (their recorded hashes are compared instead).
+    #: and metadata are not copied again; their target bytes are still read back and checked
+    #: (a copy damaged since is copied again), unless `read_back_skipped` is off.
     incremental = "incremental"
     #: Copy nothing: compare each source object with the target's copy.
     verify_only = "verify-only"
@@ -69,6 +70,10 @@ class DrillSpec(BaseModel):
     mode: Mode = Mode.full
     concurrency: int = Field(default=8, ge=1, le=256)
     cleanup: bool = False
+    #: Incremental mode: read back the target bytes of the objects it does not copy again. Off,
+    #: those objects are trusted on their recorded hashes alone and the drill cannot switch a
+    #: route (nothing proves their bytes).
+    read_back_skipped: bool = True
 
     def target_key(self, source_key: str) -> str:
         return self.target.prefix + source_key
@@ -92,6 +97,7 @@ class DrillSchedule(BaseModel):
     cron: str
     concurrency: int = Field(default=8, ge=1, le=256)
     cleanup: bool = False
+    read_back_skipped: bool = True
 
     @field_validator("source", "target")
     @classmethod
@@ -113,7 +119,8 @@ class DrillSchedule(BaseModel):
     def spec(self) -> DrillSpec:
         return DrillSpec(name=self.name, source=Endpoint.parse(self.source),
                          target=Endpoint.parse(self.target), mode=self.mode,
-                         concurrency=self.concurrency, cleanup=self.cleanup)
+                         concurrency=self.concurrency, cleanup=self.cleanup,
+                         read_back_skipped=self.read_back_skipped)
 
 
 def check_schedules(drills: list[DrillSchedule], backends: set[str]) -> list[str]:
@@ -142,8 +149,12 @@ class ObjectCounts(BaseModel):
     skipped: int = 0
     #: Verified in an earlier run of this drill (before `--resume`), not touched again.
     resumed: int = 0
-    #: Every object whose target copy was proven identical (this run or an earlier one).
+    #: Every object whose target copy was proven identical by reading its bytes back, in this
+    #: drill (this run or an earlier run of the same drill id).
     verified: int = 0
+    #: Skipped objects trusted on their recorded hashes without reading their bytes back
+    #: (`read_back_skipped` off): not verified, and they make the drill unable to switch a route.
+    not_read_back: int = 0
     failed: int = 0
 
 
@@ -207,3 +218,8 @@ class DrillReport(BaseModel):
     cleanup: dict[str, int | str] | None = None
     #: Number of runs of this drill id (1, plus one per `--resume`).
     runs: int = 1
+    #: Whether the exit switch may follow this drill: it passed and every object was verified
+    #: by reading its bytes back.
+    switch_eligible: bool = False
+    #: Keys (at most 1,000) that were not read back, when there are any.
+    not_read_back_keys: list[str] = []

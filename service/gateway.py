@@ -8,9 +8,11 @@ physical bucket that hold it today.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from adapters.contract import ByteRange, ListPage, ObjectInfo, ObjectStore
@@ -144,6 +146,7 @@ class Gateway:
             raise Conflict(f"bucket {logical!r} is already routed to backend {backend!r}",
                            bucket=logical)
         drill = _latest_passed_drill(self, source.route, logical, backend)
+        _refuse_unread(drill, logical)
         target_bucket = str(drill.get("target_bucket") or "")
         if not target_bucket or not target_store.bucket_exists(target_bucket):
             raise Conflict(f"the passed exit drill {drill.get('id')} of bucket {logical!r} copied "
@@ -203,6 +206,25 @@ def _latest_passed_drill(gateway: Gateway, route: Route, logical: str, backend: 
     if not drill:
         raise Conflict(refusal, bucket=logical)
     return dict(drill)
+
+
+def _refuse_unread(drill: Mapping[str, Any], logical: str) -> None:
+    """Only bytes read back prove a copy: a drill that trusted recorded hashes for some objects
+    (incremental with `read_back_skipped` off) cannot carry the switch."""
+    if drill.get("switch_eligible"):
+        return
+    keys: list[str] = []
+    try:
+        report = json.loads((Path(str(drill["report_dir"])) / "report.json").read_text("utf-8"))
+        keys = list(report.get("not_read_back_keys") or [])
+    except (OSError, ValueError, KeyError):
+        pass  # the refusal stands; it only cannot name the objects
+    named = f": {', '.join(repr(k) for k in keys[:10])}" + (" ..." if len(keys) > 10 else "") \
+        if keys else ""
+    raise Conflict(f"the latest passed exit drill {drill.get('id')} of bucket {logical!r} did "
+                   f"not read back every object, so it proves nothing about their bytes; "
+                   f"objects not read back{named}. Run a full or incremental drill that reads "
+                   "everything back first", bucket=logical)
 
 
 def _as_datetime(value: object) -> datetime | None:

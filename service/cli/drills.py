@@ -34,6 +34,10 @@ def drill_run(
                                                        "again what it already verified.")] = None,
     cleanup: Annotated[bool, typer.Option("--cleanup", help="Delete the objects the drill wrote "
                                                            "once it is verified and reported.")] = False,
+    read_back_skipped: Annotated[bool, typer.Option(
+        "--read-back-skipped/--no-read-back-skipped",
+        help="Incremental mode: read back the objects it does not copy again (default). Without, "
+             "they are trusted on recorded hashes and the drill cannot switch a route.")] = True,
     name: Annotated[str, typer.Option(help="Name recorded in the history.")] = "adhoc",
     config: ConfigOption = None,
 ) -> None:
@@ -61,7 +65,8 @@ def drill_run(
             try:
                 spec = DrillSpec(name=name, source=Endpoint.parse(source),
                                  target=Endpoint.parse(target), mode=chosen,
-                                 concurrency=concurrency, cleanup=cleanup)
+                                 concurrency=concurrency, cleanup=cleanup,
+                                 read_back_skipped=read_back_skipped)
             except ValueError as exc:
                 raise fail(f"invalid drill: {exc}") from None
         display = display_for(sys.stderr)
@@ -80,6 +85,9 @@ def drill_run(
     typer.echo(f"drill {report.id} {report.status}: {o.verified}/{o.total} verified, "
                f"{o.copied} copied, {o.skipped} skipped, {o.resumed} from earlier runs, "
                f"{o.failed} failed; report in {folder}")
+    if o.not_read_back:
+        typer.echo(f"  {o.not_read_back} object(s) not read back (--no-read-back-skipped): this "
+                   "drill cannot switch a route", err=True)
     for failure in report.failures[:20]:
         typer.echo(f"  FAILED {failure.key or '(drill)'}: {failure.reason}", err=True)
     if len(report.failures) > 20:

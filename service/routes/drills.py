@@ -30,6 +30,8 @@ class DrillRequest(BaseModel):
     mode: Mode = Mode.full
     concurrency: int = Field(default=8, ge=1, le=64)
     cleanup: bool = False
+    #: Incremental mode: read back what is not copied again (off: the drill cannot switch).
+    read_back_skipped: bool = True
 
 
 class DrillStarted(BaseModel):
@@ -47,7 +49,8 @@ def drills_of(request: Request) -> BackgroundDrills:
 async def start_drill(request: Request, body: DrillRequest) -> DrillStarted:
     try:
         spec = DrillSpec(source=Endpoint.parse(body.source), target=Endpoint.parse(body.target),
-                         mode=body.mode, concurrency=body.concurrency, cleanup=body.cleanup)
+                         mode=body.mode, concurrency=body.concurrency, cleanup=body.cleanup,
+                         read_back_skipped=body.read_back_skipped)
     except ValueError as exc:
         raise GatewayProblem(400, str(exc).splitlines()[-1] if str(exc) else "invalid drill",
                              slug="invalid-drill") from None

@@ -190,8 +190,27 @@ def test_checkpoint_from_before_the_etag_column_still_resumes(tmp_path: Path) ->
     checkpoint = Checkpoint(tmp_path)
     try:
         assert checkpoint.done("old") == (3, None, None)
-        checkpoint.record("new", "new", 5, "ab" * 32, verified=True, outcome="copied",
+        checkpoint.record("new", "new", 5, "ab" * 32, status="verified", outcome="copied",
                           reason=None, run=2, etag="e1")
         assert checkpoint.done("new") == (5, "ab" * 32, "e1")
     finally:
         checkpoint.close()
+
+
+def test_history_written_before_switch_eligibility_is_migrated(tmp_path: Path) -> None:
+    """Full and verify-only drills always read everything back; incremental ones did not read
+    back what they skipped, so an old incremental drill cannot carry the switch."""
+    folder = history.drills_dir(tmp_path)
+    folder.mkdir(parents=True)
+    db = sqlite3.connect(folder / history.FILE_NAME)
+    db.executescript(history._SCHEMA.replace(
+        ",\n    -- 1: passed with every object read back, so the exit switch may follow it\n"
+        "    switch_eligible INTEGER NOT NULL DEFAULT 0", ""))
+    for drill_id, mode in (("old-full", "full"), ("old-incr", "incremental")):
+        db.execute("INSERT INTO drills VALUES (?, 'n', 'a', 'b', '', 'c', 'b', '', ?, 0, "
+                   "'passed', '2026-01-01T00:00:00+00:00', '2026-01-01T00:01:00+00:00', 'r')",
+                   (drill_id, mode))
+    db.commit()
+    db.close()
+    assert history.get(tmp_path, "old-full")["switch_eligible"] == 1  # type: ignore[index]
+    assert history.get(tmp_path, "old-incr")["switch_eligible"] == 0  # type: ignore[index]
