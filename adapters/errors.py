@@ -101,6 +101,13 @@ class PresetError(InvalidRequest):
     """A provider preset that does not exist, does not validate, or does not fit the settings."""
 
 
+class CorruptObject(StorageError):
+    """The backend returned bytes that do not match the SHA-256 recorded when they were stored:
+    the stored copy is damaged. Never served as good."""
+
+    http_status = 502
+
+
 class Unsupported(StorageError):
     """The backend cannot do this at all (declared in its capabilities)."""
 

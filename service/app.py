@@ -9,6 +9,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from adapters import build_store
+from adapters.layers.stack import SERVING_STACK
 from adapters.contract import ObjectStore
 from exit_drills.background import BackgroundDrills
 
@@ -28,7 +29,7 @@ WORKER_THREADS = 200
 
 def create_app(config: LoadedConfig) -> FastAPI:
     stores: dict[str, ObjectStore] = {
-        name: build_store(name, settings, config.base_dir)
+        name: build_store(name, settings, config.base_dir, stack=SERVING_STACK)
         for name, settings in config.settings.backends.items()
     }
     gateway = Gateway(config, stores)

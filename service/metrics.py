@@ -24,6 +24,10 @@ class Metrics:
         self.latency = Histogram("sortie_request_duration_seconds",
                                  "Time from request to the end of the response",
                                  ["backend", "operation"], buckets=_BUCKETS, registry=self.registry)
+        self.corrupt_reads = Counter("sortie_corrupt_reads",
+                                     "Reads refused because the stored bytes did not match the "
+                                     "SHA-256 recorded at ingest", ["backend"],
+                                     registry=self.registry)
 
     def observe(self, backend: str, operation: str, status: int, seconds: float,
                 bytes_in: int, bytes_out: int) -> None:

@@ -15,7 +15,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from adapters.errors import StorageError, TransientError
+from adapters.errors import CorruptObject, StorageError, TransientError
+
+from .integrity import report_corrupt
 
 MEDIA_TYPE = "application/problem+json"
 #: Seconds a client should wait before retrying after a backend outage.
@@ -61,7 +63,9 @@ def storage_problem(exc: StorageError) -> ProblemResponse:
 def install(app: FastAPI) -> None:
     @app.exception_handler(StorageError)
     async def _storage(request: Request, exc: StorageError) -> ProblemResponse:
-        if exc.http_status >= 500:
+        if isinstance(exc, CorruptObject):  # a small body, checked before anything was sent
+            report_corrupt(request, exc)
+        elif exc.http_status >= 500:
             log.warning("backend error on %s %s: %s", request.method, request.url.path, exc)
         return storage_problem(exc)
 

@@ -22,6 +22,7 @@ from ..access import access_of
 from ..auth import require
 from ..bodies import ObjectStream, run_with_body
 from ..gateway import Gateway
+from ..integrity import reported
 from ..models import ObjectList, ObjectOut
 from ..problems import storage_problem
 from . import PROBLEM_RESPONSES, gateway_of, resolve, run
@@ -115,8 +116,10 @@ async def get_object(
     if small is not None:
         return Response(small, status_code=status, headers=headers)
     body = ObjectStream(reader)
-    return StreamingResponse(body.chunks(), status_code=status, headers=headers,
-                             background=BackgroundTask(body.stop))
+    # A damaged object raises before its last chunk: the response is cut short (the client sees
+    # fewer bytes than Content-Length), never completed with wrong bytes.
+    return StreamingResponse(reported(request, body.chunks()), status_code=status,
+                             headers=headers, background=BackgroundTask(body.stop))
 
 
 def _open(gateway: Gateway, bucket: str, key: str,

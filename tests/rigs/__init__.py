@@ -23,7 +23,7 @@ import pytest
 from adapters.contract import ObjectStore
 
 #: Rigs run first in this order, then the others alphabetically.
-_FIRST = ["local", "s3-seaweedfs", "s3-swift-s3api", "azure-azurite", "swift",
+_FIRST = ["local", "local-serving", "s3-seaweedfs", "s3-swift-s3api", "azure-azurite", "swift",
           "libcloud-local", "libcloud-azurite"]
 
 

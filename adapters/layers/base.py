@@ -1,0 +1,57 @@
+"""What every layer shares: it wraps one store (`inner`) and passes every call through unless it
+has something to add. A layer overrides only the operations its behaviour concerns."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from ..contract import MAX_LIST_LIMIT, ByteRange, ListPage, ObjectInfo, ObjectStore
+from ..streams import ObjectReader, PutSource
+
+
+class Layer(ObjectStore):
+    def __init__(self, inner: ObjectStore) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.capabilities = inner.capabilities
+
+    def create_bucket(self, bucket: str) -> None:
+        self.inner.create_bucket(bucket)
+
+    def delete_bucket(self, bucket: str) -> None:
+        self.inner.delete_bucket(bucket)
+
+    def bucket_exists(self, bucket: str) -> bool:
+        return self.inner.bucket_exists(bucket)
+
+    def list_buckets(self) -> list[str]:
+        return self.inner.list_buckets()
+
+    def put(self, bucket: str, key: str, data: PutSource, *, size: int | None = None,
+            content_type: str | None = None, metadata: Mapping[str, str] | None = None,
+            expected_sha256: str | None = None) -> ObjectInfo:
+        return self.inner.put(bucket, key, data, size=size, content_type=content_type,
+                              metadata=metadata, expected_sha256=expected_sha256)
+
+    def get(self, bucket: str, key: str, byte_range: ByteRange | None = None) -> ObjectReader:
+        return self.inner.get(bucket, key, byte_range)
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        return self.inner.head(bucket, key)
+
+    def delete(self, bucket: str, key: str) -> None:
+        self.inner.delete(bucket, key)
+
+    def list(self, bucket: str, prefix: str = "", *, delimiter: str | None = None,
+             cursor: str | None = None, limit: int = MAX_LIST_LIMIT) -> ListPage:
+        return self.inner.list(bucket, prefix, delimiter=delimiter, cursor=cursor, limit=limit)
+
+    def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
+        return self.inner.copy(bucket, key, dest_bucket, dest_key)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __getattr__(self, name: str) -> object:
+        # Backend-specific extras (e.g. S3Store.delete_many, settings) stay reachable.
+        return getattr(self.inner, name)
