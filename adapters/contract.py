@@ -101,6 +101,10 @@ class Feature(str, Enum):
     copy = "copy"
     #: A ranged `get` reads only that range from the backend (not the whole object).
     partial_reads = "partial_reads"
+    #: `delete_bucket` and a concurrent `put` into that bucket never both succeed (the backend
+    #: refuses a non-empty bucket atomically). Where it lacks this, only the gateway's own
+    #: serialisation protects writes made through one gateway process.
+    atomic_bucket_delete = "atomic_bucket_delete"
 
 
 @dataclass(frozen=True)

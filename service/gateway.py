@@ -22,6 +22,7 @@ from adapters.names import check_bucket
 from adapters.streams import ObjectReader
 
 from . import cursors
+from .bucket_locks import BucketLocks
 from .config import LoadedConfig
 from .routing import Route, RouteTable
 
@@ -51,6 +52,7 @@ class Gateway:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.routes = RouteTable(self.state_dir, config.settings.buckets)
         self.default_backend = config.settings.first_backend
+        self.locks = BucketLocks()
 
     # ---- routing -----------------------------------------------------------------------------
     def resolve(self, logical: str) -> Resolved:
@@ -102,21 +104,23 @@ class Gateway:
         return route
 
     def delete_bucket(self, logical: str) -> None:
-        target = self.resolve(logical)
-        try:
-            target.store.delete_bucket(target.route.physical)
-        except BucketNotFound:
-            pass  # already gone on the backend: forget the route all the same
-        self.routes.remove(logical)
+        with self.locks.deleting(logical):
+            target = self.resolve(logical)
+            try:
+                target.store.delete_bucket(target.route.physical)
+            except BucketNotFound:
+                pass  # already gone on the backend: forget the route all the same
+            self.routes.remove(logical)
 
     # ---- objects -----------------------------------------------------------------------------
     def put_object(self, logical: str, key: str, chunks: Iterable[bytes], *, size: int | None,
                    content_type: str | None, metadata: Mapping[str, str],
                    expected_sha256: str | None) -> ObjectInfo:
-        target = self.resolve(logical)
-        return target.store.put(target.route.physical, key, chunks, size=size,
-                                content_type=content_type, metadata=metadata,
-                                expected_sha256=expected_sha256)
+        with self.locks.writing(logical):
+            target = self.resolve(logical)
+            return target.store.put(target.route.physical, key, chunks, size=size,
+                                    content_type=content_type, metadata=metadata,
+                                    expected_sha256=expected_sha256)
 
     def get_object(self, logical: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
         target = self.resolve(logical)

@@ -28,7 +28,7 @@ from azure.storage.blob import (BlobClient, BlobPrefix, BlobProperties, BlobServ
                                 ContentSettings)
 
 from .. import metadata as md
-from ..contract import BaseStore, ByteRange, Capabilities, ListPage, MiB, ObjectInfo
+from ..contract import BaseStore, ByteRange, Capabilities, Feature, ListPage, MiB, ObjectInfo
 from ..errors import BackendError, Conflict, ObjectNotFound, StorageError, TransientError
 from ..streams import IngestStream, ObjectReader
 from .blocks import BlockStager, block_sizes, split
@@ -49,6 +49,9 @@ AZURE_CAPABILITIES = Capabilities(
     server_side_copy=True,
     native_hashes=("md5",),
     metadata=md.AZURE_RULES,
+    lacks={Feature.atomic_bucket_delete: "Azure deletes a container with whatever it holds and "
+                                         "has no conditional delete-if-empty: a blob written "
+                                         "between the emptiness check and the delete goes too"},
 )
 
 #: How long a server-side copy may stay "pending" before Sortie gives up on it.

@@ -35,7 +35,8 @@ from libcloud.storage.providers import Provider, get_driver
 from libcloud.storage.types import ObjectDoesNotExistError
 
 from .. import metadata as md
-from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo, TiB
+from ..contract import (BaseStore, ByteRange, Capabilities, Feature, ListPage, ObjectInfo,
+                        TiB)
 from ..errors import (BackendError, BucketNotFound, Conflict, InvalidRequest, ObjectNotFound,
                       translating)
 from ..listing import decode_cursor, encode_cursor
@@ -71,7 +72,9 @@ class LibcloudStore(BaseStore):
         self.profile = profile or profile_for(provider)
         rules = self.profile.metadata or md.JSON_RULES  # sidecars hold metadata as JSON
         super().__init__(name, LIBCLOUD_CAPABILITIES.with_overrides(
-            metadata=rules, lacks=dict(self.profile.lacks)))
+            metadata=rules, lacks={**self.profile.lacks, Feature.atomic_bucket_delete: (
+                "libcloud drivers check emptiness and delete in separate calls, and deleting a "
+                "container removes Sortie's staged uploads in it")}))
         self.provider = provider.upper()
         self._driver_cls = get_driver(provider_id(provider))
         self._driver_args = (key, secret)

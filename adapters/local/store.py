@@ -47,6 +47,8 @@ CREATE TABLE IF NOT EXISTS objects (
 """
 _COLUMNS = "key, size, sha256, content_type, metadata, last_modified, blob"
 INDEX_FILE = "index.sqlite3"
+#: The index's user_version once a bucket delete has committed (see `_delete_bucket`).
+_DELETING = 0x5D0E
 _LIST_BATCH = 256
 
 LOCAL_CAPABILITIES = Capabilities(
@@ -76,7 +78,11 @@ class LocalStore(BaseStore):
         try:
             directory.mkdir()
         except FileExistsError:
-            raise AlreadyExists("bucket already exists", backend=self.name, bucket=bucket) from None
+            if self._bucket_exists(bucket) or not (directory / INDEX_FILE).is_file():
+                raise AlreadyExists("bucket already exists", backend=self.name,
+                                    bucket=bucket) from None
+            self._to_trash(bucket)  # a delete killed after its mark: finish it, then create
+            directory.mkdir()
         for sub in ("blobs", "tmp"):
             (directory / sub).mkdir()
         with closing(sqlite3.connect(directory / INDEX_FILE)) as db:
@@ -84,20 +90,38 @@ class LocalStore(BaseStore):
             db.executescript(_SCHEMA)
 
     def _delete_bucket(self, bucket: str) -> None:
+        # The emptiness check and the mark that the bucket is going are one write transaction,
+        # and every commit of a put checks the mark in its own: a put racing the delete either
+        # commits first (the delete sees it and refuses) or fails; never both succeed.
         with self._db(bucket) as db:
-            if db.execute("SELECT 1 FROM objects LIMIT 1").fetchone():
-                raise Conflict("bucket is not empty", backend=self.name, bucket=bucket)
-        # Rename first so the bucket disappears at once, then remove at leisure.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if db.execute("SELECT 1 FROM objects LIMIT 1").fetchone():
+                    raise Conflict("bucket is not empty", backend=self.name, bucket=bucket)
+                db.execute(f"PRAGMA user_version = {_DELETING}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        self._to_trash(bucket)
+
+    def _to_trash(self, bucket: str) -> None:
+        # Rename first so the folder is gone at once, then remove at leisure (`sortie backends
+        # sweep` removes what a killed process left).
         trash = self.root / f".trash-{bucket}-{uuid.uuid4().hex}"
         os.rename(self._bucket_dir(bucket), trash)
         shutil.rmtree(trash, ignore_errors=True)
 
     def _bucket_exists(self, bucket: str) -> bool:
-        return (self._bucket_dir(bucket) / INDEX_FILE).is_file()
+        try:
+            with self._db(bucket):
+                return True
+        except BucketNotFound:
+            return False
 
     def _list_buckets(self) -> list[str]:
         return [p.name for p in self.root.iterdir()
-                if not p.name.startswith(".") and (p / INDEX_FILE).is_file()]
+                if not p.name.startswith(".") and self._bucket_exists(p.name)]
 
     @contextmanager
     def _db(self, bucket: str) -> Iterator[sqlite3.Connection]:
@@ -105,13 +129,20 @@ class LocalStore(BaseStore):
         if not index.is_file():
             raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket)
         # One connection per operation: cheap, thread-safe, and never bound to a deleted bucket.
-        db = sqlite3.connect(index, timeout=60, isolation_level=None)
+        db: sqlite3.Connection | None = None
         try:
+            db = sqlite3.connect(index, timeout=60, isolation_level=None)
+            if db.execute("PRAGMA user_version").fetchone()[0] == _DELETING:
+                # A delete committed its mark (and maybe was killed before the rename): gone.
+                raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket)
             yield db
         except sqlite3.Error as exc:
+            if not index.is_file():  # the bucket was deleted (renamed away) meanwhile
+                raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket) from exc
             raise BackendError(f"local index error: {exc}", backend=self.name, bucket=bucket) from exc
         finally:
-            db.close()
+            if db is not None:
+                db.close()
 
     # ---- objects -----------------------------------------------------------------------------
     def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
@@ -134,9 +165,15 @@ class LocalStore(BaseStore):
             info = ObjectInfo(key=key, size=stream.bytes_read, last_modified=_now(), etag=sha256,
                               content_type=content_type, metadata=metadata, sha256=sha256)
             old = self._commit(bucket, info, blob)
-        except BaseException:
+        except BaseException as exc:
             for path in (tmp, final):
                 path.unlink(missing_ok=True)
+            if isinstance(exc, OSError):  # the disk, or the bucket deleted under the put
+                if not self._bucket_exists(bucket):
+                    raise BucketNotFound("the bucket was deleted during this put",
+                                         backend=self.name, bucket=bucket, key=key) from exc
+                raise BackendError(f"cannot write the object: {exc}", backend=self.name,
+                                   bucket=bucket, key=key) from exc
             raise
         if old:
             self._blob_path(bucket, old).unlink(missing_ok=True)
@@ -147,6 +184,9 @@ class LocalStore(BaseStore):
         with self._db(bucket) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
+                if db.execute("PRAGMA user_version").fetchone()[0] == _DELETING:
+                    raise BucketNotFound("the bucket was deleted during this put",
+                                         backend=self.name, bucket=bucket, key=info.key)
                 row = db.execute("SELECT blob FROM objects WHERE key = ?", (info.key,)).fetchone()
                 db.execute(
                     f"INSERT OR REPLACE INTO objects ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -1,0 +1,58 @@
+"""Per-bucket readers-writer locks: writes into a bucket share it, deleting the bucket takes it
+alone. So through one gateway a PUT and a DELETE of its bucket never interleave, even on backends
+that cannot refuse a non-empty delete atomically (Azure: `Feature.atomic_bucket_delete`).
+Several gateway replicas need the shared state store for the same guarantee.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from contextlib import contextmanager
+from typing import Iterator
+
+
+class _Lock:
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.writers = 0          # operations writing into the bucket now
+        self.deleting = False     # a delete holds the bucket
+        self.waiting_deletes = 0  # deletes waiting: new writes wait behind them
+
+
+class BucketLocks:
+    def __init__(self) -> None:
+        self._locks: defaultdict[str, _Lock] = defaultdict(_Lock)
+        self._guard = threading.Lock()
+
+    def _lock(self, bucket: str) -> _Lock:
+        with self._guard:
+            return self._locks[bucket]
+
+    @contextmanager
+    def writing(self, bucket: str) -> Iterator[None]:
+        lock = self._lock(bucket)
+        with lock.cond:
+            lock.cond.wait_for(lambda: not lock.deleting and not lock.waiting_deletes)
+            lock.writers += 1
+        try:
+            yield
+        finally:
+            with lock.cond:
+                lock.writers -= 1
+                lock.cond.notify_all()
+
+    @contextmanager
+    def deleting(self, bucket: str) -> Iterator[None]:
+        lock = self._lock(bucket)
+        with lock.cond:
+            lock.waiting_deletes += 1
+            lock.cond.wait_for(lambda: not lock.deleting and lock.writers == 0)
+            lock.waiting_deletes -= 1
+            lock.deleting = True
+        try:
+            yield
+        finally:
+            with lock.cond:
+                lock.deleting = False
+                lock.cond.notify_all()
