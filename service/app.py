@@ -18,6 +18,7 @@ from .access import AccessMiddleware
 from .audit import AuditLog
 from .config import LoadedConfig
 from .gateway import Gateway
+from .guard import RequestGuard
 from .metrics import Metrics
 from .models import Problem
 from .routes import buckets, drills, objects, ops
@@ -58,6 +59,8 @@ def create_app(config: LoadedConfig) -> FastAPI:
     app.state.drills = BackgroundDrills(config.settings.backends, base_dir=config.base_dir,
                                         state_dir=config.state_dir)
     problems.install(app)
+    # Added first, so it runs inside the access middleware: refusals are audited too.
+    app.add_middleware(RequestGuard, tokens=tokens)
     app.add_middleware(AccessMiddleware, metrics=metrics, audit=audit)
     app.include_router(ops.router)
     app.include_router(buckets.router)

@@ -27,11 +27,14 @@ def authorize(scope: Scope, action: str) -> Callable[..., Awaitable[TokenInfo]]:
         bucket = request.path_params.get("bucket")
         access.bucket = bucket
         access.key = request.path_params.get("key")
+        # Verified by the request guard (service/guard.py) before the body was read.
+        info: TokenInfo | None = request.scope.get("state", {}).get("token")
+        if info is None and credentials is not None:  # an app mounted without the guard
+            tokens: TokenStore = request.app.state.tokens
+            info = tokens.verify(credentials.credentials)
         if credentials is None:
             raise GatewayProblem(401, "a bearer token is required (Authorization: Bearer ...)",
                                  slug="unauthorized", headers=_CHALLENGE)
-        tokens: TokenStore = request.app.state.tokens
-        info = tokens.verify(credentials.credentials)
         if info is None:
             raise GatewayProblem(401, "the bearer token is invalid or revoked",
                                  slug="unauthorized",

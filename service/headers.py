@@ -98,12 +98,23 @@ def parse_range(header: str | None) -> ByteRange | None:
         return None
     first, last = match.groups()
     if not first:
-        return ByteRange.last(int(last)) if last else None
-    start = int(first)
-    end = int(last) if last else None
+        return ByteRange.last(_offset(last)) if last else None
+    start = _offset(first)
+    end = _offset(last) if last else None
     if end is not None and end < start:
         return None
     return ByteRange(start, end)
+
+
+#: Larger than any object (an exabyte): offsets beyond it mean "past the end" all the same.
+_BEYOND = 10 ** 18
+
+
+def _offset(digits: str) -> int:
+    """A byte offset; a number of any length (even past Python's int-parsing limit) is capped,
+    so `bytes=<4,301 nines>-` is an unsatisfiable range (416), never a crash."""
+    digits = digits.lstrip("0") or "0"
+    return _BEYOND if len(digits) > 18 else int(digits)
 
 
 def etag(info: ObjectInfo) -> str | None:

@@ -1,0 +1,103 @@
+"""What every /v1 request passes before any route reads its body:
+
+- its path: percent-escapes must decode to UTF-8 and hold no control character, else 400
+  `invalid-name` (the HTTP server would otherwise turn `caf%e9` into `caf\\ufffd`, making two
+  keys one, and `a%0ab` into a path no route matches);
+- its bearer token: a missing, invalid or revoked token is refused with 401 before a byte of the
+  body is read (scopes are checked by the routes, which find the verified token here);
+- its size, for everything but object uploads: a JSON body is capped (413), so an anonymous
+  100 MB body costs nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .problems import problem
+from .tokens import TokenStore
+
+#: JSON bodies (drill requests, route switches) are a few hundred bytes; this leaves room.
+MAX_JSON_BODY = 256 * 1024
+PROTECTED = "/v1/"
+_OBJECT_PATH = re.compile(r"^/v1/buckets/[^/]+/objects/")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CHALLENGE = 'Bearer realm="sortie"'
+
+
+class RequestGuard:
+    def __init__(self, app: ASGIApp, tokens: TokenStore) -> None:
+        self.app = app
+        self.tokens = tokens
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PROTECTED):
+            await self.app(scope, receive, send)
+            return
+        refusal = self._path_refusal(scope) or self._token_refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        if _OBJECT_PATH.match(scope["path"]):
+            await self.app(scope, receive, send)  # object bodies stream, of any size
+            return
+        await self._capped(scope, receive, send)
+
+    def _path_refusal(self, scope: Scope) -> Any:
+        raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+        try:
+            path = unquote_to_bytes(raw.split(b"?", 1)[0]).decode("utf-8")
+        except UnicodeDecodeError:
+            return problem(400, "the path is not valid UTF-8 once percent-decoded: bucket names "
+                                "and object keys are UTF-8 text", slug="invalid-name")
+        if _CONTROL.search(path):
+            return problem(400, "the path holds a control character (NUL, newline, tab, DEL...), "
+                                "which no bucket name or object key may contain",
+                           slug="invalid-name")
+        return None
+
+    def _token_refusal(self, scope: Scope) -> Any:
+        header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
+        scheme, _, credentials = header.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            return problem(401, "a bearer token is required (Authorization: Bearer ...)",
+                           slug="unauthorized", headers={"WWW-Authenticate": CHALLENGE})
+        info = self.tokens.verify(credentials.strip())
+        if info is None:
+            return problem(401, "the bearer token is invalid or revoked", slug="unauthorized",
+                           headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'})
+        scope.setdefault("state", {})["token"] = info
+        return None
+
+    async def _capped(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        too_large = problem(413, f"request bodies are limited to {MAX_JSON_BODY} bytes here",
+                            slug="body-too-large")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BODY:
+            await too_large(scope, receive, send)
+            return
+        received = 0
+        over = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > MAX_JSON_BODY:
+                    # Stop reading: the route sees a client gone, and its answer is replaced.
+                    over = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not over:
+                await send(message)
+
+        await self.app(scope, counting_receive, guarded_send)
+        if over:
+            await too_large(scope, receive, send)
