@@ -60,7 +60,7 @@ def create_app(config: LoadedConfig) -> FastAPI:
                                         state_dir=config.state_dir)
     problems.install(app)
     # Added first, so it runs inside the access middleware: refusals are audited too.
-    app.add_middleware(RequestGuard, tokens=tokens)
+    app.add_middleware(RequestGuard, tokens=tokens, limits=config.settings.limits)
     app.add_middleware(AccessMiddleware, metrics=metrics, audit=audit)
     app.include_router(ops.router)
     app.include_router(buckets.router)

@@ -35,9 +35,10 @@ class RequestPump:
     (at most READ_AHEAD blocks) ahead of the adapter, which takes them in its worker thread."""
 
     def __init__(self, stream: AsyncIterator[bytes], block_size: int = BLOCK_SIZE,
-                 depth: int = READ_AHEAD) -> None:
+                 depth: int = READ_AHEAD, idle_timeout: float = 30.0) -> None:
         self._stream = stream
         self._block_size = block_size
+        self._idle_timeout = idle_timeout
         self._send, self._receive = anyio.create_memory_object_stream[object](depth)
 
     async def run(self) -> None:
@@ -46,7 +47,7 @@ class RequestPump:
         async with self._send:
             try:
                 buffer = bytearray()
-                async for chunk in self._stream:
+                async for chunk in self._idle_bounded():
                     buffer += chunk
                     if len(buffer) >= self._block_size:
                         await self._send.send(bytes(buffer))
@@ -59,6 +60,20 @@ class RequestPump:
             except Exception as exc:  # noqa: BLE001 - ClientDisconnect and the like
                 with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
                     await self._send.send(exc)
+
+    async def _idle_bounded(self) -> AsyncIterator[bytes]:
+        """The body's chunks; a body that sends nothing for `idle_timeout` seconds fails."""
+        chunks = self._stream.__aiter__()
+        while True:
+            try:
+                with anyio.fail_after(self._idle_timeout):
+                    chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise BodyStalled(f"the request body sent nothing for {self._idle_timeout:g} s "
+                                  "(limits.body_idle_timeout_s)") from None
+            yield chunk
 
     def iter_blocking(self) -> Iterator[bytes]:
         """The worker-thread side: the blocks, each taken from the event loop."""
@@ -78,10 +93,15 @@ class RequestPump:
         self._receive.close()
 
 
-async def run_with_body(stream: AsyncIterator[bytes], consume: Callable[[Iterator[bytes]], T]) -> T:
+class BodyStalled(Exception):
+    """The client stopped sending its body (answered 408; nothing is stored)."""
+
+
+async def run_with_body(stream: AsyncIterator[bytes], consume: Callable[[Iterator[bytes]], T], *,
+                        idle_timeout: float = 30.0) -> T:
     """Run `consume(blocks)` (a blocking adapter call) in a worker thread while the event loop
     reads the request body ahead of it: receiving the next block overlaps with storing this one."""
-    pump = RequestPump(stream)
+    pump = RequestPump(stream, idle_timeout=idle_timeout)
     result: list[T] = []
     error: Exception | None = None
     async with anyio.create_task_group() as group:

@@ -52,6 +52,19 @@ class BucketRoute(BaseModel):
     name: str | None = None
 
 
+class Limits(BaseModel):
+    """What one client may hold of the gateway, so that no tenant can stall the others."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: A request body that sends nothing for this long fails (408) and stores nothing.
+    body_idle_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    #: Requests in flight at once per token, and per client address; more get 429. Behind a
+    #: proxy every request shares the proxy's address: raise the second limit there.
+    max_in_flight_per_token: int = Field(default=32, ge=1, le=10_000)
+    max_in_flight_per_client: int = Field(default=128, ge=1, le=10_000)
+
+
 class SortieConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -67,6 +80,7 @@ class SortieConfig(BaseModel):
     audit_log: Path | None = None
     #: Exit drills run by `sortie scheduler` on their cron schedules (exit_drills/spec.py).
     drills: list[DrillSchedule] = Field(default_factory=list)
+    limits: Limits = Field(default_factory=Limits)
 
     @model_validator(mode="after")
     def _drill_backends(self) -> "SortieConfig":

@@ -6,7 +6,10 @@
 - its bearer token: a missing, invalid or revoked token is refused with 401 before a byte of the
   body is read (scopes are checked by the routes, which find the verified token here);
 - its size, for everything but object uploads: a JSON body is capped (413), so an anonymous
-  100 MB body costs nothing.
+  100 MB body costs nothing;
+- its share: requests in flight at once are bounded per token and per client address (429 with
+  Retry-After beyond), so one tenant's slow uploads cannot hold every worker thread while the
+  others wait.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .config import Limits
 from .problems import problem
 from .tokens import TokenStore
 
@@ -29,9 +33,13 @@ CHALLENGE = 'Bearer realm="sortie"'
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, tokens: TokenStore) -> None:
+    def __init__(self, app: ASGIApp, tokens: TokenStore, limits: Limits) -> None:
         self.app = app
         self.tokens = tokens
+        self.limits = limits
+        # Counted on the event loop only (one thread): no lock needed.
+        self._per_token: dict[str, int] = {}
+        self._per_client: dict[str, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PROTECTED):
@@ -41,10 +49,34 @@ class RequestGuard:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        if _OBJECT_PATH.match(scope["path"]):
-            await self.app(scope, receive, send)  # object bodies stream, of any size
+        token = scope["state"]["token"].id
+        client = (scope.get("client") or ("-",))[0]
+        busy = self._busy(token, client)
+        if busy is not None:
+            await busy(scope, receive, send)
             return
-        await self._capped(scope, receive, send)
+        self._per_token[token] = self._per_token.get(token, 0) + 1
+        self._per_client[client] = self._per_client.get(client, 0) + 1
+        try:
+            if _OBJECT_PATH.match(scope["path"]):
+                await self.app(scope, receive, send)  # object bodies stream, of any size
+            else:
+                await self._capped(scope, receive, send)
+        finally:
+            _release(self._per_token, token)
+            _release(self._per_client, client)
+
+    def _busy(self, token: str, client: str) -> Any:
+        for count, limit, who, setting in (
+                (self._per_token.get(token, 0), self.limits.max_in_flight_per_token,
+                 f"token {token}", "max_in_flight_per_token"),
+                (self._per_client.get(client, 0), self.limits.max_in_flight_per_client,
+                 f"client {client}", "max_in_flight_per_client")):
+            if count >= limit:
+                return problem(429, f"{who} already has {count} requests in flight "
+                                    f"(limits.{setting}); retry when one has finished",
+                               slug="too-many-requests", headers={"Retry-After": "1"})
+        return None
 
     def _path_refusal(self, scope: Scope) -> Any:
         raw = scope.get("raw_path") or scope["path"].encode("utf-8")
@@ -101,3 +133,11 @@ class RequestGuard:
         await self.app(scope, counting_receive, guarded_send)
         if over:
             await too_large(scope, receive, send)
+
+
+def _release(counts: dict[str, int], who: str) -> None:
+    left = counts.get(who, 1) - 1
+    if left:
+        counts[who] = left
+    else:
+        counts.pop(who, None)

@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect
 
 from adapters.errors import CorruptObject, StorageError, TransientError
 
+from .bodies import BodyStalled
 from .integrity import report_corrupt
 
 MEDIA_TYPE = "application/problem+json"
@@ -86,6 +87,10 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route for {request.method} {request.url.path}"
         return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+
+    @app.exception_handler(BodyStalled)
+    async def _stalled(request: Request, exc: BodyStalled) -> ProblemResponse:
+        return problem(408, str(exc), slug="body-timeout", headers={"Connection": "close"})
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(request: Request, exc: ClientDisconnect) -> ProblemResponse:

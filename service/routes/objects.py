@@ -61,7 +61,8 @@ async def put_object(
     gateway = gateway_of(request)
     info = await run_with_body(request.stream(), partial(
         gateway.put_object, bucket, key, size=content_length, content_type=content_type,
-        metadata=metadata, expected_sha256=x_sortie_sha256))
+        metadata=metadata, expected_sha256=x_sortie_sha256),
+        idle_timeout=gateway.config.settings.limits.body_idle_timeout_s)
     out = _out(info)
     headers = {"etag": out.etag} if out.etag else None
     return Response(out.model_dump_json(), media_type="application/json", headers=headers)

@@ -110,13 +110,15 @@ class LiveGateway:
 
 
 def start_gateway(kind: str, workdir: Path, main_backend: dict[str, Any],
-                  env: dict[str, str] | None = None) -> LiveGateway:
+                  env: dict[str, str] | None = None,
+                  extra: dict[str, Any] | None = None) -> LiveGateway:
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "sortie.yaml"
     config_path.write_text(yaml.safe_dump({
         "backends": {"main": main_backend, "spare": {"type": "local", "path": "spare"}},
         "default_backend": "main",
         "state_dir": "state",
+        **(extra or {}),
     }))
     full_env = {**os.environ, **(env or {})}
     config = load(config_path, environ=full_env)
