@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
+from .private import private_dir, private_sqlite
 from .spec import DrillSpec
 
 FILE_NAME = "checkpoint.sqlite3"
@@ -38,11 +39,11 @@ CREATE TABLE IF NOT EXISTS objects (
 
 class Checkpoint:
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
         self.path = folder / FILE_NAME
         # Workers share one connection behind a lock: SQLite serialises writers anyway.
-        self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None,
-                                   check_same_thread=False)
+        self._db = private_sqlite(self.path, timeout=60, isolation_level=None,
+                                  check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .private import private_dir, private_sqlite
 from .spec import DrillSpec
 
 FILE_NAME = "drills.sqlite3"
@@ -45,8 +46,8 @@ def drills_dir(state_dir: Path) -> Path:
 
 def _connect(state_dir: Path) -> sqlite3.Connection:
     folder = drills_dir(state_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(folder / FILE_NAME, timeout=60, isolation_level=None)
+    private_dir(folder)
+    db = private_sqlite(folder / FILE_NAME, timeout=60, isolation_level=None)
     db.executescript(_SCHEMA)
     _migrate(db)
     return db

@@ -10,6 +10,7 @@ from typing import Iterable
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from .private import private_dir
 from .spec import DrillReport, Sample
 
 _ENV = Environment(loader=PackageLoader("exit_drills", "templates"),
@@ -18,7 +19,7 @@ _ENV = Environment(loader=PackageLoader("exit_drills", "templates"),
 
 def write_report(report: DrillReport, folder: Path,
                  manifest: Iterable[tuple[str, int, str | None]]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     _atomic_write(folder / "manifest.jsonl", "".join(
         json.dumps({"key": k, "size": s, "sha256": h}, ensure_ascii=False) + "\n"
         for k, s, h in manifest))
@@ -59,5 +60,8 @@ def human_bytes(value: float | str) -> str:
 def _atomic_write(path: Path, text: str) -> None:
     # Write then rename: a reader (the gateway, an auditor's script) never sees half a report.
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+                   encoding="utf-8") as out:
+        out.write(text)
+    os.chmod(tmp, 0o600)
     os.replace(tmp, path)

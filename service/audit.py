@@ -13,10 +13,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from exit_drills.private import private_dir
+
 
 class AuditLog:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         self.path = path
         # O_APPEND: every write lands at the end, even with several gateway processes.
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

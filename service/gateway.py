@@ -20,6 +20,7 @@ from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, InvalidReq
                              StorageError)
 from adapters.names import check_bucket
 from adapters.streams import ObjectReader
+from exit_drills.private import private_dir
 
 from . import cursors
 from .bucket_locks import BucketLocks
@@ -49,7 +50,7 @@ class Gateway:
         self.config = config
         self.stores = dict(stores)
         self.state_dir = config.state_dir
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.state_dir)
         self.routes = RouteTable(self.state_dir, config.settings.buckets)
         self.default_backend = config.settings.first_backend
         self.locks = BucketLocks()

@@ -26,6 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Literal
 
+from exit_drills.private import private_dir, private_sqlite
+
 Scope = Literal["read", "write", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
 _FILE = "tokens.sqlite3"
@@ -67,7 +69,7 @@ class TokenInfo:
 
 class TokenStore:
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(state_dir)
         self._path = state_dir / _FILE
         with closing(self._connect()) as db:
             db.executescript(_SCHEMA)
@@ -79,7 +81,7 @@ class TokenStore:
 
     def _connect(self) -> sqlite3.Connection:
         # One connection per call: the CLI and the server share the file; SQLite serialises them.
-        return sqlite3.connect(self._path, timeout=10, isolation_level=None)
+        return private_sqlite(self._path, timeout=10, isolation_level=None)
 
     def create(self, name: str, scopes: Iterable[str], buckets: Iterable[str]) -> tuple[str, TokenInfo]:
         """A new token; the secret is returned here once and never stored."""

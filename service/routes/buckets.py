@@ -29,7 +29,10 @@ async def list_buckets(request: Request,
             summary="Create a bucket on a backend (default: the configured default backend)")
 async def create_bucket(request: Request, bucket: str,
                         backend: Annotated[str | None, Query(max_length=64)] = None) -> BucketOut:
-    access_of(request).backend = backend or gateway_of(request).default_backend
+    # Only a configured backend's name may become a metrics label (any string would grow the
+    # label set without bound); an unknown one is refused below with 400.
+    chosen = backend or gateway_of(request).default_backend
+    access_of(request).backend = chosen if chosen in gateway_of(request).stores else None
     route = await run(gateway_of(request).create_bucket, bucket, backend)
     access_of(request).backend = route.backend
     return BucketOut(name=bucket, backend=route.backend)

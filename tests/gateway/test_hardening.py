@@ -94,3 +94,9 @@ def test_json_bodies_are_capped(live_local: LiveGateway) -> None:
 
     assert_problem(live.client.post("/v1/drills", content=chunked(),
                                     headers={"Content-Type": "application/json"}), 413)
+
+
+def test_only_configured_backends_become_metric_labels(live_local: LiveGateway) -> None:
+    live = live_local
+    assert_problem(live.client.put("/v1/buckets/label-probe", params={"backend": "nope-123"}), 400)
+    assert 'backend="nope-123"' not in live.client.get("/metrics").text

@@ -1,0 +1,27 @@
+"""Sortie's own state (tokens, drill history, checkpoints, reports, audit) names health data and
+holds credentials: its folders are 0700 and its files 0600, whatever the process's umask."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+
+def private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def private_sqlite(path: Path, **options: object) -> sqlite3.Connection:
+    """A SQLite connection to `path`, the file (and its WAL and journal files) made 0600."""
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+    db = sqlite3.connect(path, **options)  # type: ignore[arg-type]
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.chmod(side, 0o600)
+    return db
