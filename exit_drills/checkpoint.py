@@ -10,7 +10,6 @@ resumed run copies again. The row also remembers whether this drill wrote the ta
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Iterator

@@ -11,25 +11,22 @@ import queue
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from adapters.contract import ObjectInfo, ObjectStore
-from adapters.errors import NotFound, ObjectNotFound, StorageError
+from adapters.errors import NotFound, StorageError
 
 from . import history
 from .checkpoint import Checkpoint
-from .copy import Observed, SourceCorrupt, copy_object
 from .inventory import walk
-from .plan import Action, decide
+from .object_drill import ObjectDrill, Settled
 from .projection import EgressPrice, project
 from .report import write_report
 from .retry import Retrier
 from .spec import (ByteCounts, DrillReport, DrillSpec, Failure, Mode, ObjectCounts, Sample)
-from .verify import differences, read_back, source_consistency
 
 #: Extra keys and failures listed in report.json beyond which only the count is given.
 REPORT_LIST_LIMIT = 1000
@@ -103,6 +100,7 @@ class DrillEngine:
         self._extras: list[str] = []  # target keys no source object accounts for (listed ones)
         self._extras_count = 0
         self.report: DrillReport | None = None
+        self._driller = ObjectDrill(spec, source, target, self.retrier, self._count_live)
 
     # ---- public ------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -239,97 +237,23 @@ class DrillEngine:
                     self._all_done.set()
 
     def _settle(self, checkpoint: Checkpoint, run: int, info: ObjectInfo) -> None:
-        """Plan, copy or compare, verify and checkpoint one object; never raises."""
-        try:
-            outcome = self._handle(checkpoint, run, info)
-        except _ObjectFailed as exc:
-            outcome = _Outcome("failed", info.sha256, [str(exc)])
-        except Exception as exc:  # noqa: BLE001 - one object's bug must not stop the drill
-            outcome = _Outcome("failed", info.sha256,
-                               [f"failed unexpectedly: {type(exc).__name__}: {exc}"])
-        self._checkpoint(checkpoint, run, info, outcome)
+        """Drill one object in this thread and checkpoint how it settled; never raises."""
+        target_key = self.spec.target_key(info.key)
+        settled = self._driller.settle(
+            info, on_written=lambda: checkpoint.mark_written(info.key, target_key, info.size, run))
+        self._record(checkpoint, run, info, settled)
 
-    def _handle(self, checkpoint: Checkpoint, run: int, info: ObjectInfo) -> "_Outcome":
-        source_info = self._source_attributes(info)
-        action = self._plan(source_info)
-        if action is Action.skip:
-            return self._read_back_skipped(checkpoint, run, source_info)
-        if action is Action.copy:
-            return self._copy_and_read_back(checkpoint, run, info)
-        return self._compare(source_info)
-
-    def _read_back_skipped(self, checkpoint: Checkpoint, run: int,
-                           source_info: ObjectInfo) -> "_Outcome":
-        """An object incremental mode need not copy: its recorded hashes match, but only its
-        bytes prove the copy. Read them back; a copy damaged since is copied again."""
-        if not self.spec.read_back_skipped:
-            return _Outcome("skipped", source_info.sha256, status="unverified")
-        compared = self._compare(source_info)
-        if not compared.problems:
-            return _Outcome("skipped", compared.sha256)
-        return self._copy_and_read_back(checkpoint, run, source_info)
-
-    def _source_attributes(self, info: ObjectInfo) -> ObjectInfo:
-        """The listing's attributes, or a HEAD where the mode needs what listings leave out."""
-        if self.spec.mode is Mode.full or info.complete:
-            return info
-        with _step("reading the source object's attributes",
-                   vanished="source object vanished during the drill"):
-            return self.retrier.call(lambda: self.source.head(self.spec.source.bucket, info.key),
-                                     self.spec.source.backend)
-
-    def _plan(self, info: ObjectInfo) -> Action:
-        # Only incremental mode asks the target anything to plan; the others decide alone, and
-        # must not count as a successful call to the target.
-        with _step("planning"):
-            if self.spec.mode is not Mode.incremental:
-                return decide(self.spec, info, self.target)
-            return self.retrier.call(lambda: decide(self.spec, info, self.target),
-                                     self.spec.target.backend)
-
-    def _copy_and_read_back(self, checkpoint: Checkpoint, run: int,
-                            info: ObjectInfo) -> "_Outcome":
-        spec, call = self.spec, self.retrier.call
-        target_key = spec.target_key(info.key)
-        with _step("copying", vanished="source object vanished during the drill"):
-            copied = call(lambda: copy_object(
-                self.source, spec.source.bucket, info.key, self.target, spec.target.bucket,
-                target_key, self._count_live,
-                on_written=lambda: checkpoint.mark_written(info.key, target_key, info.size, run)),
-                spec.source.backend, spec.target.backend)
-        self._add(bytes_copied=copied.size)
-        problems = source_consistency(copied)
-        with _step("reading back the target copy",
-                   vanished="target copy vanished before it could be read back"):
-            actual = call(lambda: read_back(self.target, spec.target.bucket, target_key),
-                          spec.target.backend)
-        self._add(bytes_read=actual.size)
-        return _Outcome("copied", copied.sha256, problems + differences(copied, actual))
-
-    def _compare(self, source_info: ObjectInfo) -> "_Outcome":
-        """verify-only (and incremental's `compare`): the target copy against the source."""
-        spec = self.spec
-        target_key = spec.target_key(source_info.key)
-        with _step("reading the source object", vanished="source object vanished during the "
-                                                         "drill"):
-            expected = self._expected_from_source(source_info, self._count_live)
-        with _step("reading the target copy",
-                   vanished=f"missing in target {spec.target.backend}:{spec.target.bucket} as "
-                            f"{target_key!r}", plain_vanished=True):
-            actual = self.retrier.call(
-                lambda: read_back(self.target, spec.target.bucket, target_key, self._count_live),
-                spec.target.backend)
-        self._add(bytes_read=actual.size)
-        return _Outcome("compared", expected.sha256, differences(expected, actual))
-
-    def _checkpoint(self, checkpoint: Checkpoint, run: int, info: ObjectInfo,
-                    outcome: "_Outcome") -> None:
-        kind = "failed" if outcome.problems else outcome.kind
-        status = "failed" if outcome.problems else outcome.status
-        checkpoint.record(info.key, self.spec.target_key(info.key), info.size, outcome.sha256,
-                          status=status, outcome=kind,
-                          reason="; ".join(outcome.problems) or None, run=run, etag=info.etag)
+    def _record(self, checkpoint: Checkpoint, run: int, info: ObjectInfo,
+                settled: Settled) -> None:
+        """The one place an object's outcome is written and counted (threads and Dask alike)."""
+        status = settled.final_status
+        checkpoint.record(info.key, self.spec.target_key(info.key), info.size, settled.sha256,
+                          status=status, outcome=settled.outcome,
+                          reason="; ".join(settled.problems) or None, run=run, etag=info.etag)
         with self._c.lock:
+            self._c.bytes_copied += settled.bytes_copied
+            self._c.bytes_read += settled.bytes_read
+            kind = settled.outcome
             if kind == "failed":
                 self._c.failed += 1
             elif kind == "copied":
@@ -344,22 +268,6 @@ class DrillEngine:
     def _count_live(self, n: int) -> None:
         with self._c.lock:
             self._c.bytes_live += n
-
-    def _add(self, *, bytes_copied: int = 0, bytes_read: int = 0) -> None:
-        with self._c.lock:
-            self._c.bytes_copied += bytes_copied
-            self._c.bytes_read += bytes_read
-
-    def _expected_from_source(self, info: ObjectInfo, count_live: Callable[[int], None]) -> Observed:
-        """verify-only: the source's recorded hash when it has one (no egress), else its bytes."""
-        if info.sha256:
-            return Observed(size=info.size, sha256=info.sha256, content_type=info.content_type,
-                            metadata=dict(info.metadata), recorded_sha256=info.sha256)
-        observed = self.retrier.call(
-            lambda: read_back(self.source, self.spec.source.bucket, info.key, count_live),
-            self.spec.source.backend)
-        self._add(bytes_read=observed.size)
-        return observed
 
     def _scan_target_extras(self, checkpoint: Checkpoint, run: int) -> None:
         spec = self.spec
@@ -445,42 +353,6 @@ class DrillEngine:
                 self.on_progress(self.snapshot())
             except Exception:  # noqa: BLE001 - a broken progress display must not stop a drill
                 pass
-
-
-@dataclass
-class _Outcome:
-    """How one object settled: copied, skipped or compared, with its problems (none: verified)."""
-
-    kind: str
-    sha256: str | None
-    problems: list[str] = field(default_factory=list)
-    #: 'verified' (bytes read back) or 'unverified' (trusted on recorded hashes only).
-    status: str = "verified"
-
-
-class _ObjectFailed(Exception):
-    """One object failed at a named step; the message says which and why."""
-
-
-@contextmanager
-def _step(name: str, *, vanished: str | None = None,
-          plain_vanished: bool = False) -> Iterator[None]:
-    """Run one step of an object's drill, turning its storage errors into a failure that names
-    the step. `vanished` is what a missing object means at this step."""
-    try:
-        yield
-    except SourceCorrupt as exc:
-        raise _ObjectFailed(str(exc)) from None
-    except ObjectNotFound as exc:
-        if vanished is None:
-            raise _ObjectFailed(f"{name} failed: {type(exc).__name__}: {exc}") from None
-        raise _ObjectFailed(vanished if plain_vanished else f"{vanished}: {exc}") from None
-    except NotFound as exc:
-        if plain_vanished and vanished is not None:
-            raise _ObjectFailed(vanished) from None
-        raise _ObjectFailed(f"{name} failed: {type(exc).__name__}: {exc}") from None
-    except StorageError as exc:
-        raise _ObjectFailed(f"{name} failed: {type(exc).__name__}: {exc}") from None
 
 
 def _unchanged_since(done: tuple[int, str | None, str | None] | None, info: ObjectInfo) -> bool:
