@@ -6,10 +6,11 @@ Secrets are `SecretStr` so they never print; the loader (service/config.py) has 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Mapping, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
 
 #: Option names whose values must come from the environment, never from the file itself.
 SECRET_FIELDS = frozenset({"access_key", "secret_key", "account_key", "connection_string",
@@ -104,3 +105,40 @@ BackendConfig = Annotated[
     Union[LocalBackend, S3Backend, AzureBackend, SwiftBackend, LibcloudBackend],
     Field(discriminator="type"),
 ]
+
+
+_REFERENCE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+_BACKEND = TypeAdapter(BackendConfig)
+
+
+def secret_values(settings: BaseModel) -> dict[str, str]:
+    """field -> value of the secrets `settings` holds (for handing them to child processes
+    through their environment, never through a task payload)."""
+    return {name: value.get_secret_value() for name in SECRET_FIELDS
+            if isinstance(value := getattr(settings, name, None), SecretStr)}
+
+
+def shippable(settings: BaseModel, refs: Mapping[str, str]) -> dict[str, Any]:
+    """The settings as plain data another process can rebuild them from, every secret replaced
+    by a `${VAR}` reference (`refs`: field -> environment variable), never by its value."""
+    data = settings.model_dump(mode="json", exclude_unset=True)
+    for name in secret_values(settings):
+        if name not in refs:
+            raise ValueError(f"secret {name!r} has no environment variable to travel by: give it "
+                             f"as ${{VAR}} in the configuration")
+        data[name] = "${" + refs[name] + "}"
+    return data
+
+
+def from_shipped(data: Mapping[str, Any], environ: Mapping[str, str]) -> BackendConfig:
+    """Settings rebuilt from `shippable` data, each secret read from this process's environment."""
+    resolved = dict(data)
+    for name in SECRET_FIELDS:
+        value = resolved.get(name)
+        match = _REFERENCE.fullmatch(value) if isinstance(value, str) else None
+        if match:
+            if match.group(1) not in environ:
+                raise ValueError(f"secret {name!r}: environment variable {match.group(1)} is not "
+                                 "set in this process")
+            resolved[name] = environ[match.group(1)]
+    return _BACKEND.validate_python(resolved)

@@ -91,6 +91,10 @@ class IntegrityError(InvalidRequest):
     """The bytes received do not match the SHA-256 the caller announced; nothing was stored."""
 
 
+class HashMismatch(IntegrityError):
+    """The bytes, all received, hash to something else than the SHA-256 announced for them."""
+
+
 class TooLarge(InvalidRequest):
     """The object exceeds what the backend can store (see its capabilities)."""
 

@@ -6,7 +6,7 @@ import hashlib
 import io
 from typing import IO, TYPE_CHECKING, Callable, Generator, Iterable, Iterator, Union
 
-from .errors import IntegrityError
+from .errors import HashMismatch, IntegrityError
 
 if TYPE_CHECKING:
     from .contract import ObjectInfo
@@ -132,7 +132,7 @@ class IngestStream(io.RawIOBase):
                 f"received {self.bytes_read} bytes, {self.size_hint} were announced")
         digest = self._hash.hexdigest()
         if self.expected_sha256 is not None and digest != self.expected_sha256:
-            raise IntegrityError(
+            raise HashMismatch(
                 f"SHA-256 of the received bytes is {digest}, the caller announced "
                 f"{self.expected_sha256}; nothing was stored")
         return digest

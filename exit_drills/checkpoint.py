@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -43,7 +44,7 @@ class Checkpoint:
         # Workers share one connection behind a lock: SQLite serialises writers anyway.
         self._db = private_sqlite(self.path, timeout=60, isolation_level=None,
                                   check_same_thread=False)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             # A process kill loses nothing committed with NORMAL; only a power cut might.
@@ -108,6 +109,18 @@ class Checkpoint:
                 "sha256 = excluded.sha256, status = excluded.status, outcome = excluded.outcome, "
                 "reason = excluded.reason, run = excluded.run, etag = excluded.etag",
                 (key, target_key, size, sha256, status, outcome, reason, run, etag))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Records made inside are committed together (a batch of objects: one commit)."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def touch(self, key: str, run: int) -> None:
         with self._lock:

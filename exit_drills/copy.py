@@ -2,8 +2,9 @@
 
 The source body is handed straight to the target's `put` as an iterator, with the source's size,
 content type and metadata, so the target adapter picks its own multipart path for large objects
-and no object is ever held in memory. The bytes are hashed as they pass; the source's recorded
-SHA-256 is announced to the target, whose ingest refuses to store bytes that do not match it.
+and no object is ever held in memory. The source's recorded SHA-256 is announced to the target,
+whose ingest hashes the bytes (once: nothing else hashes them on the way) and refuses to store
+bytes that do not match it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Mapping
 
 from adapters.contract import ObjectStore
-from adapters.errors import IntegrityError
+from adapters.errors import HashMismatch, IntegrityError
 from adapters.streams import ObjectReader
 
 ByteCounter = Callable[[int], None]
@@ -61,19 +62,41 @@ def copy_object(source: ObjectStore, source_bucket: str, key: str, target: Objec
                 on_written: Callable[[], None] | None = None) -> Observed:
     with source.get(source_bucket, key) as body:
         info = body.info
-        hashing = HashingBody(body, on_bytes)
+        # Each byte is hashed once, by the target's ingest (adapters/streams.IngestStream): it
+        # refuses bytes that do not match the source's recorded SHA-256, and returns the hash of
+        # what it stored. Here the bytes are only counted.
+        counted = CountingBody(body, on_bytes)
         try:
-            target.put(target_bucket, target_key, hashing, size=info.size,
-                       content_type=info.content_type, metadata=dict(info.metadata),
-                       expected_sha256=info.sha256)
+            stored = target.put(target_bucket, target_key, counted, size=info.size,
+                                content_type=info.content_type, metadata=dict(info.metadata),
+                                expected_sha256=info.sha256)
         except IntegrityError as exc:
-            # The target refused the bytes: say whether the source itself is at fault.
-            if info.sha256 and hashing.size == info.size and hashing.hexdigest() != info.sha256:
+            # The target refused the bytes: a whole body that does not match its recorded hash
+            # means the source itself is at fault.
+            if info.sha256 and counted.size == info.size and isinstance(exc, HashMismatch):
                 raise SourceCorrupt(
-                    f"source bytes hash to {hashing.hexdigest()}, but the source recorded "
-                    f"{info.sha256} at ingest: the source copy is corrupt; nothing was written") from exc
+                    f"the source bytes do not hash to the SHA-256 {info.sha256} recorded at "
+                    f"ingest: the source copy is corrupt; nothing was written ({exc})") from exc
             raise
     if on_written:
         on_written()
-    return Observed(size=hashing.size, sha256=hashing.hexdigest(), content_type=info.content_type,
+    if stored.sha256 is None:  # the contract says every put records it; never trust a gap
+        raise IntegrityError("the target recorded no SHA-256 for the copy", key=target_key)
+    return Observed(size=counted.size, sha256=stored.sha256, content_type=info.content_type,
                     metadata=dict(info.metadata), recorded_sha256=info.sha256)
+
+
+class CountingBody:
+    """Iterate a body, counting the bytes as they go by (for progress and sizes)."""
+
+    def __init__(self, body: ObjectReader, on_bytes: ByteCounter | None = None) -> None:
+        self._body = body
+        self._on_bytes = on_bytes
+        self.size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._body:
+            self.size += len(chunk)
+            if self._on_bytes:
+                self._on_bytes(len(chunk))
+            yield chunk

@@ -11,16 +11,19 @@ import queue
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from adapters.contract import ObjectInfo, ObjectStore
 from adapters.errors import NotFound, StorageError
 
 from . import history
 from .checkpoint import Checkpoint
+from . import distributed
+from .distributed import IN_PROCESS, Execution, Shipment
 from .inventory import walk
 from .object_drill import ObjectDrill, Settled
 from .projection import EgressPrice, project
@@ -52,6 +55,8 @@ class Snapshot:
     failed: int = 0
     elapsed_s: float = 0.0
     status: str | None = None
+    #: Dask workers alive (0: the objects are drilled by threads of this process).
+    workers: int = 0
 
 
 @dataclass
@@ -76,7 +81,8 @@ class DrillEngine:
                  state_dir: Path | None = None, price: EgressPrice | None = None,
                  price_note: str = "unknown", retrier: Retrier | None = None,
                  on_progress: Callable[[Snapshot], None] | None = None,
-                 progress_interval: float = 0.5) -> None:
+                 progress_interval: float = 0.5, execution: Execution = IN_PROCESS,
+                 shipment: Shipment | None = None) -> None:
         self.spec = spec
         self.source = source
         self.target = target
@@ -89,6 +95,11 @@ class DrillEngine:
         self.retrier = retrier or Retrier(breaker_threshold=max(8, spec.concurrency * 2))
         self.on_progress = on_progress
         self.progress_interval = progress_interval
+        if execution.distributed and shipment is None:
+            raise ValueError("a distributed drill needs its shipment (exit_drills.distributed)")
+        self.execution = execution
+        self.shipment = shipment
+        self.workers_alive = 0
         self._c = _Counters()
         self._errors: list[str] = []
         self._inventory_complete = False
@@ -110,7 +121,8 @@ class DrillEngine:
                         objects_settled=c.copied + c.skipped + c.compared + c.resumed + c.failed,
                         bytes_done=c.bytes_live, failed=c.failed,
                         elapsed_s=time.monotonic() - self._started_mono if self._started_mono else 0.0,
-                        status=self.report.status if self.report else None)
+                        status=self.report.status if self.report else None,
+                        workers=self.workers_alive)
 
     def run(self) -> DrillReport:
         spec = self.spec
@@ -152,13 +164,63 @@ class DrillEngine:
             return []
         inventory = threading.Thread(target=self._inventory, args=(checkpoint, run, work),
                                      name=f"drill-{self.drill_id}-inventory", daemon=True)
-        workers = [threading.Thread(target=self._worker, args=(checkpoint, run, work),
-                                    name=f"drill-{self.drill_id}-w{i}", daemon=True)
-                   for i in range(spec.concurrency)]
-        self._workers_left = len(workers)
-        inventory.start()
-        for worker in workers:
-            worker.start()
+        with self._executors(checkpoint, run, work) as workers:
+            inventory.start()
+            for worker in workers:
+                worker.start()
+            timeline = self._watch(inventory, workers)
+        if self._inventory_complete:
+            self._scan_target_extras(checkpoint, run)
+        return timeline
+
+    @contextmanager
+    def _executors(self, checkpoint: Checkpoint, run: int,
+                   work: "queue.Queue[ObjectInfo | None]") -> Iterator[list[threading.Thread]]:
+        """The threads that drill the objects: `concurrency` of them here, or one that hands
+        batches to Dask workers (on a cluster that lives as long as the drill)."""
+        if not self.execution.distributed:
+            threads = [threading.Thread(target=self._worker, args=(checkpoint, run, work),
+                                        name=f"drill-{self.drill_id}-w{i}", daemon=True)
+                       for i in range(self.spec.concurrency)]
+            self._workers_left = len(threads)
+            yield threads
+            return
+        assert self.shipment is not None
+        with distributed.cluster(self.execution, self.shipment.worker_env) as client:
+            self.workers_alive = distributed.worker_count(client)
+
+            def workers() -> int:
+                self.workers_alive = distributed.worker_count(client)
+                return self.workers_alive
+
+            def record(infos: list[ObjectInfo], results: list[Settled]) -> None:
+                with checkpoint.transaction():  # one commit per batch, not per object
+                    for info, settled in zip(infos, results):
+                        if settled.wrote:
+                            checkpoint.mark_written(info.key, self.spec.target_key(info.key),
+                                                    info.size, run)
+                        self._record(checkpoint, run, info, settled)
+                        self._count_live(settled.bytes_copied + settled.bytes_read)
+
+            def dispatcher() -> None:
+                self._workers_left = 1
+                try:
+                    distributed.dispatch(client, self.shipment.job, work, record, workers)  # type: ignore[union-attr]
+                except Exception as exc:  # noqa: BLE001 - the cluster failed: say so, end
+                    self._errors.append(f"the Dask cluster failed: {type(exc).__name__}: {exc}")
+                    while work.get() is not None:  # let the inventory finish
+                        pass
+                finally:
+                    with self._c.lock:
+                        self._workers_left = 0
+                        self._all_done.set()
+
+            yield [threading.Thread(target=dispatcher, name=f"drill-{self.drill_id}-dask",
+                                    daemon=True)]
+
+    def _watch(self, inventory: threading.Thread,
+               workers: list[threading.Thread]) -> list[Sample]:
+        """Sample progress until the inventory and every worker are done."""
         timeline: list[Sample] = [Sample(t=0.0, bytes=0)]
         interval, last_sample = 1.0, time.monotonic()
         while any(w.is_alive() for w in workers) or inventory.is_alive():
@@ -174,8 +236,6 @@ class DrillEngine:
             self._emit()
         timeline.append(Sample(t=round(time.monotonic() - self._started_mono, 3),
                                bytes=self._c.bytes_live))
-        if self._inventory_complete:
-            self._scan_target_extras(checkpoint, run)
         return timeline
 
     def _prepare_buckets(self, checkpoint: Checkpoint) -> bool:

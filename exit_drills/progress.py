@@ -8,35 +8,54 @@ import time
 from typing import Callable, TextIO
 
 from rich.console import Console
-from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeRemainingColumn, TransferSpeedColumn)
+from rich.progress import BarColumn, Progress, TextColumn
 
 from .engine import Snapshot
 from .report import human_bytes
 
 
 class RichDisplay:
+    """Two bars, objects and bytes, each with its own units; a bar pulses while the inventory
+    is still listing (its total is not known yet)."""
+
     def __init__(self, stream: TextIO) -> None:
         console = Console(file=stream)
-        self._progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                  MofNCompleteColumn(), TextColumn("objects"), DownloadColumn(),
-                                  TransferSpeedColumn(), TimeRemainingColumn(), console=console,
+        self._progress = Progress(TextColumn("[bold]{task.description:<8}"), BarColumn(),
+                                  TextColumn("{task.fields[detail]}"), console=console,
                                   transient=False)
-        self._objects = self._progress.add_task("objects", total=None)
-        self._bytes = self._progress.add_task("bytes", total=None)
+        self._objects = self._progress.add_task("objects", total=None, detail="")
+        self._bytes = self._progress.add_task("bytes", total=None, detail="")
         self._progress.start()
 
     def __call__(self, snap: Snapshot) -> None:
-        total = snap.objects_seen if snap.inventory_done else None
-        label = "listing + copying" if not snap.inventory_done else snap.state
-        self._progress.update(self._objects, completed=snap.objects_settled, total=total,
-                              description=f"{label} ({snap.failed} failed)")
+        done = snap.inventory_done
+        self._progress.update(self._objects, completed=snap.objects_settled,
+                              total=snap.objects_seen if done else None,
+                              detail=objects_line(snap))
         self._progress.update(self._bytes, completed=snap.bytes_done,
-                              total=snap.bytes_seen if snap.inventory_done else None,
-                              description="bytes")
+                              total=snap.bytes_seen if done else None, detail=bytes_line(snap))
 
     def close(self) -> None:
         self._progress.stop()
+
+
+def objects_line(snap: Snapshot) -> str:
+    of = f"/{snap.objects_seen}" if snap.inventory_done else f" (listed {snap.objects_seen} so far)"
+    rate = snap.objects_settled / snap.elapsed_s if snap.elapsed_s else 0.0
+    who = f", {snap.workers} workers ({rate / snap.workers:.1f}/s each)" if snap.workers else ""
+    return (f"{snap.objects_settled}{of} objects, {snap.failed} failed, {rate:.1f} objects/s"
+            f"{who}, {snap.state}, {_clock(snap.elapsed_s)} elapsed")
+
+
+def bytes_line(snap: Snapshot) -> str:
+    of = f" of {human_bytes(snap.bytes_seen)}" if snap.inventory_done else ""
+    rate = snap.bytes_done / snap.elapsed_s if snap.elapsed_s else 0.0
+    return f"{human_bytes(snap.bytes_done)}{of} moved, {human_bytes(rate)}/s"
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 class PlainDisplay:
@@ -50,11 +69,8 @@ class PlainDisplay:
         if now - self._last < self._every and snap.state != "finished":
             return
         self._last = now
-        rate = snap.bytes_done / snap.elapsed_s if snap.elapsed_s else 0.0
-        of = f"/{snap.objects_seen}" if snap.inventory_done else f" (listed {snap.objects_seen} so far)"
-        print(f"drill {snap.drill_id}: {snap.state}, {snap.objects_settled}{of} objects, "
-              f"{snap.failed} failed, {human_bytes(snap.bytes_done)} at {human_bytes(rate)}/s, "
-              f"{snap.elapsed_s:.0f} s", file=self._stream, flush=True)
+        print(f"drill {snap.drill_id}: {objects_line(snap)}; {bytes_line(snap)}",
+              file=self._stream, flush=True)
 
     def close(self) -> None:
         pass

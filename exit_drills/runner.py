@@ -11,7 +11,8 @@ from typing import Callable, Mapping
 from adapters.config import BackendConfig
 from adapters.registry import build_store
 
-from . import history
+from . import distributed, history
+from .distributed import IN_PROCESS, Execution
 from .checkpoint import FILE_NAME as CHECKPOINT_FILE
 from .checkpoint import Checkpoint
 from .engine import DrillEngine, Snapshot, new_drill_id
@@ -53,8 +54,20 @@ def resume_spec(state_dir: Path, drill_id: str) -> tuple[DrillSpec, Path | None]
 def run_drill(spec: DrillSpec, backends: Mapping[str, BackendConfig], *, base_dir: Path,
               state_dir: Path, report_dir: Path | None = None, drill_id: str | None = None,
               on_progress: Callable[[Snapshot], None] | None = None,
-              on_engine: Callable[[DrillEngine], None] | None = None) -> DrillReport:
+              on_engine: Callable[[DrillEngine], None] | None = None,
+              execution: Execution = IN_PROCESS,
+              secret_refs: Mapping[str, Mapping[str, str]] | None = None) -> DrillReport:
+    """Run one drill. `execution` says where its objects are drilled (threads here, or Dask
+    workers); `secret_refs` (backend -> field -> environment variable, from the configuration)
+    lets secrets reach Dask workers as references instead of values."""
     check_backends(spec, backends)
+    shipment = None
+    if execution.distributed:
+        try:
+            shipment = distributed.prepare(spec, backends, base_dir, secret_refs or {},
+                                           execution, execution.workers or 1)
+        except ValueError as exc:
+            raise DrillSetupError(str(exc)) from None
     drill_id = drill_id or new_drill_id()
     folder = drill_dir(state_dir, drill_id)
     price, note = egress_price(backends[spec.source.backend])
@@ -65,7 +78,8 @@ def run_drill(spec: DrillSpec, backends: Mapping[str, BackendConfig], *, base_di
             engine = DrillEngine(spec, source, target, drill_dir=folder,
                                  report_dir=report_dir or folder, drill_id=drill_id,
                                  state_dir=state_dir, price=price, price_note=note,
-                                 on_progress=on_progress)
+                                 on_progress=on_progress, execution=execution,
+                                 shipment=shipment)
             if on_engine is not None:
                 on_engine(engine)
             return engine.run()

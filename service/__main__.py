@@ -2,4 +2,6 @@
 
 from .cli import app
 
-app(prog_name="sortie")
+# Guarded: drill workers start as fresh interpreters (spawn) that import this module again.
+if __name__ == "__main__":
+    app(prog_name="sortie")

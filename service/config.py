@@ -133,6 +133,9 @@ class LoadedConfig(BaseModel):
     source: str
     base_dir: Path
     settings: SortieConfig
+    #: backend -> secret field -> the environment variable it was read from (secrets travel to
+    #: drill workers as these references, never as values).
+    secret_refs: dict[str, dict[str, str]] = {}
 
     @property
     def state_dir(self) -> Path:
@@ -175,6 +178,7 @@ def parse(text: str, *, source: str, base_dir: Path, environ: dict[str, str]) ->
         raise ConfigError(source, ["the top level must be a mapping (backends: ...)"])
     problems: list[str] = []
     resolved = _substitute(raw, (), environ, problems)
+    refs = _secret_refs(raw)
     try:
         settings = SortieConfig.model_validate(resolved)
     except ValidationError as exc:
@@ -183,7 +187,17 @@ def parse(text: str, *, source: str, base_dir: Path, environ: dict[str, str]) ->
         problems += [d for d in map(_describe, exc.errors()) if d.split(":", 1)[0] not in flagged]
     if problems:
         raise ConfigError(source, problems)
-    return LoadedConfig(source=source, base_dir=base_dir, settings=settings)
+    return LoadedConfig(source=source, base_dir=base_dir, settings=settings, secret_refs=refs)
+
+
+def _secret_refs(raw: dict[str, Any]) -> dict[str, dict[str, str]]:
+    refs: dict[str, dict[str, str]] = {}
+    backends = raw.get("backends")
+    for name, fields in (backends.items() if isinstance(backends, dict) else ()):
+        for field, value in (fields.items() if isinstance(fields, dict) else ()):
+            if field in SECRET_FIELDS and isinstance(value, str) and _WHOLE_REF.fullmatch(value):
+                refs.setdefault(str(name), {})[field] = value[2:-1]
+    return refs
 
 
 def _substitute(node: Any, path: tuple[str, ...], env: dict[str, str], problems: list[str]) -> Any:

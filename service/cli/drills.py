@@ -7,6 +7,7 @@ configuration error (the message names the problem).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -38,10 +39,18 @@ def drill_run(
         "--read-back-skipped/--no-read-back-skipped",
         help="Incremental mode: read back the objects it does not copy again (default). Without, "
              "they are trusted on recorded hashes and the drill cannot switch a route.")] = True,
+    workers: Annotated[Optional[int], typer.Option(
+        min=0, max=256, help="Worker processes drilling the objects, on a Dask LocalCluster "
+                             "started for the drill (default: the number of cores); 0 keeps "
+                             "them in threads of this process, for tiny drills.")] = None,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="Run on an existing Dask cluster, e.g. tcp://HOST:8786 (its workers need the "
+             "environment variables the configuration names for secrets).")] = None,
     name: Annotated[str, typer.Option(help="Name recorded in the history.")] = "adhoc",
     config: ConfigOption = None,
 ) -> None:
     """Copy (or compare) every object, verify it by SHA-256, write the report."""
+    from exit_drills.distributed import Execution
     from exit_drills.progress import display_for
     from exit_drills.runner import DrillSetupError, resume_spec, run_drill
     from exit_drills.spec import DrillSpec, Endpoint, Mode
@@ -71,9 +80,12 @@ def drill_run(
                 raise fail(f"invalid drill: {exc}") from None
         display = display_for(sys.stderr)
         try:
+            execution = Execution(workers=(os.cpu_count() or 1) if workers is None else workers,
+                                  scheduler=scheduler)
             report = run_drill(spec, loaded.settings.backends, base_dir=loaded.base_dir,
                                state_dir=state_dir, report_dir=report_dir, drill_id=resume,
-                               on_progress=display)
+                               on_progress=display, execution=execution,
+                               secret_refs=loaded.secret_refs)
         finally:
             display.close()
     except DrillSetupError as exc:

@@ -1,0 +1,207 @@
+"""Drills on Dask distributed: the coordinator (the CLI, scheduler or gateway process) lists the
+source, cuts the objects into batches and hands them to worker processes; each worker builds its
+own stores, drills its batch with a few threads and returns how each object settled; the
+coordinator alone writes the checkpoint, history and report.
+
+- Secrets never travel in a task: settings are shipped with each secret as a `${VAR}` reference
+  (adapters.config.shippable) that the worker resolves from its own environment. A LocalCluster
+  started here gets those variables in its workers' environment; workers of an existing cluster
+  (`--scheduler`) must have the variables the configuration names.
+- Batches are idempotent (a copy overwrites, a read-back rereads): when a worker dies mid-batch
+  Dask runs the batch again elsewhere, and only the result that comes back is counted.
+- Memory stays flat: at most `IN_FLIGHT_PER_WORKER` batches per worker are submitted at once, and
+  a batch holds at most `BATCH_OBJECTS` objects or `BATCH_BYTES` (a larger object goes alone).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from adapters.config import BackendConfig, from_shipped, secret_values, shippable
+from adapters.contract import MiB, ObjectInfo, ObjectStore
+
+from .object_drill import ObjectDrill, Settled
+from .retry import Retrier
+from .spec import DrillSpec
+
+BATCH_OBJECTS = 64
+BATCH_BYTES = 64 * MiB
+IN_FLIGHT_PER_WORKER = 2
+#: Environment variables a LocalCluster's workers get for secrets the configuration gave
+#: directly (tests, embedded use): SORTIE_DRILL_SECRET_<BACKEND>_<FIELD>.
+_SECRET_VAR = "SORTIE_DRILL_SECRET_{backend}_{field}"
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where a drill's objects are drilled: threads of the coordinator (`workers` 0 and no
+    scheduler), a LocalCluster of `workers` processes, or an existing Dask scheduler."""
+
+    workers: int = 0
+    scheduler: str | None = None
+
+    @property
+    def distributed(self) -> bool:
+        return self.workers > 0 or self.scheduler is not None
+
+
+IN_PROCESS = Execution()
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """What every task of one drill carries: the spec and the settings, secrets as references."""
+
+    spec: DrillSpec
+    source: dict[str, Any]
+    target: dict[str, Any]
+    base_dir: str
+    #: Objects of a batch drilled at once by one worker.
+    threads: int
+
+
+@dataclass
+class Shipment:
+    """A drill ready to be distributed: its job, and the environment its local workers need."""
+
+    job: BatchJob
+    worker_env: dict[str, str] = field(default_factory=dict)
+
+
+def prepare(spec: DrillSpec, backends: Mapping[str, BackendConfig], base_dir: Path,
+            secret_refs: Mapping[str, Mapping[str, str]], execution: Execution,
+            workers: int) -> Shipment:
+    """The job and, for secrets the configuration did not take from the environment, the
+    variables a LocalCluster's workers get (an existing cluster cannot be handed them)."""
+    env: dict[str, str] = {}
+    shipped: dict[str, dict[str, Any]] = {}
+    for backend in (spec.source.backend, spec.target.backend):
+        settings = backends[backend]
+        refs = dict(secret_refs.get(backend, {}))
+        for name, value in secret_values(settings).items():
+            if name in refs:
+                continue
+            if execution.scheduler is not None:
+                raise ValueError(f"backend {backend!r}: secret {name!r} must come from an "
+                                 "environment variable (${VAR}) that the Dask workers have")
+            var = _SECRET_VAR.format(backend=backend.upper().replace("-", "_"),
+                                     field=name.upper())
+            refs[name], env[var] = var, value
+        shipped[backend] = shippable(settings, refs)
+    threads = max(1, spec.concurrency // max(1, workers))
+    return Shipment(BatchJob(spec, shipped[spec.source.backend], shipped[spec.target.backend],
+                             str(base_dir), threads), env)
+
+
+# ---- the worker side ---------------------------------------------------------------------------
+_stores: dict[str, ObjectStore] = {}
+_retriers: dict[str, Retrier] = {}
+_lock = threading.Lock()
+
+
+def _store(name: str, data: dict[str, Any], base_dir: str) -> ObjectStore:
+    from adapters.registry import build_store
+
+    cache_key = f"{name}:{sorted(data.items())}:{base_dir}"
+    with _lock:
+        if cache_key not in _stores:
+            _stores[cache_key] = build_store(name, from_shipped(data, os.environ), Path(base_dir))
+        return _stores[cache_key]
+
+
+def drill_batch(job: BatchJob, infos: list[ObjectInfo]) -> list[Settled]:
+    """A Dask task: drill each object of the batch in this worker process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    spec = job.spec
+    source = _store(spec.source.backend, job.source, job.base_dir)
+    target = _store(spec.target.backend, job.target, job.base_dir)
+    with _lock:
+        retrier = _retriers.setdefault(spec.target.backend + "|" + spec.source.backend,
+                                       Retrier(breaker_threshold=max(8, spec.concurrency * 2)))
+    driller = ObjectDrill(spec, source, target, retrier)
+    with ThreadPoolExecutor(min(job.threads, len(infos)) or 1) as pool:
+        return list(pool.map(driller.settle, infos))
+
+
+# ---- the coordinator side ----------------------------------------------------------------------
+@contextmanager
+def cluster(execution: Execution, worker_env: Mapping[str, str]) -> Iterator[Any]:
+    """A Dask client: on a LocalCluster started (and stopped) here, or on `execution.scheduler`."""
+    from distributed import Client, LocalCluster
+
+    if execution.scheduler is not None:
+        client = Client(execution.scheduler, timeout=30)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    local = LocalCluster(n_workers=execution.workers, threads_per_worker=1, processes=True,
+                         dashboard_address=None, silence_logs=logging.ERROR,
+                         env=dict(worker_env), memory_limit=0)
+    client = Client(local)
+    try:
+        yield client
+    finally:
+        client.close()
+        local.close()
+
+
+def worker_count(client: Any) -> int:
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+def batches(work: "queue.Queue[ObjectInfo | None]") -> Iterator[list[ObjectInfo]]:
+    """Objects from the inventory queue, cut by count and bytes; None ends the stream."""
+    batch: list[ObjectInfo] = []
+    size = 0
+    while True:
+        info = work.get()
+        if info is None:
+            if batch:
+                yield batch
+            return
+        if batch and (len(batch) >= BATCH_OBJECTS or size + info.size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(info)
+        size += info.size
+
+
+def dispatch(client: Any, job: BatchJob, work: "queue.Queue[ObjectInfo | None]",
+             record: Callable[[list[ObjectInfo], list[Settled]], None],
+             workers: Callable[[], int]) -> None:
+    """Submit batches as the inventory produces them, at most IN_FLIGHT_PER_WORKER per worker,
+    and record each batch's objects as it comes back (one call per batch)."""
+    from distributed import wait
+
+    pending: dict[Any, list[ObjectInfo]] = {}
+
+    def collect(futures: set[Any]) -> None:
+        for future in futures:
+            infos = pending.pop(future)
+            try:
+                results = future.result()
+            except Exception as exc:  # noqa: BLE001 - the batch failed as a whole
+                results = [Settled("failed", i.sha256, [f"batch failed on its worker: "
+                                                        f"{type(exc).__name__}: {exc}"])
+                           for i in infos]
+            record(infos, results)
+
+    for batch in batches(work):
+        while len(pending) >= IN_FLIGHT_PER_WORKER * workers():
+            done, _ = wait(list(pending), return_when="FIRST_COMPLETED")
+            collect(set(done))
+        # pure=False: the same batch submitted again (a resumed drill) runs again.
+        pending[client.submit(drill_batch, job, batch, pure=False, retries=2)] = batch
+    while pending:
+        done, _ = wait(list(pending), return_when="FIRST_COMPLETED")
+        collect(set(done))
