@@ -17,6 +17,7 @@ from apscheduler.triggers.cron import CronTrigger
 from adapters.config import BackendConfig
 
 from . import metrics
+from .distributed import Execution
 from .runner import run_drill
 from .spec import DrillReport, DrillSchedule
 
@@ -24,13 +25,17 @@ log = logging.getLogger("sortie.drills")
 
 
 def run_scheduled(schedule: DrillSchedule, backends: Mapping[str, BackendConfig], *,
-                  base_dir: Path, state_dir: Path) -> DrillReport | None:
+                  base_dir: Path, state_dir: Path,
+                  secret_refs: Mapping[str, Mapping[str, str]] | None = None
+                  ) -> DrillReport | None:
     """One run of a scheduled drill; failures are logged and counted, never raised (the
     scheduler must go on with the next run)."""
     log.info("drill %s starting: %s -> %s (%s)", schedule.name, schedule.source, schedule.target,
              schedule.mode.value)
     try:
-        report = run_drill(schedule.spec(), backends, base_dir=base_dir, state_dir=state_dir)
+        report = run_drill(schedule.spec(), backends, base_dir=base_dir, state_dir=state_dir,
+                           execution=Execution(schedule.workers, schedule.scheduler),
+                           secret_refs=secret_refs)
     except Exception:  # noqa: BLE001 - reported through logs and metrics
         log.exception("drill %s could not run", schedule.name)
         metrics.observe_crash(schedule.name)
@@ -43,10 +48,13 @@ def run_scheduled(schedule: DrillSchedule, backends: Mapping[str, BackendConfig]
 
 
 def build_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendConfig], *,
-                    base_dir: Path, state_dir: Path, run_now: bool = False) -> BlockingScheduler:
+                    base_dir: Path, state_dir: Path, run_now: bool = False,
+                    secret_refs: Mapping[str, Mapping[str, str]] | None = None
+                    ) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     for drill in drills:
-        kwargs = dict(args=[drill, backends], kwargs={"base_dir": base_dir, "state_dir": state_dir},
+        kwargs = dict(args=[drill, backends], kwargs={"base_dir": base_dir, "state_dir": state_dir,
+                                                      "secret_refs": secret_refs},
                       id=drill.name, name=f"drill {drill.name}", max_instances=1, coalesce=True,
                       misfire_grace_time=3600)
         scheduler.add_job(run_scheduled, CronTrigger.from_crontab(drill.cron, timezone="UTC"),
@@ -58,7 +66,8 @@ def build_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendC
 
 def run_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendConfig], *,
                   base_dir: Path, state_dir: Path, metrics_port: int | None = None,
-                  metrics_host: str = "127.0.0.1", run_now: bool = False) -> None:
+                  metrics_host: str = "127.0.0.1", run_now: bool = False,
+                  secret_refs: Mapping[str, Mapping[str, str]] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if metrics_port is not None:
         from prometheus_client import start_http_server
@@ -66,7 +75,7 @@ def run_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendCon
         start_http_server(metrics_port, addr=metrics_host, registry=metrics.REGISTRY)
         log.info("metrics on http://%s:%d/metrics", metrics_host, metrics_port)
     scheduler = build_scheduler(drills, backends, base_dir=base_dir, state_dir=state_dir,
-                                run_now=run_now)
+                                run_now=run_now, secret_refs=secret_refs)
     for job in scheduler.get_jobs():
         log.info("scheduled %s: %s", job.name, job.trigger)
     try:

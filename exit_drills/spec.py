@@ -98,6 +98,10 @@ class DrillSchedule(BaseModel):
     concurrency: int = Field(default=8, ge=1, le=256)
     cleanup: bool = False
     read_back_skipped: bool = True
+    #: Where its objects are drilled: worker processes of a LocalCluster (0: threads of the
+    #: scheduler's process), or an existing Dask cluster (`tcp://HOST:8786`).
+    workers: int = Field(default=0, ge=0, le=256)
+    scheduler: str | None = Field(default=None, pattern=r"^(tcp|tls)://[^\s]+$")
 
     @field_validator("source", "target")
     @classmethod

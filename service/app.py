@@ -57,7 +57,8 @@ def create_app(config: LoadedConfig) -> FastAPI:
     app.state.metrics = metrics
     app.state.audit = audit
     app.state.drills = BackgroundDrills(config.settings.backends, base_dir=config.base_dir,
-                                        state_dir=config.state_dir)
+                                        state_dir=config.state_dir,
+                                        secret_refs=config.secret_refs)
     problems.install(app)
     # Added first, so it runs inside the access middleware: refusals are audited too.
     app.add_middleware(RequestGuard, tokens=tokens, limits=config.settings.limits)

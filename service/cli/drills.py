@@ -143,4 +143,4 @@ def scheduler(config: ConfigOption = None,
         raise fail(f"{loaded.source}: no drills configured (add a `drills:` list)")
     run_scheduler(drills, loaded.settings.backends, base_dir=loaded.base_dir,
                   state_dir=loaded.state_dir, metrics_port=metrics_port,
-                  metrics_host=metrics_host, run_now=run_now)
+                  metrics_host=metrics_host, run_now=run_now, secret_refs=loaded.secret_refs)

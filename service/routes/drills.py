@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from exit_drills.background import BackgroundDrills
+from exit_drills.distributed import Execution
 from exit_drills.runner import DrillSetupError
 from exit_drills.spec import DrillSpec, Endpoint, Mode
 
@@ -32,6 +33,10 @@ class DrillRequest(BaseModel):
     cleanup: bool = False
     #: Incremental mode: read back what is not copied again (off: the drill cannot switch).
     read_back_skipped: bool = True
+    #: Worker processes of a Dask LocalCluster (0: threads of the gateway), or an existing
+    #: Dask scheduler's address.
+    workers: int = Field(default=0, ge=0, le=64)
+    scheduler: str | None = Field(default=None, max_length=200, pattern=r"^(tcp|tls)://\S+$")
 
 
 class DrillStarted(BaseModel):
@@ -55,7 +60,7 @@ async def start_drill(request: Request, body: DrillRequest) -> DrillStarted:
         raise GatewayProblem(400, str(exc).splitlines()[-1] if str(exc) else "invalid drill",
                              slug="invalid-drill") from None
     try:
-        drill_id = drills_of(request).start(spec)
+        drill_id = drills_of(request).start(spec, Execution(body.workers, body.scheduler))
     except DrillSetupError as exc:
         raise GatewayProblem(400, str(exc), slug="invalid-drill") from None
     except RuntimeError as exc:

@@ -71,3 +71,19 @@ def test_drill_requests_are_checked(live_local: LiveGateway) -> None:
     assert live.client.get("/v1/drills/nope").status_code == 404
     reader = live.as_token(live.token(["read", "write"]))
     assert reader.post("/v1/drills", json={"from": "main:abc", "to": "spare:abc"}).status_code == 403
+
+
+def test_a_drill_started_over_http_runs_on_dask_workers(live_local: LiveGateway) -> None:
+    live = live_local
+    bucket = f"drill-dask-{time.monotonic_ns() % 10**8}"
+    assert live.client.put(f"/v1/buckets/{bucket}").status_code == 201
+    for i in range(30):
+        assert live.client.put(f"/v1/buckets/{bucket}/objects/o{i}",
+                               content=b"y" * (i * 100)).status_code == 200
+    route = live.client.get(f"/v1/buckets/{bucket}/route").json()
+    started = live.client.post("/v1/drills", json={
+        "from": f"main:{route['physical_bucket']}", "to": f"spare:{bucket}-d", "workers": 2})
+    assert started.status_code == 202, started.text
+    status = wait_finished(live, started.json()["id"])
+    assert status["status"] == "passed", status
+    assert status["progress"]["objects_settled"] == 30 and status["progress"]["workers"] == 2
