@@ -15,6 +15,7 @@ from service.config import parse
 
 from ..drills.helpers import seed_dataset
 from ..servers.azurite import start_azurite
+from ..servers.dask import start_dask
 from ..servers.seaweedfs import SeaweedServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,11 @@ def test_the_stack_configuration_runs_its_drill(server_seaweedfs: SeaweedServer,
                                                       server_seaweedfs.secret_key)
         text = CONFIG.read_text().replace("http://seaweedfs:8333", server_seaweedfs.endpoint)
         text = text.replace("/home/sortie/data/state", str(tmp_path / "state"))
+        # The stack's Dask cluster, for real: a scheduler and workers with the stack's secrets
+        # in their environment (and none in the tasks).
+        cluster = start_dask(tmp_path, {k: env[k] for k in ("AZURE_CONNECTION_STRING",
+                                                            "S3_ACCESS_KEY", "S3_SECRET_KEY")})
+        text = text.replace("tcp://dask-scheduler:8786", cluster.address)
         loaded = parse(text, source=str(CONFIG), base_dir=tmp_path, environ=env)
         backends = loaded.settings.backends
         azure = build_store("azure", backends["azure"], tmp_path)
@@ -42,7 +48,11 @@ def test_the_stack_configuration_runs_its_drill(server_seaweedfs: SeaweedServer,
         finally:
             azure.close()
         (schedule,) = loaded.settings.drills
-        report = run_scheduled(schedule, backends, base_dir=tmp_path, state_dir=loaded.state_dir)
+        try:
+            report = run_scheduled(schedule, backends, base_dir=tmp_path,
+                                   state_dir=loaded.state_dir, secret_refs=loaded.secret_refs)
+        finally:
+            cluster.stop()
         assert report is not None
         assert report.status == "passed", report.failures
         assert report.objects.verified == len(sizes)
