@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -18,6 +19,9 @@ from typing import Iterator
 from .private import private_dir, private_sqlite
 from .spec import DrillSpec
 
+#: Records committed together, and the longest a record waits for its batch.
+_BATCH = 128
+_BATCH_SECONDS = 1.0
 FILE_NAME = "checkpoint.sqlite3"
 
 _SCHEMA = """
@@ -53,6 +57,12 @@ class Checkpoint:
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(objects)")}
             if "etag" not in columns:  # a checkpoint written before the column existed
                 self._db.execute("ALTER TABLE objects ADD COLUMN etag TEXT")
+            # A new drill has no earlier work to look up for each listed object.
+            self._fresh = self._db.execute("SELECT 1 FROM objects LIMIT 1").fetchone() is None
+        # Settled objects are written in batches, one transaction each: a process killed
+        # loses at most the last batch, whose objects a resumed run simply drills again.
+        self._pending: list[tuple[object, ...]] = []
+        self._flushed = time.monotonic()
 
     # ---- the drill itself ------------------------------------------------------------------
     def save_spec(self, spec: DrillSpec) -> None:
@@ -76,7 +86,10 @@ class Checkpoint:
 
     # ---- objects ---------------------------------------------------------------------------
     def done(self, key: str) -> tuple[int, str | None, str | None] | None:
-        """(size, sha256, source etag) of an object verified in an earlier run, else None."""
+        """(size, sha256, source etag) of an object verified in an earlier run (committed),
+        else None. A run lists each key once, so its own buffered records never matter here."""
+        if self._fresh:
+            return None
         with self._lock:
             row = self._db.execute("SELECT size, sha256, etag FROM objects WHERE key = ? AND "
                                    "status = 'verified'", (key,)).fetchone()
@@ -85,6 +98,7 @@ class Checkpoint:
     def seen(self, key: str, run: int) -> bool:
         """Whether the given run settled this source key (verified or failed)."""
         with self._lock:
+            self.flush()
             return self._db.execute("SELECT 1 FROM objects WHERE key = ? AND run = ?",
                                     (key, run)).fetchone() is not None
 
@@ -98,38 +112,55 @@ class Checkpoint:
                 "wrote = 1, target_key = excluded.target_key", (key, target_key, size, run))
 
     def record(self, key: str, target_key: str, size: int, sha256: str | None, *, status: str,
-               outcome: str, reason: str | None, run: int, etag: str | None = None) -> None:
+               outcome: str, reason: str | None, run: int, etag: str | None = None,
+               wrote: bool = False) -> None:
         """Settle one object: `status` is 'verified' (bytes read back and identical),
-        'unverified' (trusted on recorded hashes, not read back) or 'failed'."""
+        'unverified' (trusted on recorded hashes, not read back) or 'failed'; `wrote`: this
+        drill wrote it to the target. Buffered: committed with its batch."""
         with self._lock:
-            self._db.execute(
-                "INSERT INTO objects (key, target_key, size, sha256, status, outcome, reason, run, "
-                "etag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
-                "target_key = excluded.target_key, size = excluded.size, "
-                "sha256 = excluded.sha256, status = excluded.status, outcome = excluded.outcome, "
-                "reason = excluded.reason, run = excluded.run, etag = excluded.etag",
-                (key, target_key, size, sha256, status, outcome, reason, run, etag))
+            self._pending.append((key, target_key, size, sha256, status, outcome, reason, run,
+                                  etag, int(wrote)))
+            if len(self._pending) >= _BATCH or time.monotonic() - self._flushed > _BATCH_SECONDS:
+                self.flush()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Records made inside are committed together (a batch of objects: one commit)."""
+    def flush(self) -> None:
+        """Commit the buffered records in one transaction."""
         with self._lock:
+            self._flushed = time.monotonic()
+            if not self._pending:
+                return
+            rows, self._pending = self._pending, []
             self._db.execute("BEGIN")
             try:
-                yield
+                self._db.executemany(
+                    "INSERT INTO objects (key, target_key, size, sha256, status, outcome, reason, "
+                    "run, etag, wrote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO "
+                    "UPDATE SET target_key = excluded.target_key, size = excluded.size, "
+                    "sha256 = excluded.sha256, status = excluded.status, "
+                    "outcome = excluded.outcome, reason = excluded.reason, run = excluded.run, "
+                    "etag = excluded.etag, wrote = MAX(objects.wrote, excluded.wrote)", rows)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Records made inside are committed together (a batch of objects: one commit)."""
+        with self._lock:
+            yield
+            self.flush()
+
     def touch(self, key: str, run: int) -> None:
         with self._lock:
+            self.flush()
             self._db.execute("UPDATE objects SET run = ? WHERE key = ?", (run, key))
 
     # Rows of keys not seen by the current run belong to objects since deleted from the source:
     # the report queries below take the run number to leave them out.
     def failures(self, run: int, limit: int) -> list[tuple[str, str]]:
         with self._lock:
+            self.flush()
             rows = self._db.execute("SELECT key, COALESCE(reason, 'interrupted before verification') "
                                     "FROM objects WHERE status = 'failed' AND run = ? ORDER BY key "
                                     "LIMIT ?", (run, limit)).fetchall()
@@ -137,12 +168,14 @@ class Checkpoint:
 
     def keys_with_status(self, status: str, run: int, limit: int) -> list[str]:
         with self._lock:
+            self.flush()
             rows = self._db.execute("SELECT key FROM objects WHERE status = ? AND run = ? "
                                     "ORDER BY key LIMIT ?", (status, run, limit)).fetchall()
         return [r[0] for r in rows]
 
     def count(self, status: str, run: int | None = None) -> int:
         with self._lock:
+            self.flush()
             if run is None:
                 row = self._db.execute("SELECT COUNT(*) FROM objects WHERE status = ?", (status,))
             else:
@@ -152,6 +185,7 @@ class Checkpoint:
 
     def verified_rows(self, run: int) -> Iterator[tuple[str, int, str | None]]:
         """(key, size, sha256) of every verified object in key order, in batches."""
+        self.flush()
         after = ""
         first = True
         while True:
@@ -166,6 +200,7 @@ class Checkpoint:
             after = rows[-1][0]
 
     def written_target_keys(self) -> Iterator[str]:
+        self.flush()
         after, first = "", True
         while True:
             with self._lock:
@@ -184,6 +219,7 @@ class Checkpoint:
 
     def close(self) -> None:
         with self._lock:
+            self.flush()
             self._db.close()
 
     # ---- helpers ---------------------------------------------------------------------------

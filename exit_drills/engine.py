@@ -196,9 +196,6 @@ class DrillEngine:
             def record(infos: list[ObjectInfo], results: list[Settled]) -> None:
                 with checkpoint.transaction():  # one commit per batch, not per object
                     for info, settled in zip(infos, results):
-                        if settled.wrote:
-                            checkpoint.mark_written(info.key, self.spec.target_key(info.key),
-                                                    info.size, run)
                         self._record(checkpoint, run, info, settled)
                         self._count_live(settled.bytes_copied + settled.bytes_read)
 
@@ -299,8 +296,12 @@ class DrillEngine:
     def _settle(self, checkpoint: Checkpoint, run: int, info: ObjectInfo) -> None:
         """Drill one object in this thread and checkpoint how it settled; never raises."""
         target_key = self.spec.target_key(info.key)
-        settled = self._driller.settle(
-            info, on_written=lambda: checkpoint.mark_written(info.key, target_key, info.size, run))
+        if self.spec.cleanup:
+            # Known before verification, so that cleanup finds it if the drill dies right after.
+            settled = self._driller.settle(info, on_written=lambda: checkpoint.mark_written(
+                info.key, target_key, info.size, run))
+        else:
+            settled = self._driller.settle(info)
         self._record(checkpoint, run, info, settled)
 
     def _record(self, checkpoint: Checkpoint, run: int, info: ObjectInfo,
@@ -309,7 +310,8 @@ class DrillEngine:
         status = settled.final_status
         checkpoint.record(info.key, self.spec.target_key(info.key), info.size, settled.sha256,
                           status=status, outcome=settled.outcome,
-                          reason="; ".join(settled.problems) or None, run=run, etag=info.etag)
+                          reason="; ".join(settled.problems) or None, run=run, etag=info.etag,
+                          wrote=settled.wrote)
         with self._c.lock:
             self._c.bytes_copied += settled.bytes_copied
             self._c.bytes_read += settled.bytes_read

@@ -192,6 +192,7 @@ def test_checkpoint_from_before_the_etag_column_still_resumes(tmp_path: Path) ->
         assert checkpoint.done("old") == (3, None, None)
         checkpoint.record("new", "new", 5, "ab" * 32, status="verified", outcome="copied",
                           reason=None, run=2, etag="e1")
+        checkpoint.flush()  # records are committed in batches
         assert checkpoint.done("new") == (5, "ab" * 32, "e1")
     finally:
         checkpoint.close()
