@@ -24,6 +24,23 @@ class BucketLocks:
     def __init__(self) -> None:
         self._locks: defaultdict[str, _Lock] = defaultdict(_Lock)
         self._guard = threading.Lock()
+        self._keys: dict[tuple[str, str], list[object]] = {}  # (bucket, key) -> [lock, users]
+
+    @contextmanager
+    def key(self, bucket: str, key: str) -> Iterator[None]:
+        """One holder at a time per object key (conditional writes check, then store)."""
+        with self._guard:
+            entry = self._keys.setdefault((bucket, key), [threading.Lock(), 0])
+            entry[1] += 1  # type: ignore[operator]
+        lock: threading.Lock = entry[0]  # type: ignore[assignment]
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1  # type: ignore[operator]
+                if not entry[1]:
+                    del self._keys[(bucket, key)]
 
     def _lock(self, bucket: str) -> _Lock:
         with self._guard:

@@ -17,13 +17,14 @@ from typing import Any, Iterable, Mapping
 
 from adapters.contract import ByteRange, ListPage, ObjectInfo, ObjectStore
 from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, InvalidRequest,
-                             StorageError)
+                             ObjectNotFound, StorageError)
 from adapters.names import check_bucket
 from adapters.streams import ObjectReader
 from exit_drills.private import private_dir
 
 from . import cursors
 from .bucket_locks import BucketLocks
+from .conditions import Conditions, check_write
 from .config import LoadedConfig
 from .routing import Route, RouteTable
 
@@ -116,12 +117,28 @@ class Gateway:
     # ---- objects -----------------------------------------------------------------------------
     def put_object(self, logical: str, key: str, chunks: Iterable[bytes], *, size: int | None,
                    content_type: str | None, metadata: Mapping[str, str],
-                   expected_sha256: str | None) -> ObjectInfo:
+                   expected_sha256: str | None,
+                   conditions: Conditions = Conditions()) -> ObjectInfo:
         with self.locks.writing(logical):
             target = self.resolve(logical)
-            return target.store.put(target.route.physical, key, chunks, size=size,
-                                    content_type=content_type, metadata=metadata,
-                                    expected_sha256=expected_sha256)
+
+            def store() -> ObjectInfo:
+                return target.store.put(target.route.physical, key, chunks, size=size,
+                                        content_type=content_type, metadata=metadata,
+                                        expected_sha256=expected_sha256)
+
+            if not conditions.for_write:
+                return store()
+            with self.locks.key(logical, key):
+                check_write(conditions, self._current(target, key))
+                return store()
+
+    @staticmethod
+    def _current(target: Resolved, key: str) -> ObjectInfo | None:
+        try:
+            return target.store.head(target.route.physical, key)
+        except ObjectNotFound:
+            return None
 
     def get_object(self, logical: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
         target = self.resolve(logical)

@@ -126,14 +126,6 @@ def etag(info: ObjectInfo) -> str | None:
     return None
 
 
-def etag_matches(if_none_match: str, tag: str | None) -> bool:
-    if tag is None:
-        return False
-    candidates = [t.strip() for t in if_none_match.split(",")]
-    # Weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored for If-None-Match.
-    return "*" in candidates or tag in [c[2:] if c.startswith("W/") else c for c in candidates]
-
-
 def object_headers(info: ObjectInfo) -> dict[str, str]:
     headers = {"accept-ranges": "bytes"}
     tag = etag(info)

@@ -21,6 +21,7 @@ from .. import headers as h
 from ..access import access_of
 from ..auth import require
 from ..bodies import ObjectStream, run_with_body
+from ..conditions import Conditions, PreconditionFailed, check_read
 from ..gateway import Gateway
 from ..integrity import reported
 from ..models import ObjectList, ObjectOut
@@ -54,6 +55,10 @@ async def put_object(
     content_length: Annotated[int | None, Header(ge=0)] = None,
     x_sortie_sha256: Annotated[str | None, Header(
         description="SHA-256 (hex) of the body; on mismatch nothing is stored (400)")] = None,
+    if_match: Annotated[str | None, Header(description="Store only over an object with one of "
+                                                       "these ETags (else 412)")] = None,
+    if_none_match: Annotated[str | None, Header(description="`*`: store only if the key does "
+                                                            "not exist yet (else 412)")] = None,
 ) -> Response:
     metadata = h.metadata_from_headers(request.headers.items())
     content_type = h.check_content_type(content_type)
@@ -61,7 +66,8 @@ async def put_object(
     gateway = gateway_of(request)
     info = await run_with_body(request.stream(), partial(
         gateway.put_object, bucket, key, size=content_length, content_type=content_type,
-        metadata=metadata, expected_sha256=x_sortie_sha256),
+        metadata=metadata, expected_sha256=x_sortie_sha256,
+        conditions=Conditions(if_match=if_match, if_none_match=if_none_match)),
         idle_timeout=gateway.config.settings.limits.body_idle_timeout_s)
     out = _out(info)
     headers = {"etag": out.etag} if out.etag else None
@@ -70,10 +76,19 @@ async def put_object(
 
 @router.head(OBJECT, dependencies=[require("read", "head_object")],
              summary="An object's headers (size, type, SHA-256, metadata)")
-async def head_object(request: Request, bucket: str, key: str) -> Response:
+async def head_object(
+    request: Request, bucket: str, key: str,
+    if_match: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+    if_modified_since: Annotated[str | None, Header()] = None,
+    if_unmodified_since: Annotated[str | None, Header()] = None,
+) -> Response:
     resolve(request, bucket)
     info = await run(gateway_of(request).head_object, bucket, key)
     headers = h.object_headers(info)
+    if check_read(Conditions(if_match, if_none_match, if_modified_since, if_unmodified_since),
+                  info):
+        return _not_modified(headers)
     headers["content-length"] = str(info.size)
     headers["content-type"] = info.content_type or "application/octet-stream"
     return Response(status_code=200, headers=headers)
@@ -89,11 +104,15 @@ async def get_object(
     request: Request, bucket: str, key: str,
     range: Annotated[str | None, Header(description="One `bytes=` range; several ranges or a "
                                                     "malformed value get the whole object")] = None,
+    if_match: Annotated[str | None, Header()] = None,
     if_none_match: Annotated[str | None, Header()] = None,
+    if_modified_since: Annotated[str | None, Header()] = None,
+    if_unmodified_since: Annotated[str | None, Header()] = None,
 ) -> Response:
     resolve(request, bucket)
     gateway = gateway_of(request)
     byte_range = h.parse_range(range)
+    conditions = Conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
     try:
         reader, small = await run(_open, gateway, bucket, key, byte_range)
     except RangeNotSatisfiable as exc:
@@ -103,11 +122,16 @@ async def get_object(
         return response
     info = reader.info
     headers = h.object_headers(info)
-    if if_none_match and h.etag_matches(if_none_match, h.etag(info)):
+    try:
+        not_modified = check_read(conditions, info)
+    except PreconditionFailed:
         if small is None:
             await run(reader.close)
-        return Response(status_code=304, headers={k: v for k, v in headers.items()
-                                                   if k in ("etag", "last-modified")})
+        raise
+    if not_modified:
+        if small is None:
+            await run(reader.close)
+        return _not_modified(headers)
     headers["content-length"] = str(reader.length)
     headers["content-type"] = info.content_type or "application/octet-stream"
     status = 200
@@ -121,6 +145,11 @@ async def get_object(
     # fewer bytes than Content-Length), never completed with wrong bytes.
     return StreamingResponse(reported(request, body.chunks()), status_code=status,
                              headers=headers, background=BackgroundTask(body.stop))
+
+
+def _not_modified(headers: dict[str, str]) -> Response:
+    return Response(status_code=304, headers={k: v for k, v in headers.items()
+                                              if k in ("etag", "last-modified")})
 
 
 def _open(gateway: Gateway, bucket: str, key: str,
