@@ -103,7 +103,14 @@ def prepare(spec: DrillSpec, backends: Mapping[str, BackendConfig], base_dir: Pa
 # ---- the worker side ---------------------------------------------------------------------------
 _stores: dict[str, ObjectStore] = {}
 _retriers: dict[str, Retrier] = {}
+_pools: dict[int, Any] = {}
 _lock = threading.Lock()
+#: Dask's worker profiler calls sys._current_frames() every 10 ms; on CPython 3.11 that can
+#: deadlock the whole worker against the garbage collection of a thread-local (seen here: every
+#: thread waiting on the GIL, the profiler holding it). Drill workers run without it.
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+#: The same, for `dask worker` processes started outside Sortie (compose, a cluster).
+WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 
 
 def _store(name: str, data: dict[str, Any], base_dir: str) -> ObjectStore:
@@ -126,15 +133,21 @@ def drill_batch(job: BatchJob, infos: list[ObjectInfo]) -> list[Settled]:
     with _lock:
         retrier = _retriers.setdefault(spec.target.backend + "|" + spec.source.backend,
                                        Retrier(breaker_threshold=max(8, spec.concurrency * 2)))
+        # One pool per worker process, kept across batches: threads (and their thread-locals)
+        # are not created and destroyed for every batch.
+        pool = _pools.get(job.threads)
+        if pool is None:
+            pool = _pools[job.threads] = ThreadPoolExecutor(job.threads,
+                                                            thread_name_prefix="sortie-drill")
     driller = ObjectDrill(spec, source, target, retrier)
-    with ThreadPoolExecutor(min(job.threads, len(infos)) or 1) as pool:
-        return list(pool.map(driller.settle, infos))
+    return list(pool.map(driller.settle, infos))
 
 
 # ---- the coordinator side ----------------------------------------------------------------------
 @contextmanager
 def cluster(execution: Execution, worker_env: Mapping[str, str]) -> Iterator[Any]:
     """A Dask client: on a LocalCluster started (and stopped) here, or on `execution.scheduler`."""
+    import dask
     from distributed import Client, LocalCluster
 
     if execution.scheduler is not None:
@@ -144,9 +157,10 @@ def cluster(execution: Execution, worker_env: Mapping[str, str]) -> Iterator[Any
         finally:
             client.close()
         return
-    local = LocalCluster(n_workers=execution.workers, threads_per_worker=1, processes=True,
-                         dashboard_address=None, silence_logs=logging.ERROR,
-                         env=dict(worker_env), memory_limit=0)
+    with dask.config.set(WORKER_CONFIG):
+        local = LocalCluster(n_workers=execution.workers, threads_per_worker=1, processes=True,
+                             dashboard_address=None, silence_logs=logging.ERROR,
+                             env={**WORKER_ENV, **worker_env}, memory_limit=0)
     client = Client(local)
     try:
         yield client

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from exit_drills.distributed import WORKER_ENV
+
 from .process import ServerProcess, free_port, port_open
 
 DASK = str(Path(sys.executable).with_name("dask"))
@@ -35,7 +37,7 @@ def start_dask(log_dir: Path, env: dict[str, str], workers: int = 2) -> DaskClus
     started = [ServerProcess(f"dask-worker-{i}", [
         DASK, "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--nworkers", "1",
         "--no-dashboard", "--memory-limit", "0", "--death-timeout", "30"],
-        log_dir, env=env, cwd=Path(__file__).resolve().parents[2]).start()
+        log_dir, env={**WORKER_ENV, **env}, cwd=Path(__file__).resolve().parents[2]).start()
         for i in range(workers)]
     cluster = DaskCluster(address, scheduler, started)
     from distributed import Client
