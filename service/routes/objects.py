@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from starlette.background import BackgroundTask
 from starlette.responses import StreamingResponse
 
@@ -41,6 +41,19 @@ _PUT_BODY = {"requestBody": {"required": False, "content": {
 def _out(info: ObjectInfo) -> ObjectOut:
     return ObjectOut(key=info.key, size=info.size, last_modified=info.last_modified,
                      etag=h.etag(info), content_type=info.content_type, sha256=info.sha256)
+
+
+def _read_conditions(
+    if_match: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+    if_modified_since: Annotated[str | None, Header()] = None,
+    if_unmodified_since: Annotated[str | None, Header()] = None,
+) -> Conditions:
+    return Conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
+
+
+#: The conditional headers of a GET or HEAD (RFC 9110 section 13), see service/conditions.py.
+ReadConditions = Annotated[Conditions, Depends(_read_conditions)]
 
 
 @router.put(OBJECT, response_model=ObjectOut, openapi_extra=_PUT_BODY,
@@ -76,18 +89,12 @@ async def put_object(
 
 @router.head(OBJECT, dependencies=[require("read", "head_object")],
              summary="An object's headers (size, type, SHA-256, metadata)")
-async def head_object(
-    request: Request, bucket: str, key: str,
-    if_match: Annotated[str | None, Header()] = None,
-    if_none_match: Annotated[str | None, Header()] = None,
-    if_modified_since: Annotated[str | None, Header()] = None,
-    if_unmodified_since: Annotated[str | None, Header()] = None,
-) -> Response:
+async def head_object(request: Request, bucket: str, key: str,
+                      conditions: ReadConditions) -> Response:
     resolve(request, bucket)
     info = await run(gateway_of(request).head_object, bucket, key)
     headers = h.object_headers(info)
-    if check_read(Conditions(if_match, if_none_match, if_modified_since, if_unmodified_since),
-                  info):
+    if check_read(conditions, info):
         return _not_modified(headers)
     headers["content-length"] = str(info.size)
     headers["content-type"] = info.content_type or "application/octet-stream"
@@ -101,18 +108,13 @@ async def head_object(
                        416: PROBLEM_RESPONSES[400] | {"description": "Range not satisfiable"}},
             summary="Read an object (streamed; one byte range)")
 async def get_object(
-    request: Request, bucket: str, key: str,
+    request: Request, bucket: str, key: str, conditions: ReadConditions,
     range: Annotated[str | None, Header(description="One `bytes=` range; several ranges or a "
                                                     "malformed value get the whole object")] = None,
-    if_match: Annotated[str | None, Header()] = None,
-    if_none_match: Annotated[str | None, Header()] = None,
-    if_modified_since: Annotated[str | None, Header()] = None,
-    if_unmodified_since: Annotated[str | None, Header()] = None,
 ) -> Response:
     resolve(request, bucket)
     gateway = gateway_of(request)
     byte_range = h.parse_range(range)
-    conditions = Conditions(if_match, if_none_match, if_modified_since, if_unmodified_since)
     try:
         reader, small = await run(_open, gateway, bucket, key, byte_range)
     except RangeNotSatisfiable as exc:
