@@ -99,6 +99,12 @@ class RequestGuard:
                            slug="unauthorized", headers={"WWW-Authenticate": CHALLENGE})
         info = self.tokens.verify(credentials.strip())
         if info is None:
+            expired = self.tokens.expired_on(credentials.strip())
+            if expired:
+                return problem(401, f"the bearer token expired at {expired}; create a new one "
+                                    "(sortie token create)", slug="token-expired",
+                               headers={"WWW-Authenticate":
+                                        f'{CHALLENGE}, error="invalid_token"'})
             return problem(401, "the bearer token is invalid or revoked", slug="unauthorized",
                            headers={"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'})
         scope.setdefault("state", {})["token"] = info

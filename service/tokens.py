@@ -22,7 +22,7 @@ import sqlite3
 import threading
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Literal
 
@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     scopes TEXT NOT NULL,
     buckets TEXT NOT NULL,
     created TEXT NOT NULL,
-    revoked TEXT
+    revoked TEXT,
+    expires TEXT                   -- ISO time after which the token is refused; NULL: never
 );
 """
 
@@ -53,6 +54,12 @@ class TokenInfo:
     buckets: tuple[str, ...]
     created: str
     revoked: str | None = None
+    expires: str | None = None
+
+    def expired(self, now: datetime | None = None) -> bool:
+        if self.expires is None:
+            return False
+        return datetime.fromisoformat(self.expires) <= (now or datetime.now(timezone.utc))
 
     def allows(self, scope: Scope, bucket: str | None = None) -> bool:
         """Whether this token may act with `scope` on `bucket` (None: not about one bucket)."""
@@ -73,6 +80,9 @@ class TokenStore:
         self._path = state_dir / _FILE
         with closing(self._connect()) as db:
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(tokens)")}
+            if "expires" not in columns:  # tokens made before they could expire: never do
+                db.execute("ALTER TABLE tokens ADD COLUMN expires TEXT")
         # verify() runs on every request: one long-lived connection saves opening the file each
         # time. In autocommit mode each query still sees what other processes (the CLI) committed,
         # so a revocation applies from the next request on.
@@ -83,7 +93,8 @@ class TokenStore:
         # One connection per call: the CLI and the server share the file; SQLite serialises them.
         return private_sqlite(self._path, timeout=10, isolation_level=None)
 
-    def create(self, name: str, scopes: Iterable[str], buckets: Iterable[str]) -> tuple[str, TokenInfo]:
+    def create(self, name: str, scopes: Iterable[str], buckets: Iterable[str],
+               expires_in: timedelta | None = None) -> tuple[str, TokenInfo]:
         """A new token; the secret is returned here once and never stored."""
         scope_set = frozenset(scopes)
         unknown = scope_set - set(SCOPES)
@@ -94,13 +105,15 @@ class TokenStore:
             raise ValueError("give at least one non-empty bucket pattern ('*' for every bucket)")
         token_id = secrets.token_hex(6)
         token = f"sortie_{token_id}_{secrets.token_urlsafe(32)}"
-        info = TokenInfo(token_id, name, scope_set, patterns,
-                         datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        now = datetime.now(timezone.utc)
+        expires = (now + expires_in).isoformat(timespec="seconds") if expires_in else None
+        info = TokenInfo(token_id, name, scope_set, patterns, now.isoformat(timespec="seconds"),
+                         expires=expires)
         with closing(self._connect()) as db:
-            db.execute("INSERT INTO tokens (id, hash, name, scopes, buckets, created) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
+            db.execute("INSERT INTO tokens (id, hash, name, scopes, buckets, created, expires) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
                        (token_id, _digest(token), name, json.dumps(sorted(scope_set)),
-                        json.dumps(list(patterns)), info.created))
+                        json.dumps(list(patterns)), info.created, expires))
         return token, info
 
     def verify(self, token: str) -> TokenInfo | None:
@@ -113,15 +126,28 @@ class TokenStore:
                 self._reader = sqlite3.connect(self._path, timeout=10, isolation_level=None,
                                                check_same_thread=False)
             row = self._reader.execute(
-                "SELECT id, hash, name, scopes, buckets, created, revoked FROM tokens WHERE id = ?",
+                "SELECT id, hash, name, scopes, buckets, created, revoked, expires FROM tokens WHERE id = ?",
                 (match.group(1),)).fetchone()
         if row is None or not hmac.compare_digest(row[1], _digest(token)) or row[6] is not None:
             return None
-        return _info(row)
+        info = _info(row)
+        return None if info.expired() else info
+
+    def expired_on(self, token: str) -> str | None:
+        """When a genuine, unrevoked token expired, if that is why `verify` refused it."""
+        match = _TOKEN.fullmatch(token)
+        if not match:
+            return None
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT hash, revoked, expires FROM tokens WHERE id = ?",
+                             (match.group(1),)).fetchone()
+        if row is None or not hmac.compare_digest(row[0], _digest(token)) or row[1] or not row[2]:
+            return None
+        return str(row[2])
 
     def list(self) -> list[TokenInfo]:
         with closing(self._connect()) as db:
-            rows = db.execute("SELECT id, hash, name, scopes, buckets, created, revoked FROM tokens "
+            rows = db.execute("SELECT id, hash, name, scopes, buckets, created, revoked, expires FROM tokens "
                               "ORDER BY created, id").fetchall()
         return [_info(row) for row in rows]
 
@@ -148,6 +174,6 @@ def _digest(token: str) -> str:
 
 
 def _info(row: tuple) -> TokenInfo:  # type: ignore[type-arg]
-    token_id, _hash, name, scopes, buckets, created, revoked = row
+    token_id, _hash, name, scopes, buckets, created, revoked, expires = row
     return TokenInfo(token_id, name, frozenset(json.loads(scopes)), tuple(json.loads(buckets)),
-                     created, revoked)
+                     created, revoked, expires)

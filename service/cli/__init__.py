@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+import re
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -63,6 +65,19 @@ def serve(config: ConfigOption = None,
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
+_DURATION = re.compile(r"^(\d{1,6})([dhm])$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90d`, `12h`, `30m` -> a timedelta; anything else is a ValueError naming the forms."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f"--expires-in {text!r}: give a positive number of days, hours or "
+                         "minutes, e.g. 90d, 12h, 30m")
+    unit = {"d": "days", "h": "hours", "m": "minutes"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
+
+
 def token_store(config: Path | None) -> "TokenStore":
     from ..tokens import TokenStore
 
@@ -78,10 +93,14 @@ def token_create(
                                   "others).")] = ["read"],
         bucket: Annotated[list[str], typer.Option(
             "--bucket", "-b", help="Bucket name glob the token may use (repeat; default: '*').")]
-        = ["*"]) -> None:
+        = ["*"],
+        expires_in: Annotated[Optional[str], typer.Option(
+            help="Refuse the token after this long: 90d, 12h, 30m (default: never).")] = None,
+        ) -> None:
     """Create a token and print it once (only its hash is stored)."""
     try:
-        token, info = token_store(config).create(name, scope, bucket)
+        lifetime = parse_duration(expires_in) if expires_in else None
+        token, info = token_store(config).create(name, scope, bucket, lifetime)
     except ValueError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"sortie: token {info.id} ({', '.join(sorted(info.scopes))} on "
@@ -93,7 +112,9 @@ def token_create(
 def token_list(config: ConfigOption = None) -> None:
     """List tokens: id, name, scopes, bucket patterns, created, status (never the secrets)."""
     for info in token_store(config).list():
-        status = f"revoked {info.revoked}" if info.revoked else "active"
+        status = (f"revoked {info.revoked}" if info.revoked else
+                  f"expired {info.expires}" if info.expired() else
+                  f"active, expires {info.expires}" if info.expires else "active")
         typer.echo("\t".join([info.id, info.name, ",".join(sorted(info.scopes)),
                               ",".join(info.buckets), info.created, status]))
 

@@ -112,3 +112,30 @@ def test_serve_creates_the_first_admin_token_once(tmp_path: Path) -> None:
         _, err = process.communicate(timeout=15)
     # The second start prints no token, and the access log never shows one.
     assert "sortie_" not in err.decode()
+
+
+def test_tokens_expire(live_local: LiveGateway) -> None:
+    live = live_local
+    code, out, err = cli(live, "create", "--name", "short", "-s", "read", "--expires-in", "30m")
+    assert code == 0, err
+    token = out.strip()
+    token_id = token.split("_")[1]
+    assert live.as_token(token).get("/v1/buckets").status_code == 200
+    code, out, _ = cli(live, "list")
+    row = next(line.split("\t") for line in out.splitlines() if line.startswith(token_id))
+    assert row[5].startswith("active, expires ")
+    # Expire it (as if 30 minutes had passed): refused with a clear message, listed as expired.
+    import sqlite3
+
+    db = sqlite3.connect(live.state_dir / "tokens.sqlite3")
+    db.execute("UPDATE tokens SET expires = '2020-01-01T00:00:00+00:00' WHERE id = ?", (token_id,))
+    db.commit()
+    db.close()
+    refused = assert_problem(live.as_token(token).get("/v1/buckets"), 401)
+    assert "expired at 2020-01-01" in refused["detail"] and "sortie token create" in refused["detail"]
+    code, out, _ = cli(live, "list")
+    row = next(line.split("\t") for line in out.splitlines() if line.startswith(token_id))
+    assert row[5] == "expired 2020-01-01T00:00:00+00:00"
+    for bad in ("0d", "90x", "-1d", "1.5h"):
+        code, _, err = cli(live, "create", "-s", "read", "--expires-in", bad)
+        assert code == 2 and "--expires-in" in err, (bad, err)
