@@ -14,12 +14,14 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def private_sqlite(path: Path, **options: object) -> sqlite3.Connection:
+def private_sqlite(path: Path, *, timeout: float = 60.0, isolation_level: None = None,
+                   check_same_thread: bool = True) -> sqlite3.Connection:
     """A SQLite connection to `path`, the file (and its WAL and journal files) made 0600."""
     if not path.exists():
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     os.chmod(path, 0o600)
-    db = sqlite3.connect(path, **options)  # type: ignore[arg-type]
+    db = sqlite3.connect(path, timeout=timeout, isolation_level=isolation_level,
+                         check_same_thread=check_same_thread)
     for suffix in ("-wal", "-shm", "-journal"):
         side = path.with_name(path.name + suffix)
         if side.exists():

@@ -80,6 +80,7 @@ def check_read(conditions: Conditions, info: ObjectInfo) -> bool:
 def check_write(conditions: Conditions, current: ObjectInfo | None) -> None:
     """Raises PreconditionFailed when a conditional write must not happen."""
     if conditions.if_none_match is not None and _matches(conditions.if_none_match, current):
+        assert current is not None  # a listed ETag or `*` only matches an existing object
         raise PreconditionFailed("If-None-Match: the object already exists"
                                  if "*" in _tags(conditions.if_none_match) else
                                  f"If-None-Match: the object's ETag is {etag(current)}")
