@@ -165,8 +165,27 @@ def cluster(execution: Execution, worker_env: Mapping[str, str]) -> Iterator[Any
     try:
         yield client
     finally:
-        client.close()
-        local.close()
+        _close(client, local)
+
+
+#: How long stopping a LocalCluster may take before its worker processes are killed.
+CLOSE_TIMEOUT = 30
+
+
+def _close(client: Any, local: Any) -> None:
+    """Stop the cluster; a nanny still restarting a lost worker can make a clean close hang
+    (seen after a worker was killed), so give up after CLOSE_TIMEOUT and kill what is left."""
+    import multiprocessing
+
+    try:
+        client.close(timeout=CLOSE_TIMEOUT)
+        local.close(timeout=CLOSE_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - the drill is over; leave no process behind
+        logging.getLogger("sortie.drills").warning("the Dask cluster did not stop cleanly "
+                                                   "(%s); killing its workers", exc)
+    for child in multiprocessing.active_children():
+        child.kill()
+        child.join(5)
 
 
 def worker_count(client: Any) -> int:
