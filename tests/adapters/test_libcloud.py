@@ -116,7 +116,7 @@ def test_unknown_provider_is_refused() -> None:
         LibcloudStore("x", "NOT_A_PROVIDER", None)
 
 
-def test_from_config_resolves_local_root_against_the_config_folder(tmp_path: Path) -> None:
+def test_the_local_root_resolves_against_the_config_folder(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
     store = build_store("lc", LibcloudBackend(type="libcloud", provider="local", key="data"),
                         tmp_path)

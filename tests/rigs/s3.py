@@ -1,6 +1,6 @@
 """S3 adapter rigs: SeaweedFS (`weed mini`) and OpenStack Swift's s3api, two real S3 servers.
 
-Stores are built the way `sortie` builds them (settings -> preset -> from_config, retry layer
+Stores are built the way `sortie` builds them (settings -> preset -> registry, retry layer
 included), so the rig proves the configuration path too.
 """
 
