@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from boto3.s3.transfer import TransferConfig
 
-from adapters.layers.stack import innermost
+from adapters.layers.base import innermost
 from adapters.contract import MiB
 from bench import timed
 from tests.rigs.s3 import seaweed_store

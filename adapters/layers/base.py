@@ -3,7 +3,7 @@ has something to add. A layer overrides only the operations its behaviour concer
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from ..contract import MAX_LIST_LIMIT, ByteRange, ListPage, ObjectInfo, ObjectStore
 from ..streams import ObjectReader, PutSource
@@ -55,3 +55,23 @@ class Layer(ObjectStore):
     def __getattr__(self, name: str) -> object:
         # Backend-specific extras (e.g. S3Store.delete_many, settings) stay reachable.
         return getattr(self.inner, name)
+
+
+def chain(store: ObjectStore) -> Iterator[ObjectStore]:
+    """`store`, then each store it wraps, down to the adapter."""
+    current: ObjectStore | None = store
+    while current is not None:
+        yield current
+        inner = getattr(current, "inner", None)
+        current = inner if isinstance(inner, ObjectStore) else None
+
+
+def has_layer(store: ObjectStore, layer: type) -> bool:
+    """Whether `layer` wraps `store` anywhere in its chain of stores."""
+    return any(isinstance(member, layer) for member in chain(store))
+
+
+def innermost(store: ObjectStore) -> ObjectStore:
+    """The adapter under every layer (for tests and tools that inspect the backend itself)."""
+    *_, last = chain(store)
+    return last

@@ -22,11 +22,12 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Mapping, TypeVar
+from typing import Callable, Mapping, TypeVar
 
 from ..contract import MAX_LIST_LIMIT, ByteRange, ListPage, ObjectInfo, ObjectStore
 from ..errors import TransientError
 from ..streams import ObjectReader, PutSource
+from .base import Layer, has_layer
 
 T = TypeVar("T")
 
@@ -43,15 +44,13 @@ class RetryPolicy:
 DEFAULT_POLICY = RetryPolicy()
 
 
-class RetryingStore(ObjectStore):
+class RetryingStore(Layer):
     def __init__(self, inner: ObjectStore, policy: RetryPolicy = DEFAULT_POLICY, *,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         if has_layer(inner, RetryingStore):
             raise ValueError(f"store {inner.name!r} already retries: the retry layer is applied "
                              "once, by adapters.registry.build_store")
-        self.inner = inner
-        self.name = inner.name
-        self.capabilities = inner.capabilities
+        super().__init__(inner)
         self.policy = policy
         self.attempts = max(1, policy.attempts)
         self._sleep = sleep
@@ -110,23 +109,3 @@ class RetryingStore(ObjectStore):
 
     def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         return self._retried(lambda: self.inner.copy(bucket, key, dest_bucket, dest_key))
-
-    def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
-        return super().iter_objects(bucket, prefix)
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def __getattr__(self, name: str) -> object:
-        # Backend-specific extras (e.g. S3Store.delete_many, settings) stay reachable.
-        return getattr(self.inner, name)
-
-
-def has_layer(store: ObjectStore, layer: type) -> bool:
-    """Whether `layer` wraps `store` anywhere in its chain of `inner` stores."""
-    current: object = store
-    while current is not None:
-        if isinstance(current, layer):
-            return True
-        current = current.__dict__.get("inner") if hasattr(current, "__dict__") else None
-    return False

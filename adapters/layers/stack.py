@@ -33,10 +33,3 @@ def wrap(store: ObjectStore, stack: LayerStack = DEFAULT_STACK) -> ObjectStore:
     if stack.verify_reads:
         layered = VerifyingStore(layered)
     return layered
-
-
-def innermost(store: ObjectStore) -> ObjectStore:
-    """The adapter under every layer (for tests and tools that inspect the backend itself)."""
-    while isinstance(getattr(store, "inner", None), ObjectStore):
-        store = store.inner  # type: ignore[attr-defined]
-    return store

@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from adapters.layers.stack import innermost
+from adapters.layers.base import innermost
 from adapters.registry import build_store
 from adapters.config import AzureBackend
 from adapters.contract import MiB

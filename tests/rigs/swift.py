@@ -10,7 +10,7 @@ from adapters.config import SwiftBackend
 from adapters.contract import MiB
 from adapters.registry import build_store
 from adapters.swift.auth import SwiftAuth
-from adapters.swift.store import SWIFT_CAPABILITIES, SwiftStore
+from adapters.swift.store import SWIFT_CAPABILITIES
 
 from ..servers.swift import SwiftServer, server_swift  # noqa: F401 - exposed as a fixture
 from . import Rig

@@ -33,7 +33,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.close_connection = True
 
-    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _answer
+    do_GET = do_PUT = do_POST = do_DELETE = _answer
 
     def do_HEAD(self) -> None:  # noqa: N802 - no body on HEAD
         server: DeadServer = self.server  # type: ignore[assignment]
