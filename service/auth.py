@@ -1,5 +1,6 @@
-"""Bearer-token authorisation as FastAPI dependencies: 401 without a valid token, 403 outside
-its scopes or bucket patterns. The token itself is never logged: only its id reaches the audit."""
+"""Bearer-token authorisation as FastAPI dependencies: 403 outside the token's scopes or bucket
+patterns. The token itself was verified (401 without a valid one) by the request guard
+(service/guard.py), before any body was read. Only its id reaches the audit, never the token."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .access import access_of
 from .problems import GatewayProblem
-from .tokens import Scope, TokenInfo, TokenStore
+from .tokens import Scope, TokenInfo
 
 bearer = HTTPBearer(auto_error=False, description="A token from `sortie token create`.")
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="sortie"'}
 
 
 def authorize(scope: Scope, action: str) -> Callable[..., Awaitable[TokenInfo]]:
@@ -27,19 +27,12 @@ def authorize(scope: Scope, action: str) -> Callable[..., Awaitable[TokenInfo]]:
         bucket = request.path_params.get("bucket")
         access.bucket = bucket
         access.key = request.path_params.get("key")
-        # Verified by the request guard (service/guard.py) before the body was read.
+        # The request guard (service/guard.py) verified the token before any body was read and
+        # refused the request without one; `credentials` only documents the scheme in OpenAPI.
         info: TokenInfo | None = request.scope.get("state", {}).get("token")
-        if info is None and credentials is not None:  # an app mounted without the guard
-            tokens: TokenStore = request.app.state.tokens
-            info = tokens.verify(credentials.credentials)
-        if credentials is None:
-            raise GatewayProblem(401, "a bearer token is required (Authorization: Bearer ...)",
-                                 slug="unauthorized", headers=_CHALLENGE)
         if info is None:
-            raise GatewayProblem(401, "the bearer token is invalid or revoked",
-                                 slug="unauthorized",
-                                 headers={**_CHALLENGE, "WWW-Authenticate":
-                                          'Bearer realm="sortie", error="invalid_token"'})
+            raise GatewayProblem(500, "no verified token: the request guard is not installed",
+                                 slug="internal-error")
         access.token_id = info.id
         if not info.allows(scope, bucket):
             where = f" on bucket {bucket!r}" if bucket else ""
