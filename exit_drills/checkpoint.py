@@ -1,10 +1,11 @@
 """A drill's progress on disk (SQLite), so that `--resume` after a crash or SIGKILL goes on where
 the drill stopped instead of copying everything again.
 
-One row per source object, written as soon as that object is settled (verified or failed). Each
-row is its own transaction: a killed process loses at most the objects in flight, which the
-resumed run copies again. The row also remembers whether this drill wrote the target object, so
-`--cleanup` deletes only what the drill itself created.
+One row per source object once it is settled (verified, unverified or failed), committed in
+batches (128 rows or 1 s, one transaction each): a killed process loses at most the objects in
+flight and the last uncommitted batch, which the resumed run drills again. The row also
+remembers whether this drill wrote the target object, so `--cleanup` deletes only what the drill
+itself created.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -143,13 +143,6 @@ class Checkpoint:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Records made inside are committed together (a batch of objects: one commit)."""
-        with self._lock:
-            yield
-            self.flush()
 
     def touch(self, key: str, run: int) -> None:
         with self._lock:

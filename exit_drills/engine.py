@@ -20,9 +20,8 @@ from typing import Callable, Iterator
 from adapters.contract import ObjectInfo, ObjectStore
 from adapters.errors import NotFound, StorageError
 
-from . import history
+from . import distributed, history
 from .checkpoint import Checkpoint
-from . import distributed
 from .distributed import IN_PROCESS, Execution, Shipment
 from .inventory import walk
 from .object_drill import ObjectDrill, Settled
@@ -194,10 +193,9 @@ class DrillEngine:
                 return self.workers_alive
 
             def record(infos: list[ObjectInfo], results: list[Settled]) -> None:
-                with checkpoint.transaction():  # one commit per batch, not per object
-                    for info, settled in zip(infos, results):
-                        self._record(checkpoint, run, info, settled)
-                        self._count_live(settled.bytes_copied + settled.bytes_read)
+                for info, settled in zip(infos, results):  # the checkpoint batches the commits
+                    self._record(checkpoint, run, info, settled)
+                    self._count_live(settled.bytes_copied + settled.bytes_read)
 
             def dispatcher() -> None:
                 self._workers_left = 1
