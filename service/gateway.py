@@ -55,6 +55,7 @@ class Gateway:
         self.routes = RouteTable(self.state_dir, config.settings.buckets)
         self.default_backend = config.settings.first_backend
         self.locks = BucketLocks()
+        self.recover_deletes()
 
     # ---- routing -----------------------------------------------------------------------------
     def resolve(self, logical: str) -> Resolved:
@@ -108,10 +109,38 @@ class Gateway:
     def delete_bucket(self, logical: str) -> None:
         with self.locks.deleting(logical):
             target = self.resolve(logical)
+            # Journalled: a gateway killed between the backend's delete and the route's removal
+            # finishes (or rolls back) the delete on restart rather than listing a lost bucket.
+            self.routes.mark_deleting(logical, target.route)
             try:
                 target.store.delete_bucket(target.route.physical)
             except BucketNotFound:
                 pass  # already gone on the backend: forget the route all the same
+            except BaseException:
+                self.routes.clear_deleting(logical)
+                raise
+            self.routes.remove(logical)
+
+    def recover_deletes(self) -> None:
+        """Finish or roll back each bucket delete a previous process left half done."""
+        for logical, route in self.routes.pending_deletes().items():
+            store = self.stores.get(route.backend)
+            if self.routes.get(logical) != route or store is None:
+                self.routes.clear_deleting(logical)  # the route moved on since: nothing to redo
+                continue
+            try:
+                if store.bucket_exists(route.physical):
+                    store.delete_bucket(route.physical)
+            except Conflict:
+                log.warning("bucket %r: an interrupted delete is rolled back (it holds objects)",
+                            logical)
+                self.routes.clear_deleting(logical)
+                continue
+            except Exception as exc:  # backend down: the mark stays, the next start tries again
+                log.warning("bucket %r: an interrupted delete could not be finished: %s",
+                            logical, exc)
+                continue
+            log.warning("bucket %r: an interrupted delete is finished", logical)
             self.routes.remove(logical)
 
     # ---- objects -----------------------------------------------------------------------------

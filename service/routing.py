@@ -3,6 +3,10 @@
 The configuration's `buckets:` are the base; routes created or switched at run time are kept in
 STATE_DIR/routes.json (written atomically: temp file, fsync, rename) and take precedence, so they
 survive a restart. A runtime entry `null` hides a config route (its bucket was deleted).
+
+A bucket delete is journalled there too (`deleting`): marked before the backend is asked, cleared
+with the route. A gateway killed in between finds the mark on restart and finishes or rolls back
+the delete (`Gateway.recover_deletes`), instead of listing a route whose bucket is gone.
 """
 
 from __future__ import annotations
@@ -32,19 +36,22 @@ class RouteTable:
         self._path = state_dir / _FILE
         self._base = {logical: Route(r.backend, r.name or logical) for logical, r in base.items()}
         self._lock = threading.Lock()
-        self._runtime: dict[str, Route | None] = self._load()
+        raw = self._load()
+        self._runtime: dict[str, Route | None] = {
+            logical: _route(entry) for logical, entry in raw.get("routes", {}).items()}
+        self._deleting: dict[str, Route] = {
+            logical: route for logical, entry in raw.get("deleting", {}).items()
+            if (route := _route(entry)) is not None}
 
-    def _load(self) -> dict[str, Route | None]:
+    def _load(self) -> dict[str, dict[str, dict[str, str] | None]]:
         try:
-            raw = json.loads(self._path.read_text("utf-8"))
+            return json.loads(self._path.read_text("utf-8"))  # type: ignore[no-any-return]
         except FileNotFoundError:
             return {}
-        return {logical: (Route(entry["backend"], entry["physical"]) if entry else None)
-                for logical, entry in raw.get("routes", {}).items()}
 
     def _save(self) -> None:
-        data = {"routes": {logical: ({"backend": r.backend, "physical": r.physical} if r else None)
-                           for logical, r in sorted(self._runtime.items())}}
+        data = {"routes": {logical: _entry(r) for logical, r in sorted(self._runtime.items())},
+                "deleting": {logical: _entry(r) for logical, r in sorted(self._deleting.items())}}
         self._path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".routes-", suffix=".tmp")
         try:
@@ -89,8 +96,10 @@ class RouteTable:
                 raise
 
     def remove(self, logical: str) -> None:
+        """Forget the route (and its delete mark, in the same atomic write)."""
         with self._lock:
             previous = self._runtime.get(logical, ...)
+            mark = self._deleting.pop(logical, None)
             if logical in self._base:
                 self._runtime[logical] = None
             else:
@@ -99,10 +108,45 @@ class RouteTable:
                 self._save()
             except BaseException:
                 self._restore(logical, previous)
+                if mark is not None:
+                    self._deleting[logical] = mark
                 raise
+
+    # ---- the delete journal ---------------------------------------------------------------------
+    def mark_deleting(self, logical: str, route: Route) -> None:
+        with self._lock:
+            self._deleting[logical] = route
+            try:
+                self._save()
+            except BaseException:
+                del self._deleting[logical]
+                raise
+
+    def clear_deleting(self, logical: str) -> None:
+        with self._lock:
+            mark = self._deleting.pop(logical, None)
+            if mark is None:
+                return
+            try:
+                self._save()
+            except BaseException:
+                self._deleting[logical] = mark
+                raise
+
+    def pending_deletes(self) -> dict[str, Route]:
+        with self._lock:
+            return dict(self._deleting)
 
     def _restore(self, logical: str, previous: object) -> None:
         if previous is ...:
             self._runtime.pop(logical, None)
         else:
             self._runtime[logical] = previous  # type: ignore[assignment]
+
+
+def _route(entry: Mapping[str, str] | None) -> Route | None:
+    return Route(entry["backend"], entry["physical"]) if entry else None
+
+
+def _entry(route: Route | None) -> dict[str, str] | None:
+    return {"backend": route.backend, "physical": route.physical} if route else None
