@@ -17,15 +17,20 @@ import re
 from .errors import InvalidName
 
 MAX_KEY_BYTES = 1024
-_BUCKET = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){1,61}[a-z0-9]$")
+BUCKET_PATTERN = r"^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){1,61}[a-z0-9]$"
+_BUCKET = re.compile(BUCKET_PATTERN)
+#: The rules in words, for documentation (the OpenAPI document of the gateway).
+BUCKET_RULE = ("3 to 63 characters: lowercase ASCII letters, digits and single hyphens, starting "
+               "and ending with a letter or digit")
+KEY_RULE = (f"1 to {MAX_KEY_BYTES} bytes of UTF-8, percent-encoded in the path; no control "
+            "characters (C0, C1, DEL), no leading `/`, no `.` or `..` segment")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def check_bucket(name: object) -> str:
     if not isinstance(name, str) or not _BUCKET.fullmatch(name):
         raise InvalidName(
-            f"invalid bucket name {name!r}: use 3-63 lowercase letters, digits and single hyphens, "
-            "starting and ending with a letter or digit",
+            f"invalid bucket name {name!r}: use {BUCKET_RULE}",
             bucket=name if isinstance(name, str) else None,
         )
     return name

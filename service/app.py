@@ -13,14 +13,13 @@ from adapters.layers.stack import SERVING_STACK
 from adapters.contract import ObjectStore
 from exit_drills.background import BackgroundDrills
 
-from . import __version__, problems
+from . import __version__, methods, openapi, problems
 from .access import AccessMiddleware
 from .audit import AuditLog
 from .config import LoadedConfig
 from .gateway import Gateway
 from .guard import RequestGuard
 from .metrics import Metrics
-from .models import Problem
 from .routes import buckets, drills, objects, ops
 from .tokens import TokenStore
 
@@ -60,27 +59,14 @@ def create_app(config: LoadedConfig) -> FastAPI:
                                         state_dir=config.state_dir,
                                         secret_refs=config.secret_refs)
     problems.install(app)
-    # Added first, so it runs inside the access middleware: refusals are audited too.
+    app.add_middleware(methods.OptionsMiddleware)  # innermost: OPTIONS needs a token too
+    # Added before the access middleware, so it runs inside it: refusals are audited too.
     app.add_middleware(RequestGuard, tokens=tokens, limits=config.settings.limits)
     app.add_middleware(AccessMiddleware, metrics=metrics, audit=audit)
     app.include_router(ops.router)
     app.include_router(buckets.router)
     app.include_router(objects.router)
     app.include_router(drills.router)
-    _add_problem_schema(app)
+    openapi.install(app)
     return app
 
-
-def _add_problem_schema(app: FastAPI) -> None:
-    """Register the Problem model in the OpenAPI components (the routes refer to it)."""
-    original = app.openapi
-
-    def openapi() -> dict:  # type: ignore[type-arg]
-        if app.openapi_schema is None:
-            schema = original()
-            schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = \
-                Problem.model_json_schema()
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

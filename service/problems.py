@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect
 
 from adapters.errors import CorruptObject, StorageError, TransientError
 
+from . import methods
 from .bodies import BodyStalled
 from .integrity import report_corrupt
 
@@ -84,9 +85,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no route for {request.method} {request.url.path}"
-        return problem(exc.status_code, detail, headers=dict(exc.headers or {}))
+        if exc.status_code == 405:
+            headers["Allow"] = methods.allow_header(request.app, request.url.path)
+        return problem(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(BodyStalled)
     async def _stalled(request: Request, exc: BodyStalled) -> ProblemResponse:

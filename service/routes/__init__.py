@@ -23,6 +23,11 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def problem_response(description: str) -> dict[str, Any]:
+    """One more documented problem answer, e.g. `responses={409: problem_response("...")}`."""
+    return {"description": description, "content": PROBLEM_RESPONSES[400]["content"]}
+
+
 def gateway_of(request: Request) -> Gateway:
     return request.app.state.gateway  # type: ignore[no-any-return]
 

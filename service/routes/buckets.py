@@ -10,7 +10,7 @@ from ..access import access_of
 from ..auth import authorize, require
 from ..models import BackendList, BackendStatus, BucketList, BucketOut, RouteOut, RouteSwitch, RouteSwitched
 from ..tokens import TokenInfo
-from . import PROBLEM_RESPONSES, gateway_of, resolve, run
+from . import PROBLEM_RESPONSES, gateway_of, problem_response, resolve, run
 
 router = APIRouter(prefix="/v1", tags=["buckets"], responses=PROBLEM_RESPONSES)
 
@@ -26,6 +26,8 @@ async def list_buckets(request: Request,
 
 @router.put("/buckets/{bucket}", status_code=201, response_model=BucketOut,
             dependencies=[require("write", "create_bucket")],
+            responses={409: problem_response(
+                "The bucket exists, or the backend holds that name for another bucket")},
             summary="Create a bucket on a backend (default: the configured default backend)")
 async def create_bucket(request: Request, bucket: str,
                         backend: Annotated[str | None, Query(max_length=64)] = None) -> BucketOut:
@@ -40,6 +42,7 @@ async def create_bucket(request: Request, bucket: str,
 
 @router.delete("/buckets/{bucket}", status_code=204,
                dependencies=[require("write", "delete_bucket")],
+               responses={409: problem_response("The bucket still holds objects")},
                summary="Delete an empty bucket and its route")
 async def delete_bucket(request: Request, bucket: str) -> Response:
     resolve(request, bucket)
@@ -57,7 +60,7 @@ async def get_route(request: Request, bucket: str) -> RouteOut:
 
 @router.put("/buckets/{bucket}/route", response_model=RouteSwitched,
             dependencies=[require("admin", "switch_route")],
-            responses={409: PROBLEM_RESPONSES[400] | {"description": "No passed exit drill"}},
+            responses={409: problem_response("No passed exit drill that read every object back")},
             summary="Switch a bucket to another backend (needs a passed exit drill)")
 async def switch_route(request: Request, bucket: str, body: RouteSwitch) -> RouteSwitched:
     access = access_of(request)

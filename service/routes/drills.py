@@ -79,6 +79,10 @@ async def get_drill(request: Request, drill_id: str) -> dict[str, Any]:
 
 
 @router.get("/drills/{drill_id}/report", dependencies=[require("admin", "get_drill_report")],
+            response_class=FileResponse, responses={200: {
+                "description": "The report, as JSON or as a page for a browser",
+                "content": {"application/json": {"schema": {"type": "object"}},
+                            "text/html": {"schema": {"type": "string"}}}}},
             summary="The drill's report: JSON (default) or HTML (format=html or Accept: text/html)")
 async def get_report(request: Request, drill_id: str,
                      format: Literal["json", "html"] | None = None) -> FileResponse:

@@ -53,7 +53,7 @@ def test_generated_requests_never_get_a_server_error(fuzz_gateway: LiveGateway) 
             assert response.status_code < 500, (case.method, case.formatted_path, response.text)
             # uvicorn itself answers requests that break HTTP framing (a negative Content-Length)
             # with a plain-text 400 before the app sees them: still a 4xx, but not ours to shape.
-            from_server = response.text == "Invalid HTTP request received."
+            from_server = response.content == b"Invalid HTTP request received."
             if response.status_code >= 400 and case.method != "HEAD" and not from_server:
                 content_type = response.headers.get("content-type") or [""]
                 assert content_type[0] == "application/problem+json", response.text
