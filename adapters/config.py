@@ -40,6 +40,9 @@ class S3Backend(_Backend):
     secret_key: SecretStr | None = None
     #: Provider quirk overrides (max_parts, min_part_size, ...), key by key over the preset's.
     quirks: dict[str, Any] = Field(default_factory=dict)
+    #: Seconds to connect, and of silence while reading an answer, before a call fails.
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
 
 
 class AzureBackend(_Backend):

@@ -11,8 +11,6 @@ from botocore.config import Config
 
 from .presets import S3Settings
 
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 60.0
 #: Per-call attempts by botocore itself: one, so that retries happen in one place, the retry
 #: layer the registry puts around every store (adapters/layers/retry.py).
 BOTOCORE_ATTEMPTS = 1
@@ -24,7 +22,6 @@ def flexible_checksums(settings: S3Settings) -> bool:
 
 
 def make_client(settings: S3Settings, *, pool: int = 32,
-                connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = READ_TIMEOUT,
                 attempts: int = BOTOCORE_ATTEMPTS) -> Any:
     """A boto3 S3 client configured from resolved settings (thread-safe, shared by a store)."""
     checksums = "when_supported" if flexible_checksums(settings) else "when_required"
@@ -32,7 +29,7 @@ def make_client(settings: S3Settings, *, pool: int = 32,
         region_name=settings.region,
         signature_version=settings.signature,
         s3={"addressing_style": settings.addressing},
-        connect_timeout=connect_timeout, read_timeout=read_timeout,
+        connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
         retries={"total_max_attempts": attempts, "mode": "standard"},
         max_pool_connections=pool,
         request_checksum_calculation=checksums,

@@ -106,6 +106,8 @@ class S3Settings:
     access_key: SecretStr | None
     secret_key: SecretStr | None
     quirks: S3Quirks
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
     #: AWS itself: botocore's defaults (checksums included) are right there.
     is_aws: bool = False
 
@@ -122,6 +124,7 @@ class S3Settings:
             "access_key": mask(self.access_key) or "(AWS credential chain)",
             "secret_key": "****" if self.secret_key else "(AWS credential chain)",
             "quirks": self.quirks.model_dump(),
+            "connect_timeout": self.connect_timeout, "read_timeout": self.read_timeout,
         }
 
 
@@ -156,6 +159,7 @@ def resolve(settings: S3Backend) -> S3Settings:
         preset=settings.preset, endpoint=endpoint, region=region,
         addressing=chosen["addressing"], signature=chosen["signature"],
         access_key=settings.access_key, secret_key=settings.secret_key, quirks=quirks,
+        connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
         is_aws=settings.preset == "aws" and settings.endpoint is None)
 
 
