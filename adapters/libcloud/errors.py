@@ -8,9 +8,7 @@ code (BaseHTTPError, ProviderError), plain LibcloudError with a message, and the
 from __future__ import annotations
 
 import re
-import socket
 
-import requests
 from libcloud.common.exceptions import BaseHTTPError, RateLimitReachedError
 from libcloud.common.types import (InvalidCredsError, LibcloudError, MalformedResponseError,
                                    ServiceUnavailableError)
@@ -21,9 +19,8 @@ from libcloud.storage.types import (ContainerAlreadyExistsError, ContainerDoesNo
 from ..errors import (AlreadyExists, AuthError, BackendError, BucketNotFound, Conflict,
                       IntegrityError, InvalidName, ObjectNotFound, StorageError, TransientError,
                       by_status)
+from ..network import NETWORK_ERRORS
 
-NETWORK_ERRORS: tuple[type[BaseException], ...] = (
-    requests.exceptions.RequestException, ConnectionError, socket.timeout, TimeoutError)
 #: OSError too: drivers such as LOCAL raise the file system's errors as they are.
 LIBCLOUD_ERRORS: tuple[type[BaseException], ...] = (LibcloudError, BaseHTTPError, OSError,
                                                     *NETWORK_ERRORS)

@@ -6,23 +6,19 @@ difference pass `key` and then ask the store (`SwiftStore._missing`).
 
 from __future__ import annotations
 
-import socket
 from typing import NoReturn
 
-import requests
 from swiftclient.exceptions import ClientException
 
 from ..errors import (AuthError, BackendError, BucketNotFound, IntegrityError, StorageError,
                       TransientError, by_status)
+from ..network import NETWORK_ERRORS
 
 try:  # keystoneauth1 comes with python-keystoneclient; v1 (tempauth) works without it.
     from keystoneauth1 import exceptions as ks_exc
 except ImportError:  # pragma: no cover - only without the Keystone extras
     ks_exc = None  # type: ignore[assignment]
 
-#: Exceptions that mean "could not talk to Swift" rather than "Swift said no".
-NETWORK_ERRORS: tuple[type[BaseException], ...] = (
-    requests.exceptions.RequestException, ConnectionError, socket.timeout, TimeoutError)
 
 _AUTH_MESSAGES = ("unauthorized", "authorization failure", "endpoint for", "no project",
                   "no tenant", "auth get failed")
