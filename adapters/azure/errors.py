@@ -28,7 +28,7 @@ _TRANSIENT = {"ServerBusy", "OperationTimedOut", "InternalError", "Md5Mismatch",
 
 
 def error_code(exc: HttpResponseError) -> str:
-    code = exc.error_code
+    code = getattr(exc, "error_code", None)  # unset on errors the SDK raises itself
     # The SDK gives either a plain string or a StorageErrorCode (a str enum).
     return str(getattr(code, "value", code) or "")
 
@@ -41,7 +41,7 @@ def translate(exc: Exception, *, backend: str, bucket: str | None = None,
     where = {"backend": backend, "bucket": bucket, "key": key}
     if isinstance(exc, ClientAuthenticationError) and not isinstance(exc, HttpResponseError):
         return AuthError(f"Azure credentials could not be obtained: {_first_line(exc)}", **where)
-    if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+    if isinstance(exc, (ServiceRequestError, ServiceResponseError)) or _answer_lost(exc):
         # Connection refused, DNS failure, TLS failure, read timeout: nothing reached the service
         # or its answer was lost.
         target = f" at {account_url}" if account_url else ""
@@ -90,6 +90,14 @@ def translate(exc: Exception, *, backend: str, bucket: str | None = None,
     elif isinstance(exc, ResourceExistsError):
         status = 409
     return by_status(status, f"Azure: {said}", **where)
+
+
+def _answer_lost(exc: Exception) -> bool:
+    """An HttpResponseError the SDK made of a network failure, with no answer behind it (the
+    first chunk of a download timing out is re-raised so)."""
+    return (isinstance(exc, HttpResponseError) and exc.status_code is None
+            and isinstance(exc.__cause__ or exc.__context__,
+                           (ServiceRequestError, ServiceResponseError)))
 
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
