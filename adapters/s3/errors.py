@@ -9,9 +9,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterator
 
-from botocore.exceptions import (BotoCoreError, ClientError, ConnectionClosedError,
-                                 ConnectTimeoutError, EndpointConnectionError,
-                                 NoCredentialsError, PartialCredentialsError, ReadTimeoutError)
+from botocore.exceptions import (BotoCoreError, ClientError, ConnectTimeoutError,
+                                 EndpointConnectionError, HTTPClientError, IncompleteReadError,
+                                 NoCredentialsError, PartialCredentialsError)
 
 from ..errors import (AlreadyExists, AuthError, BackendError, BucketNotFound, Conflict,
                       InvalidRequest, ObjectNotFound, RangeNotSatisfiable, StorageError,
@@ -50,7 +50,9 @@ def translate(exc: Exception, *, backend: str, bucket: str | None = None,
     if isinstance(exc, (EndpointConnectionError, ConnectTimeoutError)):
         return UnreachableError(f"cannot connect to the endpoint ({exc}); check the endpoint "
                                 "URL and that the service is up", **where)
-    if isinstance(exc, (ReadTimeoutError, ConnectionClosedError)):
+    if isinstance(exc, (HTTPClientError, IncompleteReadError)):
+        # Read timeouts, connections closed or reset, a body cut short (ResponseStreamingError):
+        # the answer was lost on the way, asking again may work.
         return TransientError(f"the endpoint stopped answering ({exc})", **where)
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return AuthError("no S3 credentials: set access_key and secret_key, or configure the "
