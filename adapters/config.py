@@ -43,6 +43,8 @@ class S3Backend(_Backend):
     #: Seconds to connect, and of silence while reading an answer, before a call fails.
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)
+    #: Whole-object GETs and single PUTs through obstore (adapters/fast_io.py); off: boto3 only.
+    fast_io: bool = True
 
 
 class AzureBackend(_Backend):
@@ -61,6 +63,9 @@ class AzureBackend(_Backend):
     retries: int = Field(default=0, ge=0, le=10)
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=120.0, gt=0)
+    #: Whole-object GETs and single PUTs through obstore (adapters/fast_io.py), with a shared
+    #: key; off (or with a SAS token or Entra ID): azure-storage-blob only.
+    fast_io: bool = True
 
 
 class SwiftBackend(_Backend):

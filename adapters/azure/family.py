@@ -14,6 +14,7 @@ from .preset import CATALOGUE, DEFAULT_PRESET
 def build(name: str, settings: AzureBackend, base_dir: Path,
           overrides: Mapping[str, object]) -> ObjectStore:
     from .client import service_client
+    from .fast import fast_path
     from .store import AZURE_CAPABILITIES, AzureStore
 
     capabilities = CATALOGUE.load(settings.preset or DEFAULT_PRESET).capabilities(
@@ -24,8 +25,9 @@ def build(name: str, settings: AzureBackend, base_dir: Path,
         capabilities = capabilities.with_overrides(server_side_copy=False)
     if overrides:
         capabilities = capabilities.with_overrides(**overrides)
-    return AzureStore(name, service_client(name, settings), capabilities,
-                      max_concurrency=settings.max_concurrency)
+    client = service_client(name, settings)
+    return AzureStore(name, client, capabilities, max_concurrency=settings.max_concurrency,
+                      fast=fast_path(name, settings, client))
 
 
 FAMILY = Family(type="azure", title="Azure Blob Storage", settings=AzureBackend, build=build,

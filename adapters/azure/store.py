@@ -27,9 +27,12 @@ from azure.core import MatchConditions
 from azure.storage.blob import (BlobClient, BlobPrefix, BlobProperties, BlobServiceClient,
                                 ContentSettings)
 
+from .. import fast_io
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, Feature, ListPage, MiB, ObjectInfo
-from ..errors import BackendError, Conflict, ObjectNotFound, StorageError, TransientError
+from ..errors import (BackendError, Conflict, ObjectNotFound, RangeNotSatisfiable, StorageError,
+                      TransientError)
+from ..fast_io import FastPath
 from ..streams import IngestStream, ObjectReader
 from .blocks import BlockStager, block_sizes, split
 from .errors import translate
@@ -65,9 +68,12 @@ _TOTAL_FROM_RANGE = re.compile(r"/(\d+)$")
 
 class AzureStore(BaseStore):
     def __init__(self, name: str, client: BlobServiceClient,
-                 capabilities: Capabilities = AZURE_CAPABILITIES, *, max_concurrency: int = 4) -> None:
+                 capabilities: Capabilities = AZURE_CAPABILITIES, *, max_concurrency: int = 4,
+                 fast: FastPath | None = None) -> None:
         super().__init__(name, capabilities)
         self.client = client
+        #: obstore for whole-object GETs and single PUTs where it keeps the contract.
+        self.fast = fast
         self.max_concurrency = max_concurrency
         self._blocks_in_flight = threading.BoundedSemaphore(max_concurrency * _SHARED_BLOCKS_FACTOR)
 
@@ -137,11 +143,29 @@ class AzureStore(BaseStore):
                     stream: IngestStream, content_type: str,
                     metadata: dict[str, str]) -> ObjectInfo:
         sha256 = stream.finish()
+        if self.fast is not None:
+            info = self._put_fast(bucket, key, data, content_type, metadata, sha256)
+            if info is not None:
+                return info
         result = self._translated(lambda: blob.upload_blob(
             data, length=len(data), overwrite=True, validate_content=True,
             metadata=md.encode(metadata, md.AZURE_RULES, internal={"sha256": sha256}),
             content_settings=ContentSettings(content_type=content_type)), bucket, key)
         return self._written(key, len(data), result, content_type, metadata, sha256)
+
+    def _put_fast(self, bucket: str, key: str, data: bytes, content_type: str,
+                  metadata: dict[str, str], sha256: str) -> ObjectInfo | None:
+        # Only lowercase metadata names: obstore's headers would lowercase the others, and Azure
+        # keeps the case it is given (the SDK then sends them).
+        assert self.fast is not None
+        name = to_blob_name(key)
+        native = md.encode(metadata, md.AZURE_RULES, internal={"sha256": sha256})
+        attributes = fast_io.attributes(content_type, native)
+        if attributes is None or not fast_io.usable(name):
+            return None
+        etag, _ = self.fast.put(bucket, name, key, data, attributes)
+        return ObjectInfo(key=key, size=len(data), last_modified=None, etag=etag,
+                          content_type=content_type, metadata=metadata, sha256=sha256)
 
     def _put_blocks(self, blob: BlobClient, bucket: str, key: str, chunks: Iterator[bytes],
                     stream: IngestStream, content_type: str,
@@ -208,6 +232,10 @@ class AzureStore(BaseStore):
         return self._info(key, self._translated(self._blob(bucket, key).get_blob_properties, bucket, key))
 
     def _get(self, bucket: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
+        if byte_range is None and self.fast is not None:
+            reader = self._get_fast(bucket, key)
+            if reader is not None:
+                return reader
         blob = self._blob(bucket, key)
         offset: int | None = None
         length: int | None = None
@@ -231,6 +259,47 @@ class AzureStore(BaseStore):
         info = self._info(key, props, size=total)
         return ObjectReader(info, self._chunks(downloader.chunks(), bucket, key),
                             start=start, end=end)
+
+    def _get_fast(self, bucket: str, key: str) -> ObjectReader | None:
+        """A whole blob through obstore; None where the SDK must read it (see fast_io)."""
+        assert self.fast is not None
+        name = to_blob_name(key)
+        if not fast_io.usable(name):
+            return None
+        try:
+            fetched = self.fast.get(bucket, name, key)
+        except RangeNotSatisfiable:
+            return None  # an empty blob refuses any range
+        content_type, native = fast_io.split(fetched.attributes)
+        user, internal = md.decode(native, md.AZURE_RULES)
+        if user:
+            # The names came back lowercased (HTTP headers in Rust): take the exact ones from
+            # the properties of that same version.
+            props = self._translated(self._blob(bucket, key).get_blob_properties, bucket, key)
+            if props.etag != fetched.etag:
+                raise fast_io.changed(self.name, bucket, key)
+            user, internal = md.decode(props.metadata or {}, md.AZURE_RULES)
+        sha256 = internal.get("sha256")
+        info = ObjectInfo(key=key, size=fetched.size, last_modified=fetched.last_modified,
+                          etag=fetched.etag, content_type=content_type, metadata=user,
+                          sha256=sha256.lower() if sha256 and _SHA256.fullmatch(sha256) else None)
+        body = fetched.chunks if fetched.complete else itertools.chain(
+            fetched.chunks, self._rest(bucket, key, fetched.etag))
+        return ObjectReader(info, fast_io.exactly(body, fetched.size, backend=self.name,
+                                                  bucket=bucket, key=key),
+                            start=0, end=fetched.size - 1)
+
+    def _rest(self, bucket: str, key: str, etag: str | None) -> Iterator[bytes]:
+        """The bytes after the first `HEAD_BYTES`, of the same version (If-Match)."""
+        conditions: dict[str, object] = ({"etag": etag,
+                                          "match_condition": MatchConditions.IfNotModified}
+                                         if etag else {})
+        try:
+            downloader = self._translated(lambda: self._blob(bucket, key).download_blob(
+                offset=fast_io.HEAD_BYTES, max_concurrency=1, **conditions), bucket, key)
+        except Conflict as exc:  # 412: replaced since the first bytes were read
+            raise fast_io.changed(self.name, bucket, key) from exc
+        yield from self._chunks(downloader.chunks(), bucket, key)
 
     def _chunks(self, chunks: Iterator[bytes], bucket: str, key: str) -> Iterator[bytes]:
         while True:

@@ -13,13 +13,14 @@ from .presets import CATALOGUE, resolve
 
 def build(name: str, settings: S3Backend, base_dir: Path,
           overrides: Mapping[str, object]) -> ObjectStore:
+    from .fast import fast_path
     from .store import S3Store
 
     resolved = resolve(settings)
     capabilities = resolved.quirks.capabilities()
     if overrides:
         capabilities = capabilities.with_overrides(**overrides)
-    return S3Store(name, resolved, capabilities=capabilities)
+    return S3Store(name, resolved, capabilities=capabilities, fast=fast_path(name, resolved))
 
 
 def describe(settings: S3Backend) -> dict[str, Any]:

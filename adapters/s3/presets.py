@@ -108,6 +108,7 @@ class S3Settings:
     quirks: S3Quirks
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
+    fast_io: bool = True
     #: AWS itself: botocore's defaults (checksums included) are right there.
     is_aws: bool = False
 
@@ -125,6 +126,7 @@ class S3Settings:
             "secret_key": "****" if self.secret_key else "(AWS credential chain)",
             "quirks": self.quirks.model_dump(),
             "connect_timeout": self.connect_timeout, "read_timeout": self.read_timeout,
+            "fast_io": self.fast_io,
         }
 
 
@@ -160,7 +162,7 @@ def resolve(settings: S3Backend) -> S3Settings:
         addressing=chosen["addressing"], signature=chosen["signature"],
         access_key=settings.access_key, secret_key=settings.secret_key, quirks=quirks,
         connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout,
-        is_aws=settings.preset == "aws" and settings.endpoint is None)
+        fast_io=settings.fast_io, is_aws=settings.preset == "aws" and settings.endpoint is None)
 
 
 __all__ = ["CATALOGUE", "S3Preset", "S3Quirks", "S3Settings", "PresetError", "available_presets",

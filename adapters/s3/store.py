@@ -34,14 +34,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Mapping
 
+from .. import fast_io
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo
-from ..errors import BackendError, BucketNotFound, StorageError, TooLarge
+from ..errors import (BackendError, BucketNotFound, Conflict, RangeNotSatisfiable, StorageError,
+                      TooLarge)
+from ..fast_io import FastPath
 from ..streams import IngestStream, ObjectReader
 from .client import flexible_checksums, make_client
 from .errors import translated
@@ -49,7 +53,7 @@ from ..keys import PLAIN
 from ..keys.path_escape import PATH_ESCAPE
 from .parts import Chunker, Part, close_part, part_md5, spool_parts
 from .presets import S3Settings
-from .reader import S3Reader, clean_etag, extent, range_header, sliced
+from .reader import S3Reader, chunks, clean_etag, extent, range_header, sliced
 from .treelist import TreeLister
 
 #: Spooled uploads keep up to this much in memory before the temporary file goes to disk.
@@ -58,9 +62,11 @@ SPOOL_MEMORY = 8 * 1024 * 1024
 
 class S3Store(BaseStore):
     def __init__(self, name: str, settings: S3Settings, *, client: Any = None,
-                 capabilities: Capabilities | None = None) -> None:
+                 capabilities: Capabilities | None = None, fast: FastPath | None = None) -> None:
         super().__init__(name, capabilities or settings.quirks.capabilities())
         self.settings = settings
+        #: obstore for whole-object GETs and single PUTs where it keeps the contract.
+        self.fast = fast
         self.client = client or make_client(settings, pool=max(32, settings.quirks.concurrency * 4))
         self.keys = PATH_ESCAPE if settings.quirks.path_like_keys else PLAIN
         self.part_size_preference = settings.quirks.part_size
@@ -129,12 +135,27 @@ class S3Store(BaseStore):
     def _put_small(self, bucket: str, key: str, data: bytes, stream: IngestStream,
                    content_type: str, metadata: dict[str, str]) -> ObjectInfo:
         sha256 = stream.finish()  # checks size and announced hash before anything is sent
+        if self.fast is not None:
+            info = self._put_fast(bucket, key, data, content_type, metadata, sha256)
+            if info is not None:
+                return info
         digest = hashlib.md5(data)
         with translated(self.name, bucket, key):
             reply = self.client.put_object(
                 Body=data, ContentMD5=base64.b64encode(digest.digest()).decode("ascii"),
                 **self._args(bucket, key, content_type, metadata, sha256))
         return self._info(key, len(data), reply.get("ETag"), content_type, metadata, sha256)
+
+    def _put_fast(self, bucket: str, key: str, data: bytes, content_type: str,
+                  metadata: dict[str, str], sha256: str) -> ObjectInfo | None:
+        assert self.fast is not None
+        name = self.keys.to_name(key)
+        native = md.encode(metadata, self.capabilities.metadata, internal={"sha256": sha256})
+        attributes = fast_io.attributes(content_type, native)
+        if attributes is None or not fast_io.usable(name):
+            return None
+        etag, _ = self.fast.put(bucket, name, key, data, attributes)
+        return self._info(key, len(data), etag, content_type, metadata, sha256)
 
     def _put_spooled(self, bucket: str, key: str, head: bytes, source: "Chunker",
                      stream: IngestStream, content_type: str,
@@ -260,6 +281,10 @@ class S3Store(BaseStore):
                           metadata=user, sha256=internal.get("sha256"))
 
     def _get(self, bucket: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
+        if byte_range is None and self.fast is not None:
+            reader = self._get_fast(bucket, key)
+            if reader is not None:
+                return reader
         args: dict[str, Any] = {"Bucket": bucket, "Key": self.keys.to_name(key)}
         if byte_range is not None:
             args["Range"] = range_header(byte_range)
@@ -278,6 +303,40 @@ class S3Store(BaseStore):
             body.close()
             raise
         return S3Reader(info, body, (self.name, bucket, key), start=start, end=end)
+
+    def _get_fast(self, bucket: str, key: str) -> ObjectReader | None:
+        """A whole object through obstore; None where boto3 must read it (see fast_io)."""
+        assert self.fast is not None
+        name = self.keys.to_name(key)
+        if not fast_io.usable(name):
+            return None
+        try:
+            fetched = self.fast.get(bucket, name, key)
+        except RangeNotSatisfiable:
+            return None  # an empty object refuses any range
+        content_type, native = fast_io.split(fetched.attributes)
+        user, internal = md.decode(native, self.capabilities.metadata)
+        info = ObjectInfo(key=key, size=fetched.size, last_modified=fetched.last_modified,
+                          etag=clean_etag(fetched.etag), content_type=content_type,
+                          metadata=user, sha256=internal.get("sha256"))
+        body = fetched.chunks if fetched.complete else itertools.chain(
+            fetched.chunks, self._rest(bucket, key, name, fetched.etag))
+        return ObjectReader(info, fast_io.exactly(body, fetched.size, backend=self.name,
+                                                  bucket=bucket, key=key),
+                            start=0, end=fetched.size - 1)
+
+    def _rest(self, bucket: str, key: str, name: str, etag: str | None) -> Iterator[bytes]:
+        """The bytes after the first `HEAD_BYTES`, of the same version (If-Match)."""
+        args = {"Bucket": bucket, "Key": name, "Range": f"bytes={fast_io.HEAD_BYTES}-"}
+        try:
+            with translated(self.name, bucket, key):
+                reply = self.client.get_object(**args, **({"IfMatch": etag} if etag else {}))
+        except Conflict as exc:  # 412: replaced since the first bytes were read
+            raise fast_io.changed(self.name, bucket, key) from exc
+        try:
+            yield from chunks(reply["Body"], self.name, bucket, key)
+        finally:
+            reply["Body"].close()
 
     def _delete(self, bucket: str, key: str) -> None:
         with translated(self.name, bucket, key):
