@@ -24,16 +24,21 @@ checked against the recorded SHA-256.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping
+from functools import partial
+from typing import Any, Callable, ContextManager, Iterator, Mapping
 
 import obstore
 import obstore.exceptions as obx
 
-from .errors import AuthError, BucketNotFound, ObjectNotFound, StorageError, TransientError, by_status
+from .contract import ObjectInfo
+from .errors import (AuthError, BucketNotFound, ObjectNotFound, RangeNotSatisfiable, StorageError,
+                     TransientError, by_status, translating)
+from .streams import ObjectReader
 
 #: Chunks of a streamed GET body (object_store's default is much smaller for small objects).
 CHUNK = 1024 * 1024
@@ -88,7 +93,9 @@ class Fetched:
     """A GET's answer: the first bytes of the object (all of it when `complete`), and what the
     answer said of the object."""
 
-    attributes: Mapping[str, str]
+    content_type: str | None
+    #: User and Sortie metadata as the backend named them (lowercased, see the docstring).
+    native: dict[str, str]
     size: int
     etag: str | None
     last_modified: datetime | None
@@ -99,14 +106,21 @@ class Fetched:
         return self.size <= HEAD_BYTES
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A PUT's answer (object_store returns no time of writing)."""
+
+    etag: str | None
+
+
 class FastPath:
-    """obstore stores of one backend, one per bucket (object_store binds a store to a bucket)."""
+    """obstore stores of one backend, one per bucket (object_store binds a store to a bucket).
+    `get` and `put` answer None where the caller's SDK must do the call instead."""
 
     def __init__(self, backend: str, make_store: Callable[[str], Any], *,
                  auth_hint: str = "check the credentials") -> None:
         self.backend = backend
-        #: What to check when the backend refuses the credentials (the family's words).
-        self.auth_hint = auth_hint
+        self._translate = partial(translate, auth_hint=auth_hint)
         self._make_store = make_store
         self._stores: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -118,16 +132,23 @@ class FastPath:
                 store = self._stores[bucket] = self._make_store(bucket)
             return store
 
-    def get(self, bucket: str, name: str, key: str) -> Fetched:
-        """The object's first `HEAD_BYTES` (all of a smaller object). An empty object answers
-        416 to any range: RangeNotSatisfiable, the caller reads it with its SDK."""
-        with self._translated(bucket, key):
-            result = obstore.get(self._store(bucket), name,
-                                 options={"range": (0, HEAD_BYTES)})
-            meta = result.meta
-            return Fetched(attributes=result.attributes, size=int(meta["size"]),
-                           etag=meta.get("e_tag"), last_modified=meta.get("last_modified"),
-                           chunks=self._chunks(result.stream(min_chunk_size=CHUNK), bucket, key))
+    def get(self, bucket: str, name: str, key: str) -> Fetched | None:
+        """The object's first `HEAD_BYTES` (all of a smaller object); None for a name obstore
+        would rewrite, or an empty object (it answers 416 to any range)."""
+        if not usable(name):
+            return None
+        try:
+            with self._translated(bucket, key):
+                result = obstore.get(self._store(bucket), name,
+                                     options={"range": (0, HEAD_BYTES)})
+                meta = result.meta
+                stream = result.stream(min_chunk_size=CHUNK)
+        except RangeNotSatisfiable:
+            return None
+        content_type, native = split(result.attributes)
+        return Fetched(content_type=content_type, native=native, size=int(meta["size"]),
+                       etag=meta.get("e_tag"), last_modified=meta.get("last_modified"),
+                       chunks=self._chunks(stream, bucket, key))
 
     def _chunks(self, stream: Any, bucket: str, key: str) -> Iterator[bytes]:
         while True:
@@ -137,33 +158,31 @@ class FastPath:
                 return
             yield bytes(chunk)
 
-    def put(self, bucket: str, name: str, key: str, data: bytes,
-            attributes: Mapping[str, str]) -> tuple[str | None, datetime | None]:
-        """One PUT of `data`; (ETag, None): object_store does not return the time."""
+    def put(self, bucket: str, name: str, key: str, data: bytes, content_type: str | None,
+            native: Mapping[str, str]) -> Stored | None:
+        """One PUT of `data`; None for a name obstore would rewrite or metadata names it would
+        change (see `attributes`)."""
+        given = attributes(content_type, native)
+        if given is None or not usable(name):
+            return None
         with self._translated(bucket, key):
-            result = obstore.put(self._store(bucket), name, data, attributes=dict(attributes),
+            result = obstore.put(self._store(bucket), name, data, attributes=given,
                                  use_multipart=False)
-        return result.get("e_tag"), None
+        return Stored(etag=result.get("e_tag"))
 
-    def _translated(self, bucket: str, key: str) -> "_Translating":
-        return _Translating(self.backend, bucket, key, self.auth_hint)
+    def _translated(self, bucket: str, key: str) -> ContextManager[None]:
+        return translating(_is_obstore_error, self._translate, backend=self.backend,
+                           bucket=bucket, key=key)
 
 
-class _Translating:
-    """obstore's exceptions -> the contract's (a context manager, like `errors.translating`)."""
-
-    def __init__(self, backend: str, bucket: str, key: str, auth_hint: str) -> None:
-        self.where = {"backend": backend, "bucket": bucket, "key": key}
-        self.auth_hint = auth_hint
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 traceback: Any) -> bool:
-        if exc is None or isinstance(exc, StorageError) or not _is_obstore_error(exc):
-            return False
-        raise translate(exc, auth_hint=self.auth_hint, **self.where) from exc
+def reader(info: ObjectInfo, fetched: Fetched, rest: Callable[[], Iterator[bytes]],
+           *, backend: str, bucket: str) -> ObjectReader:
+    """The whole object: the fetched first bytes, then `rest()` (the SDK's read from
+    `HEAD_BYTES`, same ETag) when there is more; checked to add up to its size."""
+    body = fetched.chunks if fetched.complete else itertools.chain(fetched.chunks, rest())
+    return ObjectReader(info, exactly(body, fetched.size, backend=backend, bucket=bucket,
+                                      key=info.key),
+                        start=0, end=fetched.size - 1)
 
 
 def _is_obstore_error(exc: BaseException) -> bool:

@@ -30,8 +30,7 @@ from azure.storage.blob import (BlobClient, BlobPrefix, BlobProperties, BlobServ
 from .. import fast_io
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, Feature, ListPage, MiB, ObjectInfo
-from ..errors import (BackendError, Conflict, ObjectNotFound, RangeNotSatisfiable, StorageError,
-                      TransientError)
+from ..errors import BackendError, Conflict, ObjectNotFound, StorageError, TransientError
 from ..fast_io import FastPath
 from ..streams import IngestStream, ObjectReader
 from .blocks import BlockStager, block_sizes, split
@@ -155,16 +154,14 @@ class AzureStore(BaseStore):
 
     def _put_fast(self, bucket: str, key: str, data: bytes, content_type: str,
                   metadata: dict[str, str], sha256: str) -> ObjectInfo | None:
-        # Only lowercase metadata names: obstore's headers would lowercase the others, and Azure
-        # keeps the case it is given (the SDK then sends them).
+        # Only lowercase metadata names go through obstore (its headers would lowercase the
+        # others, where Azure keeps the case it is given): fast_io refuses the rest.
         assert self.fast is not None
-        name = to_blob_name(key)
-        native = md.encode(metadata, md.AZURE_RULES, internal={"sha256": sha256})
-        attributes = fast_io.attributes(content_type, native)
-        if attributes is None or not fast_io.usable(name):
+        stored = self.fast.put(bucket, to_blob_name(key), key, data, content_type,
+                               md.encode(metadata, md.AZURE_RULES, internal={"sha256": sha256}))
+        if stored is None:
             return None
-        etag, _ = self.fast.put(bucket, name, key, data, attributes)
-        return ObjectInfo(key=key, size=len(data), last_modified=None, etag=etag,
+        return ObjectInfo(key=key, size=len(data), last_modified=None, etag=stored.etag,
                           content_type=content_type, metadata=metadata, sha256=sha256)
 
     def _put_blocks(self, blob: BlobClient, bucket: str, key: str, chunks: Iterator[bytes],
@@ -263,15 +260,10 @@ class AzureStore(BaseStore):
     def _get_fast(self, bucket: str, key: str) -> ObjectReader | None:
         """A whole blob through obstore; None where the SDK must read it (see fast_io)."""
         assert self.fast is not None
-        name = to_blob_name(key)
-        if not fast_io.usable(name):
+        fetched = self.fast.get(bucket, to_blob_name(key), key)
+        if fetched is None:
             return None
-        try:
-            fetched = self.fast.get(bucket, name, key)
-        except RangeNotSatisfiable:
-            return None  # an empty blob refuses any range
-        content_type, native = fast_io.split(fetched.attributes)
-        user, internal = md.decode(native, md.AZURE_RULES)
+        user, internal = md.decode(fetched.native, md.AZURE_RULES)
         if user:
             # The names came back lowercased (HTTP headers in Rust): take the exact ones from
             # the properties of that same version.
@@ -281,13 +273,10 @@ class AzureStore(BaseStore):
             user, internal = md.decode(props.metadata or {}, md.AZURE_RULES)
         sha256 = internal.get("sha256")
         info = ObjectInfo(key=key, size=fetched.size, last_modified=fetched.last_modified,
-                          etag=fetched.etag, content_type=content_type, metadata=user,
+                          etag=fetched.etag, content_type=fetched.content_type, metadata=user,
                           sha256=sha256.lower() if sha256 and _SHA256.fullmatch(sha256) else None)
-        body = fetched.chunks if fetched.complete else itertools.chain(
-            fetched.chunks, self._rest(bucket, key, fetched.etag))
-        return ObjectReader(info, fast_io.exactly(body, fetched.size, backend=self.name,
-                                                  bucket=bucket, key=key),
-                            start=0, end=fetched.size - 1)
+        return fast_io.reader(info, fetched, lambda: self._rest(bucket, key, fetched.etag),
+                              backend=self.name, bucket=bucket)
 
     def _rest(self, bucket: str, key: str, etag: str | None) -> Iterator[bytes]:
         """The bytes after the first `HEAD_BYTES`, of the same version (If-Match)."""

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import itertools
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timezone
@@ -43,8 +42,7 @@ from typing import Any, Callable, Iterator, Mapping
 from .. import fast_io
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo
-from ..errors import (BackendError, BucketNotFound, Conflict, RangeNotSatisfiable, StorageError,
-                      TooLarge)
+from ..errors import BackendError, BucketNotFound, Conflict, StorageError, TooLarge
 from ..fast_io import FastPath
 from ..streams import IngestStream, ObjectReader
 from .client import flexible_checksums, make_client
@@ -149,13 +147,12 @@ class S3Store(BaseStore):
     def _put_fast(self, bucket: str, key: str, data: bytes, content_type: str,
                   metadata: dict[str, str], sha256: str) -> ObjectInfo | None:
         assert self.fast is not None
-        name = self.keys.to_name(key)
-        native = md.encode(metadata, self.capabilities.metadata, internal={"sha256": sha256})
-        attributes = fast_io.attributes(content_type, native)
-        if attributes is None or not fast_io.usable(name):
+        stored = self.fast.put(bucket, self.keys.to_name(key), key, data, content_type,
+                               md.encode(metadata, self.capabilities.metadata,
+                                         internal={"sha256": sha256}))
+        if stored is None:
             return None
-        etag, _ = self.fast.put(bucket, name, key, data, attributes)
-        return self._info(key, len(data), etag, content_type, metadata, sha256)
+        return self._info(key, len(data), stored.etag, content_type, metadata, sha256)
 
     def _put_spooled(self, bucket: str, key: str, head: bytes, source: "Chunker",
                      stream: IngestStream, content_type: str,
@@ -308,22 +305,15 @@ class S3Store(BaseStore):
         """A whole object through obstore; None where boto3 must read it (see fast_io)."""
         assert self.fast is not None
         name = self.keys.to_name(key)
-        if not fast_io.usable(name):
+        fetched = self.fast.get(bucket, name, key)
+        if fetched is None:
             return None
-        try:
-            fetched = self.fast.get(bucket, name, key)
-        except RangeNotSatisfiable:
-            return None  # an empty object refuses any range
-        content_type, native = fast_io.split(fetched.attributes)
-        user, internal = md.decode(native, self.capabilities.metadata)
+        user, internal = md.decode(fetched.native, self.capabilities.metadata)
         info = ObjectInfo(key=key, size=fetched.size, last_modified=fetched.last_modified,
-                          etag=clean_etag(fetched.etag), content_type=content_type,
+                          etag=clean_etag(fetched.etag), content_type=fetched.content_type,
                           metadata=user, sha256=internal.get("sha256"))
-        body = fetched.chunks if fetched.complete else itertools.chain(
-            fetched.chunks, self._rest(bucket, key, name, fetched.etag))
-        return ObjectReader(info, fast_io.exactly(body, fetched.size, backend=self.name,
-                                                  bucket=bucket, key=key),
-                            start=0, end=fetched.size - 1)
+        return fast_io.reader(info, fetched, lambda: self._rest(bucket, key, name, fetched.etag),
+                              backend=self.name, bucket=bucket)
 
     def _rest(self, bucket: str, key: str, name: str, etag: str | None) -> Iterator[bytes]:
         """The bytes after the first `HEAD_BYTES`, of the same version (If-Match)."""
