@@ -10,7 +10,10 @@ Rules every adapter must keep (checked by tests/conformance/):
 - the SHA-256 of the bytes is recorded at ingest and returned by `head` and `get`;
 - the metadata given is the metadata read back (see adapters/metadata.py for the canonical form);
 - delete of a missing key is a no-op; get/head of a missing key or bucket raise NotFound;
-- listing is in lexicographic order of the keys' UTF-8 bytes, like S3.
+- listing is in lexicographic order of the keys' UTF-8 bytes, like S3;
+- an upload session (start_upload ... complete_upload) shows nothing until it completes, keeps
+  its acknowledged parts across processes until completed or aborted, and completes only with
+  the SHA-256 announced when it started.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ import abc
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, Sequence
 
 from . import metadata as md
-from .errors import InvalidRequest, RangeNotSatisfiable, TooLarge
+from .errors import HashMismatch, InvalidRequest, RangeNotSatisfiable, TooLarge, Unsupported
 from .names import check_bucket, check_key, check_prefix
 from .streams import IngestStream, ObjectReader, PutSource, source_length
+from .uploads import UploadedPart, UploadId, check_parts
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -105,6 +109,9 @@ class Feature(str, Enum):
     #: refuses a non-empty bucket atomically). Where it lacks this, only the gateway's own
     #: serialisation protects writes made through one gateway process.
     atomic_bucket_delete = "atomic_bucket_delete"
+    #: Upload sessions (`start_upload` ... `complete_upload`): parts acknowledged by the backend
+    #: survive the process that sent them, so a killed copy resumes from the last part.
+    resumable_upload = "resumable_upload"
 
 
 @dataclass(frozen=True)
@@ -187,6 +194,30 @@ class ObjectStore(abc.ABC):
              cursor: str | None = None, limit: int = MAX_LIST_LIMIT) -> ListPage: ...
     @abc.abstractmethod
     def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo: ...
+
+    # upload sessions (Feature.resumable_upload): an object sent in parts, possibly by several
+    # processes over several runs, invisible until `complete_upload`.
+    @abc.abstractmethod
+    def start_upload(self, bucket: str, key: str, *, sha256: str,
+                     content_type: str | None = None,
+                     metadata: Mapping[str, str] | None = None) -> str:
+        """Start a session for an object whose SHA-256 the caller announces; returns its id,
+        an opaque string that stays valid in other processes until completed or aborted."""
+    @abc.abstractmethod
+    def upload_part(self, bucket: str, key: str, upload_id: str, number: int,
+                    data: bytes) -> UploadedPart:
+        """Store part `number` (1-based; sending a number again replaces that part)."""
+    @abc.abstractmethod
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[UploadedPart]:
+        """The parts the backend has acknowledged, by number; UploadNotFound if none."""
+    @abc.abstractmethod
+    def complete_upload(self, bucket: str, key: str, upload_id: str,
+                        parts: Sequence[UploadedPart], *, sha256: str) -> ObjectInfo:
+        """Make the object of these parts (ascending numbers) visible at once; `sha256` is what
+        the caller measured over their bytes and must be the one announced at the start."""
+    @abc.abstractmethod
+    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        """Drop the session and its parts (a session already gone is a no-op)."""
 
     def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
         """Every object under `prefix`, page by page: memory stays bounded for any bucket size."""
@@ -275,6 +306,61 @@ class BaseStore(ObjectStore):
             return self._copy(bucket, key, dest_bucket, dest_key)
         return self._streamed_copy(bucket, key, dest_bucket, dest_key)
 
+    # ---- upload sessions: validated here; the announced hash travels inside the session id ----
+    def start_upload(self, bucket: str, key: str, *, sha256: str,
+                     content_type: str | None = None,
+                     metadata: Mapping[str, str] | None = None) -> str:
+        self._require_uploads(bucket, key)
+        meta = md.validate(metadata)
+        if not _is_sha256(sha256):
+            raise InvalidRequest(f"announced SHA-256 {sha256!r} is not 64 hex digits",
+                                 bucket=bucket, key=key)
+        native = self._start_upload(bucket, key, sha256.lower(),
+                                    content_type or DEFAULT_CONTENT_TYPE, meta)
+        return UploadId(native, sha256.lower()).encode()
+
+    def upload_part(self, bucket: str, key: str, upload_id: str, number: int,
+                    data: bytes) -> UploadedPart:
+        self._require_uploads(bucket, key)
+        if not 1 <= number <= self.capabilities.max_parts:
+            raise InvalidRequest(f"part number {number}: must be between 1 and "
+                                 f"{self.capabilities.max_parts}", bucket=bucket, key=key)
+        if len(data) > self.capabilities.max_part_size:
+            raise TooLarge(f"a part of {len(data)} bytes exceeds this backend's maximum part size "
+                           f"of {self.capabilities.max_part_size}", backend=self.name,
+                           bucket=bucket, key=key)
+        session = UploadId.decode(upload_id, bucket=bucket, key=key)
+        return self._upload_part(bucket, key, session.native, number, bytes(data))
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[UploadedPart]:
+        self._require_uploads(bucket, key)
+        session = UploadId.decode(upload_id, bucket=bucket, key=key)
+        return sorted(self._list_parts(bucket, key, session.native), key=lambda p: p.number)
+
+    def complete_upload(self, bucket: str, key: str, upload_id: str,
+                        parts: Sequence[UploadedPart], *, sha256: str) -> ObjectInfo:
+        self._require_uploads(bucket, key)
+        session = UploadId.decode(upload_id, bucket=bucket, key=key)
+        if sha256.lower() != session.sha256:
+            self.abort_upload(bucket, key, upload_id)
+            raise HashMismatch(f"the parts hash to {sha256}, the upload announced "
+                               f"{session.sha256}: nothing was stored", backend=self.name,
+                               bucket=bucket, key=key)
+        check_parts(parts, self.capabilities.min_part_size, bucket=bucket, key=key)
+        return self._complete_upload(bucket, key, session.native, list(parts), session.sha256)
+
+    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        self._require_uploads(bucket, key)
+        self._abort_upload(bucket, key, UploadId.decode(upload_id, bucket=bucket, key=key).native)
+
+    def _require_uploads(self, bucket: str, key: str) -> None:
+        check_bucket(bucket)
+        check_key(key, bucket=bucket)
+        reason = self.capabilities.lacks.get(Feature.resumable_upload)
+        if reason is not None:
+            raise Unsupported(f"upload sessions: {reason}", backend=self.name, bucket=bucket,
+                              key=key)
+
     # ---- shared helpers ----------------------------------------------------------------------
     def _streamed_copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         with self.get(bucket, key) as body:
@@ -311,6 +397,27 @@ class BaseStore(ObjectStore):
     def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         """Server-side copy; only called when capabilities.server_side_copy is True."""
         return self._streamed_copy(bucket, key, dest_bucket, dest_key)
+
+    # Upload sessions, for adapters that honour Feature.resumable_upload. `native` is the
+    # adapter's own session id; the sha256 given to `_start_upload` and `_complete_upload` is the
+    # one announced (checked against the caller's measurement before `_complete_upload`).
+    def _start_upload(self, bucket: str, key: str, sha256: str, content_type: str,
+                      metadata: dict[str, str]) -> str:
+        raise Unsupported("upload sessions are not implemented", backend=self.name)
+
+    def _upload_part(self, bucket: str, key: str, native: str, number: int,
+                     data: bytes) -> UploadedPart:
+        raise Unsupported("upload sessions are not implemented", backend=self.name)
+
+    def _list_parts(self, bucket: str, key: str, native: str) -> list[UploadedPart]:
+        raise Unsupported("upload sessions are not implemented", backend=self.name)
+
+    def _complete_upload(self, bucket: str, key: str, native: str, parts: list[UploadedPart],
+                         sha256: str) -> ObjectInfo:
+        raise Unsupported("upload sessions are not implemented", backend=self.name)
+
+    def _abort_upload(self, bucket: str, key: str, native: str) -> None:
+        raise Unsupported("upload sessions are not implemented", backend=self.name)
 
 
 def _is_sha256(value: object) -> bool:

@@ -59,6 +59,10 @@ class ObjectNotFound(NotFound):
     pass
 
 
+class UploadNotFound(NotFound):
+    """An upload session that does not exist (never started, completed, aborted or expired)."""
+
+
 class AlreadyExists(StorageError):
     http_status = 409
 

@@ -14,12 +14,14 @@ from __future__ import annotations
 import hashlib
 from typing import Iterator
 
-from adapters.contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo
+from adapters.contract import (BaseStore, ByteRange, Capabilities, Feature, ListPage,
+                               ObjectInfo)
 from adapters.errors import BucketNotFound, IntegrityError, ObjectNotFound
 from adapters.listing import decode_cursor, encode_cursor
 from adapters.streams import IngestStream, ObjectReader
 
-CAPABILITIES = Capabilities(max_parts=1, min_part_size=0, max_single_put=1 << 40)
+CAPABILITIES = Capabilities(max_parts=1, min_part_size=0, max_single_put=1 << 40, lacks={
+    Feature.resumable_upload: "generated and discarded bytes: nothing to resume"})
 
 
 def key_of(index: int) -> str:

@@ -17,6 +17,7 @@ for it, but the destination exists during that time.
 from __future__ import annotations
 
 import collections
+import hashlib
 import itertools
 import re
 import threading
@@ -24,15 +25,18 @@ import time
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 from azure.core import MatchConditions
-from azure.storage.blob import (BlobClient, BlobPrefix, BlobProperties, BlobServiceClient,
-                                ContentSettings)
+from azure.storage.blob import (BlobBlock, BlobClient, BlobPrefix, BlobProperties,
+                                BlobServiceClient, ContentSettings)
 
 from .. import fast_io
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, Feature, ListPage, MiB, ObjectInfo
-from ..errors import BackendError, Conflict, ObjectNotFound, StorageError, TransientError
+from ..errors import (BackendError, BucketNotFound, Conflict, ObjectNotFound, StorageError,
+                      TransientError)
 from ..fast_io import FastPath
 from ..streams import IngestStream, ObjectReader
+from ..uploads import UploadedPart
+from . import sessions
 from .blocks import BlockStager, block_sizes, split
 from .errors import translate
 from ..keys.backslash import from_blob_name, to_blob_name
@@ -193,6 +197,51 @@ class AzureStore(BaseStore):
         return ObjectInfo(key=key, size=size, last_modified=result.get("last_modified"),
                           etag=result.get("etag"), content_type=content_type,
                           metadata=metadata, sha256=sha256)
+
+    # ---- upload sessions: uncommitted blocks (adapters/azure/sessions.py) ---------------------
+    def _start_upload(self, bucket: str, key: str, sha256: str, content_type: str,
+                      metadata: dict[str, str]) -> str:
+        if not self._bucket_exists(bucket):  # nothing is sent yet: fail now, not at a part
+            raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket)
+        return sessions.new_session(content_type, metadata).encode()
+
+    def _upload_part(self, bucket: str, key: str, native: str, number: int,
+                     data: bytes) -> UploadedPart:
+        session = sessions.decode(native, backend=self.name, bucket=bucket, key=key)
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        block = sessions.block_id(session.tag, number, md5)
+        self._translated(lambda: self._blob(bucket, key).stage_block(
+            block, data, length=len(data), validate_content=True), bucket, key)
+        return UploadedPart(number, len(data), md5[:sessions.MD5_DIGITS], block)
+
+    def _list_parts(self, bucket: str, key: str, native: str) -> list[UploadedPart]:
+        session = sessions.decode(native, backend=self.name, bucket=bucket, key=key)
+        try:
+            _, uncommitted = self._translated(
+                lambda: self._blob(bucket, key).get_block_list("uncommitted"), bucket, key)
+        except ObjectNotFound:  # no blob and no block staged for that name
+            return []
+        found: dict[int, UploadedPart] = {}
+        for block in uncommitted:
+            parsed = sessions.parse_block(block.id, session.tag)
+            if parsed is not None:
+                number, md5 = parsed
+                found[number] = UploadedPart(number, int(block.size), md5, block.id)
+        return list(found.values())
+
+    def _complete_upload(self, bucket: str, key: str, native: str, parts: list[UploadedPart],
+                         sha256: str) -> ObjectInfo:
+        session = sessions.decode(native, backend=self.name, bucket=bucket, key=key)
+        result = self._translated(lambda: self._blob(bucket, key).commit_block_list(
+            [BlobBlock(block_id=p.token) for p in parts],
+            metadata=md.encode(session.metadata, md.AZURE_RULES, internal={"sha256": sha256}),
+            content_settings=ContentSettings(content_type=session.content_type)), bucket, key)
+        return self._written(key, sum(p.size for p in parts), result, session.content_type,
+                             session.metadata, sha256)
+
+    def _abort_upload(self, bucket: str, key: str, native: str) -> None:
+        # Nothing to send: uncommitted blocks cannot be dropped one by one (see sessions.py).
+        sessions.decode(native, backend=self.name, bucket=bucket, key=key)
 
     def _delete(self, bucket: str, key: str) -> None:
         try:

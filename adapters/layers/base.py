@@ -3,10 +3,11 @@ has something to add. A layer overrides only the operations its behaviour concer
 
 from __future__ import annotations
 
-from typing import Iterator, Mapping
+from typing import Iterator, Mapping, Sequence
 
 from ..contract import MAX_LIST_LIMIT, ByteRange, ListPage, ObjectInfo, ObjectStore
 from ..streams import ObjectReader, PutSource
+from ..uploads import UploadedPart
 
 
 class Layer(ObjectStore):
@@ -48,6 +49,26 @@ class Layer(ObjectStore):
 
     def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         return self.inner.copy(bucket, key, dest_bucket, dest_key)
+
+    def start_upload(self, bucket: str, key: str, *, sha256: str,
+                     content_type: str | None = None,
+                     metadata: Mapping[str, str] | None = None) -> str:
+        return self.inner.start_upload(bucket, key, sha256=sha256, content_type=content_type,
+                                       metadata=metadata)
+
+    def upload_part(self, bucket: str, key: str, upload_id: str, number: int,
+                    data: bytes) -> UploadedPart:
+        return self.inner.upload_part(bucket, key, upload_id, number, data)
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[UploadedPart]:
+        return self.inner.list_parts(bucket, key, upload_id)
+
+    def complete_upload(self, bucket: str, key: str, upload_id: str,
+                        parts: Sequence[UploadedPart], *, sha256: str) -> ObjectInfo:
+        return self.inner.complete_upload(bucket, key, upload_id, parts, sha256=sha256)
+
+    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        self.inner.abort_upload(bucket, key, upload_id)
 
     def close(self) -> None:
         self.inner.close()

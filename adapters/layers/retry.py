@@ -7,6 +7,9 @@ an adapter stays a plain translation of its SDK. What is retried, and why:
 - a put is retried only when its source can be sent again unchanged (bytes, bytearray,
   memoryview); a stream or file has been consumed by the first attempt, so its failure is
   reported at once;
+- upload sessions: a part is bytes and replaces any earlier part of its number, so it is
+  retried like the rest; a start retried after a lost answer may leave an empty session
+  behind, invisible, which the backend's expiry of unfinished uploads removes;
 - a `get` is retried while opening; a body that fails mid-read is the caller's to re-request
   (with a range), since part of it was already handed out.
 Backoff is exponential with full jitter, capped, and bounded by a total number of attempts.
@@ -22,11 +25,12 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping, TypeVar
+from typing import Callable, Mapping, Sequence, TypeVar
 
 from ..contract import MAX_LIST_LIMIT, ByteRange, ListPage, ObjectInfo, ObjectStore
 from ..errors import TransientError
 from ..streams import ObjectReader, PutSource
+from ..uploads import UploadedPart
 from .base import Layer, has_layer
 
 T = TypeVar("T")
@@ -109,3 +113,25 @@ class RetryingStore(Layer):
 
     def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         return self._retried(lambda: self.inner.copy(bucket, key, dest_bucket, dest_key))
+
+    # upload sessions
+    def start_upload(self, bucket: str, key: str, *, sha256: str,
+                     content_type: str | None = None,
+                     metadata: Mapping[str, str] | None = None) -> str:
+        return self._retried(lambda: self.inner.start_upload(
+            bucket, key, sha256=sha256, content_type=content_type, metadata=metadata))
+
+    def upload_part(self, bucket: str, key: str, upload_id: str, number: int,
+                    data: bytes) -> UploadedPart:
+        return self._retried(lambda: self.inner.upload_part(bucket, key, upload_id, number, data))
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[UploadedPart]:
+        return self._retried(lambda: self.inner.list_parts(bucket, key, upload_id))
+
+    def complete_upload(self, bucket: str, key: str, upload_id: str,
+                        parts: Sequence[UploadedPart], *, sha256: str) -> ObjectInfo:
+        return self._retried(lambda: self.inner.complete_upload(bucket, key, upload_id, parts,
+                                                             sha256=sha256))
+
+    def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
+        self._retried(lambda: self.inner.abort_upload(bucket, key, upload_id))

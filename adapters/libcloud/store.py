@@ -74,7 +74,9 @@ class LibcloudStore(BaseStore):
         super().__init__(name, LIBCLOUD_CAPABILITIES.with_overrides(
             metadata=rules, lacks={**self.profile.lacks, Feature.atomic_bucket_delete: (
                 "libcloud drivers check emptiness and delete in separate calls, and deleting a "
-                "container removes Sortie's staged uploads in it")}))
+                "container removes Sortie's staged uploads in it"),
+                Feature.resumable_upload: (
+                    "libcloud's storage API has no parts that outlive one upload call")}))
         self.provider = provider.upper()
         self._driver_cls = get_driver(provider_id(provider))
         self._driver_args = (key, secret)

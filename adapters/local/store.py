@@ -4,6 +4,7 @@ Layout under the root, per bucket:
     <bucket>/index.sqlite3     one row per visible object: key, size, sha256, type, metadata, blob
     <bucket>/blobs/ab/<uuid>   the bytes, under a random name
     <bucket>/tmp/<uuid>        writes in progress
+    <bucket>/uploads/<id>/     upload sessions: their parts (adapters/local/uploads.py)
 
 Why an index rather than files named after keys: keys may be 1,024 bytes of unicode (file names
 stop at 255 bytes), may be both "a" and "a/b" (a file and a directory cannot share a name), and
@@ -28,11 +29,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from ..contract import (BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo, TiB)
-from ..errors import (AlreadyExists, BackendError, BucketNotFound, Conflict, InvalidRequest,
-                     ObjectNotFound, StorageError)
+from ..contract import (BaseStore, ByteRange, Capabilities, GiB, ListPage, ObjectInfo, TiB)
+from ..errors import (AlreadyExists, BackendError, BucketNotFound, Conflict, HashMismatch,
+                      InvalidRequest, ObjectNotFound, StorageError, UploadNotFound)
 from ..listing import decode_cursor, encode_cursor, past_prefix
 from ..streams import CHUNK_SIZE, IngestStream, ObjectReader
+from ..uploads import UploadedPart
+from . import uploads
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -52,7 +55,8 @@ _DELETING = 0x5D0E
 _LIST_BATCH = 256
 
 LOCAL_CAPABILITIES = Capabilities(
-    max_parts=1, min_part_size=0, max_part_size=64 * TiB, max_object_size=64 * TiB,
+    # Puts are one file whatever their size; parts exist only in upload sessions.
+    max_parts=10_000, min_part_size=1, max_part_size=8 * GiB, max_object_size=64 * TiB,
     max_single_put=64 * TiB, server_side_copy=True, native_hashes=("sha256",),
 )
 
@@ -267,6 +271,67 @@ class LocalStore(BaseStore):
         if old:
             self._blob_path(dest_bucket, old).unlink(missing_ok=True)
         return info
+
+    # ---- upload sessions ---------------------------------------------------------------------
+    def _start_upload(self, bucket: str, key: str, sha256: str, content_type: str,
+                      metadata: dict[str, str]) -> str:
+        if not self._bucket_exists(bucket):
+            raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket)
+        return uploads.start(self._bucket_dir(bucket), key, sha256, content_type, metadata)
+
+    def _session(self, bucket: str, key: str, native: str) -> uploads.Session:
+        return uploads.session(self._bucket_dir(bucket), key, native, backend=self.name,
+                               bucket=bucket)
+
+    def _upload_part(self, bucket: str, key: str, native: str, number: int,
+                     data: bytes) -> UploadedPart:
+        folder = self._session(bucket, key, native).folder
+        try:
+            return uploads.write_part(folder, number, data)
+        except FileNotFoundError:  # aborted or completed meanwhile
+            raise UploadNotFound("no such upload", backend=self.name, bucket=bucket,
+                                 key=key) from None
+
+    def _list_parts(self, bucket: str, key: str, native: str) -> list[UploadedPart]:
+        return uploads.parts(self._session(bucket, key, native).folder)
+
+    def _complete_upload(self, bucket: str, key: str, native: str, parts: list[UploadedPart],
+                         sha256: str) -> ObjectInfo:
+        session = self._session(bucket, key, native)
+        held = {p.number: p for p in uploads.parts(session.folder)}
+        for part in parts:
+            if held.get(part.number) != part:
+                raise InvalidRequest(f"part {part.number} is not the one this upload holds",
+                                     backend=self.name, bucket=bucket, key=key)
+        blob = uuid.uuid4().hex
+        tmp = self._bucket_dir(bucket) / "tmp" / blob
+        final = self._blob_path(bucket, blob)
+        try:
+            size, measured = uploads.concatenate(session.folder, parts, tmp)
+            if measured != sha256:
+                raise HashMismatch(f"the parts hash to {measured}, the upload announced "
+                                   f"{sha256}: nothing was stored", backend=self.name,
+                                   bucket=bucket, key=key)
+            final.parent.mkdir(exist_ok=True)
+            os.rename(tmp, final)
+            info = ObjectInfo(key=key, size=size, last_modified=_now(), etag=sha256,
+                              content_type=session.content_type, metadata=session.metadata,
+                              sha256=sha256)
+            old = self._commit(bucket, info, blob)
+        except BaseException:
+            for path in (tmp, final):
+                path.unlink(missing_ok=True)
+            raise
+        if old:
+            self._blob_path(bucket, old).unlink(missing_ok=True)
+        uploads.remove(session.folder)
+        return info
+
+    def _abort_upload(self, bucket: str, key: str, native: str) -> None:
+        try:
+            uploads.remove(self._session(bucket, key, native).folder)
+        except UploadNotFound:
+            pass
 
     def _list(self, bucket: str, prefix: str, delimiter: str | None, cursor: str | None,
               limit: int) -> ListPage:

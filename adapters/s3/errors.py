@@ -15,7 +15,7 @@ from botocore.exceptions import (BotoCoreError, ClientError, ConnectTimeoutError
 
 from ..errors import (AlreadyExists, AuthError, BackendError, BucketNotFound, Conflict,
                       InvalidRequest, ObjectNotFound, RangeNotSatisfiable, StorageError,
-                      TooLarge, TransientError)
+                      TooLarge, TransientError, UploadNotFound)
 
 
 class ClockSkewError(AuthError):
@@ -31,7 +31,7 @@ class UnreachableError(TransientError):
 
 
 _NOT_FOUND_BUCKET = {"NoSuchBucket"}
-_NOT_FOUND_KEY = {"NoSuchKey", "NoSuchUpload"}
+_NOT_FOUND_KEY = {"NoSuchKey"}
 _TRANSIENT = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling",
               "ThrottlingException", "RequestLimitExceeded", "TooManyRequests"}
 
@@ -69,6 +69,8 @@ def _from_code(code: str, message: str, status: int, where: dict[str, str | None
         return BucketNotFound("no such bucket", **where)
     if code in _NOT_FOUND_KEY:
         return ObjectNotFound("no such object", **where)
+    if code == "NoSuchUpload":
+        return UploadNotFound("no such upload (completed, aborted or expired)", **where)
     if code == "InvalidAccessKeyId":
         return BadCredentials("the access key is not known to this endpoint (wrong key, or "
                               "wrong endpoint/region for it)", **where)

@@ -42,9 +42,11 @@ from typing import Any, Callable, Iterator, Mapping
 from .. import fast_io
 from .. import metadata as md
 from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo
-from ..errors import BackendError, BucketNotFound, Conflict, StorageError, TooLarge
+from ..errors import (BackendError, BucketNotFound, Conflict, StorageError, TooLarge,
+                      UploadNotFound)
 from ..fast_io import FastPath
 from ..streams import IngestStream, ObjectReader
+from ..uploads import UploadedPart, md5_or_none
 from .client import flexible_checksums, make_client
 from .errors import translated
 from ..keys import PLAIN
@@ -213,8 +215,8 @@ class S3Store(BaseStore):
                         close_part(part)
                         raise TooLarge(f"the object needs more than {self.capabilities.max_parts} "
                                        "parts", backend=self.name, bucket=bucket, key=key)
-                    pending.add(pool.submit(self._upload_part, bucket, key, stored_key, upload_id,
-                                            number, part))
+                    pending.add(pool.submit(self._upload_part_once, bucket, key, stored_key,
+                                            upload_id, number, part))
                     if len(pending) >= self.concurrency:  # keep at most `concurrency` parts
                         finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                         for future in finished:
@@ -235,8 +237,8 @@ class S3Store(BaseStore):
             self._abort(bucket, stored_key, upload_id)
             raise
 
-    def _upload_part(self, bucket: str, key: str, stored_key: str, upload_id: str, number: int,
-                     part: Part) -> tuple[int, str]:
+    def _upload_part_once(self, bucket: str, key: str, stored_key: str, upload_id: str,
+                          number: int, part: Part) -> tuple[int, str]:
         try:
             extra = {"ContentMD5": base64.b64encode(part_md5(part)).decode("ascii")} \
                 if self.part_md5 else {}
@@ -259,6 +261,55 @@ class S3Store(BaseStore):
         return ObjectInfo(key=key, size=size, last_modified=datetime.now(timezone.utc),
                           etag=clean_etag(etag), content_type=content_type, metadata=dict(metadata),
                           sha256=sha256)
+
+    # ---- upload sessions: S3's own multipart uploads ------------------------------------------
+    def _start_upload(self, bucket: str, key: str, sha256: str, content_type: str,
+                      metadata: dict[str, str]) -> str:
+        with translated(self.name, bucket, key):
+            return str(self.client.create_multipart_upload(
+                **self._args(bucket, key, content_type, metadata, sha256))["UploadId"])
+
+    def _upload_part(self, bucket: str, key: str, native: str, number: int,
+                     data: bytes) -> UploadedPart:
+        _, etag = self._upload_part_once(bucket, key, self.keys.to_name(key), native, number,
+                                         data)
+        return UploadedPart(number, len(data), md5_or_none(etag), etag)
+
+    def _list_parts(self, bucket: str, key: str, native: str) -> list[UploadedPart]:
+        found: dict[int, UploadedPart] = {}
+        marker = 0
+        while True:
+            with translated(self.name, bucket, key):
+                reply = self.client.list_parts(Bucket=bucket, Key=self.keys.to_name(key),
+                                               UploadId=native, PartNumberMarker=marker)
+            for item in reply.get("Parts", []):
+                number = int(item["PartNumber"])
+                part = UploadedPart(number, int(item["Size"]), md5_or_none(item.get("ETag")),
+                                    item["ETag"])
+                # SeaweedFS lists every copy of a part sent twice, with no way to tell the
+                # latest: then say nothing of its bytes, so a resuming caller sends it again.
+                found[number] = part if number not in found else \
+                    UploadedPart(number, part.size, None, part.token)
+            if not reply.get("IsTruncated"):
+                return list(found.values())
+            marker = int(reply["NextPartNumberMarker"])
+
+    def _complete_upload(self, bucket: str, key: str, native: str, parts: list[UploadedPart],
+                         sha256: str) -> ObjectInfo:
+        with translated(self.name, bucket, key):
+            self.client.complete_multipart_upload(
+                Bucket=bucket, Key=self.keys.to_name(key), UploadId=native,
+                MultipartUpload={"Parts": [{"PartNumber": p.number, "ETag": p.token}
+                                           for p in parts]})
+        return self.head(bucket, key)
+
+    def _abort_upload(self, bucket: str, key: str, native: str) -> None:
+        try:
+            with translated(self.name, bucket, key):
+                self.client.abort_multipart_upload(Bucket=bucket, Key=self.keys.to_name(key),
+                                                   UploadId=native)
+        except UploadNotFound:
+            pass
 
     # ---- read --------------------------------------------------------------------------------
     def _head(self, bucket: str, key: str) -> ObjectInfo:

@@ -2,7 +2,8 @@
 
 Where things live:
     <bucket>            the objects: small ones whole, large ones as SLO manifests
-    <bucket>+segments   the segments of this bucket's SLOs, named <upload-id>/<00000001>...
+    <bucket>+segments   the segments of this bucket's SLOs, named <upload-id>/<00000001>...;
+                        an upload session's record, <upload-id>/session.json, until it completes
 `+` cannot appear in a bucket name (adapters/names.py), so a segments container never clashes with
 a bucket, and `list_buckets` hides it.
 
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
+import re
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -31,17 +34,21 @@ from .. import metadata as md
 from ..contract import (BaseStore, ByteRange, Capabilities, GiB, ListPage, MiB, ObjectInfo)
 from ..errors import (AlreadyExists, BackendError, BucketNotFound, Conflict, IntegrityError,
                       InvalidRequest, ObjectNotFound, StorageError, TooLarge, TransientError,
-                      translating)
+                      UploadNotFound, translating)
 from ..listing import decode_cursor, encode_cursor
 from ..names import is_bucket_name
 from ..streams import CHUNK_SIZE, IngestStream, ObjectReader, window
 from .auth import ConnectionPool, Limits, SwiftAuth
 from .errors import is_backend_error, translate
+from ..uploads import UploadedPart
 from .segments import (PushbackSource, Segment, SegmentBody, manifest_body, parse_manifest)
 
 log = logging.getLogger(__name__)
 
 SEGMENTS_SUFFIX = "+segments"
+_SESSION = re.compile(r"^[0-9a-f]{32}$")
+_SEGMENT = re.compile(r"^[0-9a-f]{32}/(\d{8})$")
+SESSION_RECORD = "session.json"
 META_PREFIX = "x-object-meta-"
 
 #: Swift's defaults: max_file_size 5 GiB per PUT (so per segment), max_manifest_segments 1000.
@@ -221,6 +228,96 @@ class SwiftStore(BaseStore):
         return ObjectInfo(key=key, size=size, last_modified=datetime.now(timezone.utc),
                           etag=etag.strip('"') if etag else None, content_type=content_type,
                           metadata=metadata, sha256=sha256)
+
+    # ---- upload sessions: segments sent one by one, the manifest at completion --------------
+    def _start_upload(self, bucket: str, key: str, sha256: str, content_type: str,
+                      metadata: dict[str, str]) -> str:
+        native = uuid.uuid4().hex
+        record = json.dumps({"key": key, "type": content_type, "meta": metadata},
+                            ensure_ascii=False).encode("utf-8")
+        with self._translated(bucket) as conn:
+            conn.head_container(bucket)
+            conn.put_container(segments_container(bucket))
+            conn.put_object(segments_container(bucket), f"{native}/{SESSION_RECORD}", record,
+                            content_type="application/json")
+        return native
+
+    def _session(self, bucket: str, key: str, native: str) -> dict[str, Any]:
+        """The session's record; UploadNotFound if it does not exist for this key."""
+        missing = UploadNotFound("no such upload", backend=self.name, bucket=bucket, key=key)
+        if not _SESSION.match(native):
+            raise missing
+        with self._translated(bucket, key) as conn:
+            try:
+                _, raw = conn.get_object(segments_container(bucket), f"{native}/{SESSION_RECORD}")
+            except ClientException as exc:
+                if exc.http_status == 404:
+                    raise missing from None
+                raise
+        record = json.loads(raw)
+        if record.get("key") != key:
+            raise missing
+        return dict(record)
+
+    def _upload_part(self, bucket: str, key: str, native: str, number: int,
+                     data: bytes) -> UploadedPart:
+        self._session(bucket, key, native)
+        name = f"{native}/{number:08d}"
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        with self._translated(bucket, key) as conn:
+            conn.put_object(segments_container(bucket), name, io.BytesIO(data),
+                            content_length=len(data), etag=md5,
+                            content_type="application/octet-stream")
+        return UploadedPart(number, len(data), md5, name)
+
+    def _list_parts(self, bucket: str, key: str, native: str) -> list[UploadedPart]:
+        self._session(bucket, key, native)
+        with self._translated(bucket, key) as conn:
+            _, items = conn.get_container(segments_container(bucket), prefix=f"{native}/",
+                                          full_listing=True)
+        parts = []
+        for item in items:
+            match = _SEGMENT.match(item["name"])
+            if match:
+                parts.append(UploadedPart(int(match.group(1)), int(item["bytes"]),
+                                          str(item["hash"]).lower(), item["name"]))
+        return parts
+
+    def _complete_upload(self, bucket: str, key: str, native: str, parts: list[UploadedPart],
+                         sha256: str) -> ObjectInfo:
+        record = self._session(bucket, key, native)
+        container = segments_container(bucket)
+        segments = [Segment(container, p.token, p.md5 or "", p.size) for p in parts]
+        if any(not _SEGMENT.match(p.token) or not p.token.startswith(native) for p in parts):
+            raise InvalidRequest("a part does not belong to this upload", backend=self.name,
+                                 bucket=bucket, key=key)
+        old = self._owned_segments(bucket, key)
+        with self._translated(bucket, key) as conn:
+            # Swift checks each segment's ETag and size against the manifest before storing it.
+            etag = conn.put_object(bucket, key, manifest_body(segments),
+                                   query_string="multipart-manifest=put",
+                                   content_type=record["type"],
+                                   headers=self._meta_headers(record["meta"], sha256))
+        chosen = {p.token for p in parts}
+        unused = [s for s in self._session_objects(bucket, native) if s.name not in chosen]
+        self._delete_segments(old + unused)
+        return self._put_info(key, sum(p.size for p in parts), etag, record["type"],
+                              dict(record["meta"]), sha256)
+
+    def _abort_upload(self, bucket: str, key: str, native: str) -> None:
+        try:
+            self._session(bucket, key, native)
+        except UploadNotFound:
+            return
+        self._delete_segments(self._session_objects(bucket, native))
+
+    def _session_objects(self, bucket: str, native: str) -> list[Segment]:
+        """Every object of the session in the segments container, its record last."""
+        container = segments_container(bucket)
+        with self._translated(bucket) as conn:
+            _, items = conn.get_container(container, prefix=f"{native}/", full_listing=True)
+        names = sorted((i["name"] for i in items), key=lambda n: n.endswith(SESSION_RECORD))
+        return [Segment(container, name, "", 0) for name in names]
 
     # ---- SLO bookkeeping ---------------------------------------------------------------------
     def _owned_segments(self, bucket: str, key: str) -> list[Segment]:
