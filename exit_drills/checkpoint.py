@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from .parts import UploadRecord
 from .private import private_dir, private_sqlite
 from .spec import DrillSpec
 
@@ -38,6 +39,16 @@ CREATE TABLE IF NOT EXISTS objects (
     run INTEGER NOT NULL,
     etag TEXT                      -- the source's ETag when the row was written
 ) WITHOUT ROWID;
+-- Upload sessions of large objects in flight (exit_drills/parts.py), written before their first
+-- part leaves; a row goes when its object settles verified.
+CREATE TABLE IF NOT EXISTS uploads (
+    key TEXT PRIMARY KEY,
+    upload_id TEXT NOT NULL,
+    part_size INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    source_etag TEXT,
+    sha256 TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -59,6 +70,8 @@ class Checkpoint:
                 self._db.execute("ALTER TABLE objects ADD COLUMN etag TEXT")
             # A new drill has no earlier work to look up for each listed object.
             self._fresh = self._db.execute("SELECT 1 FROM objects LIMIT 1").fetchone() is None
+            self._no_sessions = self._db.execute(
+                "SELECT 1 FROM uploads LIMIT 1").fetchone() is None
         # Settled objects are written in batches, one transaction each: a process killed
         # loses at most the last batch, whose objects a resumed run simply drills again.
         self._pending: list[tuple[object, ...]] = []
@@ -139,10 +152,30 @@ class Checkpoint:
                     "sha256 = excluded.sha256, status = excluded.status, "
                     "outcome = excluded.outcome, reason = excluded.reason, run = excluded.run, "
                     "etag = excluded.etag, wrote = MAX(objects.wrote, excluded.wrote)", rows)
+                self._db.executemany("DELETE FROM uploads WHERE key = ?",
+                                     [(row[0],) for row in rows if row[4] == "verified"])
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    # ---- upload sessions (the `Sessions` book of exit_drills/parts.py) ---------------------
+    def resume_for(self, key: str) -> UploadRecord | None:
+        if self._no_sessions:  # as of this run's start: its own sessions are not resumed
+            return None
+        with self._lock:
+            row = self._db.execute("SELECT upload_id, part_size, size, source_etag, sha256 FROM "
+                                   "uploads WHERE key = ?", (key,)).fetchone()
+        return UploadRecord(row[0], int(row[1]), int(row[2]), row[3], row[4]) if row else None
+
+    def started(self, key: str, record: UploadRecord) -> None:
+        """Committed at once (not batched): the session must be known before a part leaves."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO uploads (key, upload_id, part_size, size, source_etag, "
+                "sha256) VALUES (?, ?, ?, ?, ?, ?)", (key, record.upload_id, record.part_size,
+                                                      record.size, record.source_etag,
+                                                      record.sha256))
 
     def touch(self, key: str, run: int) -> None:
         with self._lock:

@@ -17,6 +17,8 @@ from adapters.contract import ObjectStore
 from adapters.errors import HashMismatch, IntegrityError
 from adapters.streams import ObjectReader
 
+from .parts import Sessions, counted, send_in_parts, wants_session
+
 ByteCounter = Callable[[int], None]
 
 
@@ -30,6 +32,8 @@ class Observed:
     metadata: Mapping[str, str] = field(default_factory=dict)
     #: The SHA-256 the backend has on record for it (None for objects written by other tools).
     recorded_sha256: str | None = None
+    #: Bytes sent to the target (None: the whole object; fewer when a resumed copy kept parts).
+    bytes_sent: int | None = None
 
 
 class HashingBody:
@@ -59,9 +63,13 @@ class SourceCorrupt(Exception):
 
 def copy_object(source: ObjectStore, source_bucket: str, key: str, target: ObjectStore,
                 target_bucket: str, target_key: str, on_bytes: ByteCounter | None = None,
-                on_written: Callable[[], None] | None = None) -> Observed:
+                on_written: Callable[[], None] | None = None,
+                sessions: Sessions | None = None) -> Observed:
     with source.get(source_bucket, key) as body:
         info = body.info
+        if sessions is not None and wants_session(target, info):
+            return _copy_in_parts(body, key, target, target_bucket, target_key, on_bytes,
+                                  on_written, sessions)
         # Each byte is hashed once, by the target's ingest (adapters/streams.IngestStream): it
         # refuses bytes that do not match the source's recorded SHA-256, and returns the hash of
         # what it stored. Here the bytes are only counted.
@@ -84,6 +92,25 @@ def copy_object(source: ObjectStore, source_bucket: str, key: str, target: Objec
         raise IntegrityError("the target recorded no SHA-256 for the copy", key=target_key)
     return Observed(size=counted.size, sha256=stored.sha256, content_type=info.content_type,
                     metadata=dict(info.metadata), recorded_sha256=info.sha256)
+
+
+def _copy_in_parts(body: ObjectReader, key: str, target: ObjectStore, target_bucket: str,
+                   target_key: str, on_bytes: ByteCounter | None,
+                   on_written: Callable[[], None] | None, sessions: Sessions) -> Observed:
+    """A large object through an upload session (exit_drills/parts.py): resumable by part."""
+    info = body.info
+    sent = send_in_parts(target, target_bucket, target_key, info, counted(body, on_bytes),
+                         sessions, key)
+    if sent.sha256 != info.sha256 or sent.size != info.size:
+        raise SourceCorrupt(
+            f"the source bytes ({sent.size} bytes, SHA-256 {sent.sha256}) do not match the "
+            f"{info.size} bytes and SHA-256 {info.sha256} recorded at ingest: the source copy "
+            "is corrupt; nothing was written")
+    if on_written:
+        on_written()
+    return Observed(size=sent.size, sha256=sent.sha256, content_type=info.content_type,
+                    metadata=dict(info.metadata), recorded_sha256=info.sha256,
+                    bytes_sent=sent.bytes_sent)
 
 
 class CountingBody:

@@ -19,6 +19,7 @@ import logging
 import os
 import queue
 import threading
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from adapters.config import BackendConfig, from_shipped, secret_values, shippabl
 from adapters.contract import MiB, ObjectInfo, ObjectStore
 
 from .object_drill import ObjectDrill, Settled
+from .parts import UploadRecord
 from .retry import Retrier
 from .spec import DrillSpec
 
@@ -65,6 +67,8 @@ class BatchJob:
     base_dir: str
     #: Objects of a batch drilled at once by one worker.
     threads: int
+    #: The Dask event topic on which workers report the upload sessions they start.
+    sessions_topic: str = "sortie-upload-sessions"
 
 
 @dataclass
@@ -96,8 +100,10 @@ def prepare(spec: DrillSpec, backends: Mapping[str, BackendConfig], base_dir: Pa
             refs[name], env[var] = var, value
         shipped[backend] = shippable(settings, refs)
     threads = max(1, spec.concurrency // max(1, workers))
+    # One topic per drill: drills sharing a cluster must not record each other's sessions.
     return Shipment(BatchJob(spec, shipped[spec.source.backend], shipped[spec.target.backend],
-                             str(base_dir), threads), env)
+                             str(base_dir), threads, f"sortie-upload-sessions-{uuid.uuid4().hex}"),
+                    env)
 
 
 # ---- the worker side ---------------------------------------------------------------------------
@@ -123,7 +129,35 @@ def _store(name: str, data: dict[str, Any], base_dir: str) -> ObjectStore:
         return _stores[cache_key]
 
 
-def drill_batch(job: BatchJob, infos: list[ObjectInfo]) -> list[Settled]:
+class _ReportedSessions:
+    """A worker's `Sessions` book: sessions to resume come with the batch; sessions started are
+    reported to the coordinator (a Dask event), which writes them into the checkpoint. Delivery
+    is asynchronous: a coordinator killed in between loses the newest session, which a resumed
+    run then starts again (its parts stay invisible until the backend expires them)."""
+
+    def __init__(self, worker: Any, topic: str, resumes: Mapping[str, UploadRecord]) -> None:
+        self._worker = worker  # taken in the task's thread: the drill's own threads have none
+        self._topic = topic
+        self._resumes = resumes
+
+    def resume_for(self, key: str) -> UploadRecord | None:
+        return self._resumes.get(key)
+
+    def started(self, key: str, record: UploadRecord) -> None:
+        self._worker.log_event(self._topic, {"key": key, **record.__dict__})
+
+
+def session_reported(event: Any) -> tuple[str, UploadRecord]:
+    """(source key, session) of a worker's event (Dask hands `(time, message)` or the message)."""
+    message = dict(event[1] if isinstance(event, tuple) else event)  # Dask adds "worker"
+    return str(message["key"]), UploadRecord(
+        upload_id=message["upload_id"], part_size=int(message["part_size"]),
+        size=int(message["size"]), source_etag=message["source_etag"],
+        sha256=message["sha256"])
+
+
+def drill_batch(job: BatchJob, infos: list[ObjectInfo],
+                resumes: Mapping[str, UploadRecord] | None = None) -> list[Settled]:
     """A Dask task: drill each object of the batch in this worker process."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -139,7 +173,10 @@ def drill_batch(job: BatchJob, infos: list[ObjectInfo]) -> list[Settled]:
         if pool is None:
             pool = _pools[job.threads] = ThreadPoolExecutor(job.threads,
                                                             thread_name_prefix="sortie-drill")
-    driller = ObjectDrill(spec, source, target, retrier)
+    from distributed import get_worker
+
+    driller = ObjectDrill(spec, source, target, retrier, sessions=_ReportedSessions(
+        get_worker(), job.sessions_topic, resumes or {}))
     return list(pool.map(driller.settle, infos))
 
 
@@ -211,9 +248,11 @@ def batches(work: "queue.Queue[ObjectInfo | None]") -> Iterator[list[ObjectInfo]
 
 def dispatch(client: Any, job: BatchJob, work: "queue.Queue[ObjectInfo | None]",
              record: Callable[[list[ObjectInfo], list[Settled]], None],
-             workers: Callable[[], int]) -> None:
+             workers: Callable[[], int],
+             resume_for: Callable[[ObjectInfo], UploadRecord | None] = lambda info: None) -> None:
     """Submit batches as the inventory produces them, at most IN_FLIGHT_PER_WORKER per worker,
-    and record each batch's objects as it comes back (one call per batch)."""
+    and record each batch's objects as it comes back (one call per batch). Each batch carries
+    the upload sessions a resumed drill continues (`resume_for`)."""
     from distributed import wait
 
     pending: dict[Any, list[ObjectInfo]] = {}
@@ -233,8 +272,9 @@ def dispatch(client: Any, job: BatchJob, work: "queue.Queue[ObjectInfo | None]",
         while len(pending) >= IN_FLIGHT_PER_WORKER * workers():
             done, _ = wait(list(pending), return_when="FIRST_COMPLETED")
             collect(set(done))
+        resumes = {i.key: r for i in batch if (r := resume_for(i)) is not None}
         # pure=False: the same batch submitted again (a resumed drill) runs again.
-        pending[client.submit(drill_batch, job, batch, pure=False, retries=2)] = batch
+        pending[client.submit(drill_batch, job, batch, resumes, pure=False, retries=2)] = batch
     while pending:
         done, _ = wait(list(pending), return_when="FIRST_COMPLETED")
         collect(set(done))

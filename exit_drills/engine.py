@@ -133,6 +133,7 @@ class DrillEngine:
                                  f"({saved.source} -> {saved.target}, {saved.mode.value})")
             checkpoint.save_spec(spec)
             run = checkpoint.begin_run()
+            self._driller.sessions = checkpoint  # large objects' upload sessions, for resume
             started = datetime.now(timezone.utc)
             self._started_mono = time.monotonic()
             if self.state_dir is not None:
@@ -197,10 +198,21 @@ class DrillEngine:
                     self._record(checkpoint, run, info, settled)
                     self._count_live(settled.bytes_copied + settled.bytes_read)
 
+            def resume_for(info: ObjectInfo) -> distributed.UploadRecord | None:
+                if info.size <= self.target.capabilities.max_single_put:
+                    return None
+                return checkpoint.resume_for(info.key)
+
+            def reported(event: object) -> None:
+                checkpoint.started(*distributed.session_reported(event))
+
+            job = self.shipment.job
+            client.subscribe_topic(job.sessions_topic, reported)
+
             def dispatcher() -> None:
                 self._workers_left = 1
                 try:
-                    distributed.dispatch(client, self.shipment.job, work, record, workers)  # type: ignore[union-attr]
+                    distributed.dispatch(client, job, work, record, workers, resume_for)
                 except Exception as exc:  # noqa: BLE001 - the cluster failed: say so, end
                     self._errors.append(f"the Dask cluster failed: {type(exc).__name__}: {exc}")
                     while work.get() is not None:  # let the inventory finish

@@ -13,6 +13,7 @@ from adapters.contract import ObjectInfo, ObjectStore
 from adapters.errors import NotFound, ObjectNotFound, StorageError
 
 from .copy import Observed, SourceCorrupt, copy_object
+from .parts import NoSessions, Sessions
 from .plan import Action, decide
 from .retry import Retrier
 from .spec import DrillSpec, Mode
@@ -44,12 +45,15 @@ class Settled:
 
 class ObjectDrill:
     def __init__(self, spec: DrillSpec, source: ObjectStore, target: ObjectStore,
-                 retrier: Retrier, count_live: Callable[[int], None] = lambda n: None) -> None:
+                 retrier: Retrier, count_live: Callable[[int], None] = lambda n: None,
+                 sessions: Sessions | None = None) -> None:
         self.spec = spec
         self.source = source
         self.target = target
         self.retrier = retrier
         self.count_live = count_live
+        #: Where large objects' upload sessions are written down, for part-level resume.
+        self.sessions = sessions or NoSessions()
 
     def settle(self, info: ObjectInfo,
                on_written: Callable[[], None] = lambda: None) -> Settled:
@@ -116,7 +120,7 @@ class ObjectDrill:
         with _step("copying", vanished="source object vanished during the drill"):
             copied = call(lambda: copy_object(
                 self.source, spec.source.bucket, info.key, self.target, spec.target.bucket,
-                target_key, self.count_live, on_written=written),
+                target_key, self.count_live, on_written=written, sessions=self.sessions),
                 spec.source.backend, spec.target.backend)
         problems = source_consistency(copied)
         try:

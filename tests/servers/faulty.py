@@ -124,6 +124,8 @@ class _Connection:
                         self._stall(source)
                     return
                 sink.sendall(data)
+                if direction == "up":
+                    self.proxy.count_up(len(data))
         except OSError:
             self.close(reset=True)
 
@@ -158,6 +160,8 @@ class FaultyProxy:
         self.connections = 0
         #: Connections on which a fault struck (cut, stall or refusal).
         self.faults = 0
+        #: Bytes forwarded from clients to the server (requests, bodies included).
+        self.bytes_up = 0
         self._open: list[_Connection] = []
         self._thread = threading.Thread(target=self._accept, name=f"faulty-{self.port}",
                                         daemon=True)
@@ -187,6 +191,10 @@ class FaultyProxy:
                 self._times -= 1
                 return True
             return False
+
+    def count_up(self, size: int) -> None:
+        with self._lock:
+            self.bytes_up += size
 
     def faulted(self) -> None:
         with self._lock:
