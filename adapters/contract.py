@@ -330,7 +330,7 @@ class BaseStore(ObjectStore):
                            f"of {self.capabilities.max_part_size}", backend=self.name,
                            bucket=bucket, key=key)
         session = UploadId.decode(upload_id, bucket=bucket, key=key)
-        return self._upload_part(bucket, key, session.native, number, bytes(data))
+        return self._upload_part(bucket, key, session.native, number, data)
 
     def list_parts(self, bucket: str, key: str, upload_id: str) -> list[UploadedPart]:
         self._require_uploads(bucket, key)

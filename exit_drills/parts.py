@@ -18,6 +18,7 @@ the target (adapters' `complete_upload`), and the drill reads the copy back as f
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -28,11 +29,12 @@ from adapters.errors import StorageError, UploadNotFound
 from adapters.uploads import UploadedPart
 
 #: Parts are at least this large (fewer requests), within the target's bounds.
-PART_SIZE_FLOOR = 16 * MiB
-#: Parts of one object on the wire at once.
+PART_SIZE_FLOOR = 8 * MiB
+#: Parts of one object in memory at once: on the wire, and the one being read from the source.
 PARTS_IN_FLIGHT = 3
-#: Parts in memory across every object a process copies at once (bounds a drill's memory).
-_PROCESS_BUDGET = threading.BoundedSemaphore(8)
+#: Parts in memory across every object a process copies at once: a slot is taken before a part
+#: is read from the source, so a process holds at most this many parts whatever it copies.
+_PROCESS_BUDGET = threading.BoundedSemaphore(6)
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,14 @@ def send_in_parts(target: ObjectStore, bucket: str, key: str, info: ObjectInfo,
     sender = _Sender(target, bucket, key, record.upload_id)
     whole = hashlib.sha256()
     total = reused = 0
+    parts = _cut(chunks, record.part_size)
     try:
-        for number, part in enumerate(_cut(chunks, record.part_size), start=1):
+        for number in itertools.count(1):
+            sender.reserve()  # before the part is read: memory stays within the budget
+            part = next(parts, None)
+            if part is None:
+                sender.unreserve()
+                break
             whole.update(part)
             total += len(part)
             kept = held.get(number)
@@ -111,7 +119,7 @@ def send_in_parts(target: ObjectStore, bucket: str, key: str, info: ObjectInfo,
                 reused += 1
             else:
                 sender.send(number, part)
-        parts = sender.finish()
+        sent_parts = sender.finish()
     except BaseException:
         sender.cancel()
         raise
@@ -120,7 +128,7 @@ def send_in_parts(target: ObjectStore, bucket: str, key: str, info: ObjectInfo,
         # The source's bytes are not those it recorded: never complete with them. The session
         # stays, so the parts already acknowledged are not lost to a transient misread.
         return PartsSent(total, sha256, sender.bytes_sent, reused)
-    target.complete_upload(bucket, key, record.upload_id, parts, sha256=sha256)
+    target.complete_upload(bucket, key, record.upload_id, sent_parts, sha256=sha256)
     return PartsSent(total, sha256, sender.bytes_sent, reused)
 
 
@@ -138,48 +146,57 @@ def _resumable(target: ObjectStore, bucket: str, key: str, info: ObjectInfo,
 
 
 def _cut(chunks: Iterable[bytes], size: int) -> Iterator[bytes]:
-    """Regroup chunks into parts of `size` bytes (the last shorter; one empty part for none)."""
-    pending: list[bytes] = []
-    have = 0
+    """Regroup chunks into parts of `size` bytes (the last shorter; one empty part for none),
+    each filled in place, then made bytes once (the SDKs want bytes) with the buffer let go
+    before the part is handed out: one copy of a part at a time, and briefly two."""
+    part = bytearray()
     sent_any = False
     for chunk in chunks:
         view = memoryview(chunk)
         while view.nbytes:
-            take = min(view.nbytes, size - have)
-            pending.append(bytes(view[:take]))
-            have += take
+            take = min(view.nbytes, size - len(part))
+            part += view[:take]
             view = view[take:]
-            if have == size:
-                yield b"".join(pending)
+            if len(part) == size:
+                whole, part = bytes(part), bytearray()
+                yield whole
                 sent_any = True
-                pending, have = [], 0
-    if have or not sent_any:
-        yield b"".join(pending)
+    if part or not sent_any:
+        whole, part = bytes(part), bytearray()
+        yield whole
 
 
 class _Sender:
-    """Sends parts with at most PARTS_IN_FLIGHT on the wire for this object and the process
-    budget overall; keeps the acknowledged ones in order."""
+    """Sends parts with at most PARTS_IN_FLIGHT in memory for this object and _PROCESS_BUDGET
+    for the process; keeps the acknowledged ones in order."""
 
     def __init__(self, target: ObjectStore, bucket: str, key: str, upload_id: str) -> None:
         self._target, self._bucket, self._key, self._upload = target, bucket, key, upload_id
         self._pool = ThreadPoolExecutor(PARTS_IN_FLIGHT, thread_name_prefix="sortie-part")
         self._pending: set[Future[UploadedPart]] = set()
         self._done: dict[int, UploadedPart] = {}
+        self._reserved = False
         self.bytes_sent = 0
+
+    def reserve(self) -> None:
+        """Take the slot of the next part before reading it (waits while all are taken)."""
+        while len(self._pending) >= PARTS_IN_FLIGHT - 1:
+            self._collect(FIRST_COMPLETED)
+        _PROCESS_BUDGET.acquire()
+        self._reserved = True
+
+    def unreserve(self) -> None:
+        if self._reserved:
+            self._reserved = False
+            _PROCESS_BUDGET.release()
 
     def keep(self, part: UploadedPart) -> None:
         self._done[part.number] = part
+        self.unreserve()
 
     def send(self, number: int, data: bytes) -> None:
-        while len(self._pending) >= PARTS_IN_FLIGHT:
-            self._collect(FIRST_COMPLETED)
-        _PROCESS_BUDGET.acquire()
-        try:
-            future = self._pool.submit(self._send_one, number, data)
-        except BaseException:
-            _PROCESS_BUDGET.release()
-            raise
+        future = self._pool.submit(self._send_one, number, data)
+        self._reserved = False  # the slot now belongs to the part on its way
         self._pending.add(future)
 
     def _send_one(self, number: int, data: bytes) -> UploadedPart:
@@ -202,8 +219,9 @@ class _Sender:
         return [self._done[n] for n in sorted(self._done)]
 
     def cancel(self) -> None:
+        self.unreserve()
         for future in self._pending:
-            if future.cancel():  # never ran: give its budget back
+            if future.cancel():  # never ran: give its slot back
                 _PROCESS_BUDGET.release()
         self._pool.shutdown(wait=True)
         # Parts already sent stay with the session: a resumed run keeps them.

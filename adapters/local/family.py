@@ -38,7 +38,8 @@ def sweep(store: Any, *, older_than_hours: float = 24.0, dry_run: bool = False) 
     report = sweep_store(store, older_than_hours * 3600, dry_run=dry_run)
     lines = [f"{'would remove' if dry_run else 'removed'} {path}" for path in report.paths]
     lines.append(f"{store.name}: {report.files} orphan file(s), {report.bytes} bytes, "
-                 f"{report.trash_folders} unfinished bucket delete(s)"
+                 f"{report.trash_folders} unfinished bucket delete(s), "
+                 f"{report.upload_sessions} abandoned upload session(s)"
                  f"{' found (dry run)' if dry_run else ' removed'}")
     return lines
 

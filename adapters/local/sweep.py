@@ -10,7 +10,10 @@ deleted through Sortie must not survive in a file), so `sortie backends sweep` f
 - files in `<bucket>/blobs/` that no index row names and whose inode has not changed for
   `older_than` seconds (a put renames its file and a copy hard-links one just before committing:
   both change the inode's ctime, so a blob about to be committed is never taken for an orphan);
-- `.trash-*` folders of bucket deletes that did not finish.
+- `.trash-*` folders of bucket deletes that did not finish;
+- upload sessions (`<bucket>/uploads/<id>/`) neither completed nor aborted, none of whose files
+  changed for `older_than` seconds: abandoned, as S3 lifecycle rules take abandoned multipart
+  uploads (a drill resuming later starts that object's session again).
 
 Blob names are random and never reused, so a blob that is old and unreferenced stays so.
 """
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .store import INDEX_FILE, LocalStore
+from .uploads import UPLOADS
 
 DEFAULT_OLDER_THAN = 24 * 3600.0
 
@@ -36,6 +40,7 @@ class SweepReport:
     files: int = 0
     bytes: int = 0
     trash_folders: int = 0
+    upload_sessions: int = 0
     paths: list[Path] = field(default_factory=list)  # what was (or, in a dry run, would be) removed
 
 
@@ -56,7 +61,21 @@ def sweep(store: LocalStore, older_than: float = DEFAULT_OLDER_THAN, *,
             report.paths.append(path)
             if not dry_run:
                 path.unlink(missing_ok=True)
+        for session in _abandoned_sessions(bucket_dir / UPLOADS, cutoff):
+            report.upload_sessions += 1
+            report.paths.append(session)
+            if not dry_run:
+                shutil.rmtree(session, ignore_errors=True)
     return report
+
+
+def _abandoned_sessions(uploads: Path, cutoff: float) -> Iterator[Path]:
+    if not uploads.is_dir():
+        return
+    for session in sorted(uploads.iterdir()):
+        stats = [s for s in (_stat(p) for p in [session, *session.iterdir()]) if s is not None]
+        if stats and max(s.st_mtime for s in stats) < cutoff:
+            yield session
 
 
 def _orphans(bucket_dir: Path, cutoff: float) -> Iterator[tuple[Path, int]]:

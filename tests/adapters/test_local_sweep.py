@@ -131,3 +131,27 @@ def test_cli_rejects_a_bad_age(tmp_path: Path, hours: str) -> None:
     result = CliRunner().invoke(app, ["backends", "sweep", "disk", "--config", str(config),
                                       "--older-than-hours", hours])
     assert result.exit_code == 2 and "--older-than-hours" in result.output
+
+
+def test_abandoned_upload_sessions_go_and_fresh_ones_stay(tmp_path: Path) -> None:
+    import hashlib
+
+    store = LocalStore("local", tmp_path)
+    store.create_bucket("scans")
+    digest = hashlib.sha256(b"ab").hexdigest()
+    old = store.start_upload("scans", "old", sha256=digest)
+    store.upload_part("scans", "old", old, 1, b"a")
+    fresh = store.start_upload("scans", "fresh", sha256=digest)
+    store.upload_part("scans", "fresh", fresh, 1, b"a")
+    # Age the first session's files; the second stays recent.
+    old_folder = next(f for f in (tmp_path / "scans" / "uploads").iterdir()
+                      if (f / "upload.json").read_text().find('"old"') >= 0)
+    for path in [old_folder, *old_folder.iterdir()]:
+        os.utime(path, (time.time() - 2 * 3600, time.time() - 2 * 3600))
+
+    report = sweep(store, 3600)
+
+    assert report.upload_sessions == 1 and not old_folder.exists()
+    store.upload_part("scans", "fresh", fresh, 2, b"b")
+    parts = store.list_parts("scans", "fresh", fresh)
+    assert store.complete_upload("scans", "fresh", fresh, parts, sha256=digest).size == 2
