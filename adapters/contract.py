@@ -209,7 +209,8 @@ class ObjectStore(abc.ABC):
         """Store part `number` (1-based; sending a number again replaces that part)."""
     @abc.abstractmethod
     def list_parts(self, bucket: str, key: str, upload_id: str) -> list[UploadedPart]:
-        """The parts the backend has acknowledged, by number; UploadNotFound if none."""
+        """The parts the backend has acknowledged, by number: [] where it holds none, and
+        UploadNotFound where it knows the session is gone (Azure cannot tell the two apart)."""
     @abc.abstractmethod
     def complete_upload(self, bucket: str, key: str, upload_id: str,
                         parts: Sequence[UploadedPart], *, sha256: str) -> ObjectInfo:

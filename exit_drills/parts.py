@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Protocol
 
 from adapters.contract import Feature, MiB, ObjectInfo, ObjectStore
-from adapters.errors import StorageError, UploadNotFound
+from adapters.errors import StorageError
 from adapters.uploads import UploadedPart
 
 #: Parts are at least this large (fewer requests), within the target's bounds.
@@ -140,8 +140,8 @@ def _resumable(target: ObjectStore, bucket: str, key: str, info: ObjectInfo,
         return None, {}
     try:
         held = target.list_parts(bucket, key, record.upload_id)
-    except (UploadNotFound, StorageError):
-        return None, {}  # completed, aborted, expired, or unreadable: start a new session
+    except StorageError:  # UploadNotFound (completed, aborted, expired) or unreadable: a
+        return None, {}   # new session; a backend that refuses it too fails the copy there
     return record, {p.number: p for p in held}
 
 
