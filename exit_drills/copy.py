@@ -32,8 +32,6 @@ class Observed:
     metadata: Mapping[str, str] = field(default_factory=dict)
     #: The SHA-256 the backend has on record for it (None for objects written by other tools).
     recorded_sha256: str | None = None
-    #: Bytes sent to the target (None: the whole object; fewer when a resumed copy kept parts).
-    bytes_sent: int | None = None
 
 
 class HashingBody:
@@ -109,8 +107,7 @@ def _copy_in_parts(body: ObjectReader, key: str, target: ObjectStore, target_buc
     if on_written:
         on_written()
     return Observed(size=sent.size, sha256=sent.sha256, content_type=info.content_type,
-                    metadata=dict(info.metadata), recorded_sha256=info.sha256,
-                    bytes_sent=sent.bytes_sent)
+                    metadata=dict(info.metadata), recorded_sha256=info.sha256)
 
 
 class CountingBody:

@@ -25,6 +25,7 @@ from .checkpoint import Checkpoint
 from .distributed import IN_PROCESS, Execution, Shipment
 from .inventory import walk
 from .object_drill import ObjectDrill, Settled
+from .parts import UploadRecord
 from .projection import EgressPrice, project
 from .report import write_report
 from .retry import Retrier
@@ -198,7 +199,7 @@ class DrillEngine:
                     self._record(checkpoint, run, info, settled)
                     self._count_live(settled.bytes_copied + settled.bytes_read)
 
-            def resume_for(info: ObjectInfo) -> distributed.UploadRecord | None:
+            def resume_for(info: ObjectInfo) -> UploadRecord | None:
                 if info.size <= self.target.capabilities.max_single_put:
                     return None
                 return checkpoint.resume_for(info.key)

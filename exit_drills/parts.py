@@ -68,13 +68,10 @@ class NoSessions:
 
 @dataclass
 class PartsSent:
-    """What the copy did: the SHA-256 of every byte read, and the bytes sent to the target
-    (fewer than the object's on a resumed run)."""
+    """What the copy read from the source: its size and the SHA-256 of every byte."""
 
     size: int
     sha256: str
-    bytes_sent: int
-    parts_reused: int
 
 
 def wants_session(target: ObjectStore, info: ObjectInfo) -> bool:
@@ -101,7 +98,7 @@ def send_in_parts(target: ObjectStore, bucket: str, key: str, info: ObjectInfo,
         sessions.started(source_key, record)
     sender = _Sender(target, bucket, key, record.upload_id)
     whole = hashlib.sha256()
-    total = reused = 0
+    total = 0
     parts = _cut(chunks, record.part_size)
     try:
         for number in itertools.count(1):
@@ -116,7 +113,6 @@ def send_in_parts(target: ObjectStore, bucket: str, key: str, info: ObjectInfo,
             if kept is not None and kept.holds(hashlib.md5(part, usedforsecurity=False)
                                                .hexdigest(), len(part)):
                 sender.keep(kept)
-                reused += 1
             else:
                 sender.send(number, part)
         sent_parts = sender.finish()
@@ -127,9 +123,9 @@ def send_in_parts(target: ObjectStore, bucket: str, key: str, info: ObjectInfo,
     if total != info.size or sha256 != info.sha256:
         # The source's bytes are not those it recorded: never complete with them. The session
         # stays, so the parts already acknowledged are not lost to a transient misread.
-        return PartsSent(total, sha256, sender.bytes_sent, reused)
+        return PartsSent(total, sha256)
     target.complete_upload(bucket, key, record.upload_id, sent_parts, sha256=sha256)
-    return PartsSent(total, sha256, sender.bytes_sent, reused)
+    return PartsSent(total, sha256)
 
 
 def _resumable(target: ObjectStore, bucket: str, key: str, info: ObjectInfo,
@@ -176,7 +172,6 @@ class _Sender:
         self._pending: set[Future[UploadedPart]] = set()
         self._done: dict[int, UploadedPart] = {}
         self._reserved = False
-        self.bytes_sent = 0
 
     def reserve(self) -> None:
         """Take the slot of the next part before reading it (waits while all are taken)."""
@@ -210,7 +205,6 @@ class _Sender:
         for future in finished:
             part = future.result()
             self._done[part.number] = part
-            self.bytes_sent += part.size
 
     def finish(self) -> list[UploadedPart]:
         while self._pending:

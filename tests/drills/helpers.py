@@ -102,14 +102,20 @@ def drill_ids(state_dir: Path) -> list[str]:
         db.close()
 
 
-def verified_in_checkpoint(state_dir: Path, drill_id: str) -> int:
+def count_in_checkpoint(state_dir: Path, drill_id: str, query: str) -> int:
+    """The single number `query` gives on a drill's checkpoint (0 before it exists)."""
     path = state_dir / "drills" / drill_id / "checkpoint.sqlite3"
     if not path.is_file():
         return 0
     db = sqlite3.connect(path, timeout=30)
     try:
-        return int(db.execute("SELECT COUNT(*) FROM objects WHERE status = 'verified'").fetchone()[0])
+        return int(db.execute(query).fetchone()[0])
     except sqlite3.OperationalError:
         return 0
     finally:
         db.close()
+
+
+def verified_in_checkpoint(state_dir: Path, drill_id: str) -> int:
+    return count_in_checkpoint(state_dir, drill_id,
+                               "SELECT COUNT(*) FROM objects WHERE status = 'verified'")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from adapters.local.store import LocalStore
 from tests.servers.faulty import FaultyProxy
 from tests.servers.seaweedfs import SeaweedServer
 
-from .helpers import SORTIE, drill_ids, report_of, sortie, write_config
+from .helpers import SORTIE, count_in_checkpoint, drill_ids, report_of, sortie, write_config
 
 SIZE = 300 * MiB
 
@@ -33,14 +32,7 @@ def _bytes(seed: int) -> Iterator[bytes]:
 
 
 def _sessions_recorded(state: Path, drill_id: str) -> int:
-    path = state / "drills" / drill_id / "checkpoint.sqlite3"
-    db = sqlite3.connect(path, timeout=30)
-    try:
-        return int(db.execute("SELECT COUNT(*) FROM uploads").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
-    finally:
-        db.close()
+    return count_in_checkpoint(state, drill_id, "SELECT COUNT(*) FROM uploads")
 
 
 @pytest.fixture
