@@ -12,10 +12,10 @@ same work per object as over a real backend, minus the network.
 from __future__ import annotations
 
 import hashlib
-from typing import Iterator
+from typing import Any, Iterator
 
 from adapters.contract import (BaseStore, ByteRange, Capabilities, Feature, ListPage,
-                               ObjectInfo)
+                               ObjectInfo, ObjectStore)
 from adapters.errors import BucketNotFound, IntegrityError, ObjectNotFound
 from adapters.listing import decode_cursor, encode_cursor
 from adapters.streams import IngestStream, ObjectReader
@@ -141,3 +141,18 @@ class DiscardStore(BaseStore):
 
     def iter_objects(self, bucket: str, prefix: str = "") -> Iterator[ObjectInfo]:
         return iter(())
+
+
+def shipped(store: SyntheticStore | DiscardStore) -> dict[str, Any]:
+    """What a drill's job carries for a Dask worker to build the same store (`build`)."""
+    if isinstance(store, SyntheticStore):
+        return {"role": "source", "bucket": store.bucket, "count": store.count,
+                "size": store.size}
+    return {"role": "discard", "size": store.size}
+
+
+def build(name: str, data: dict[str, Any], base_dir: str) -> ObjectStore:
+    """A worker's store from `shipped` data: the `BatchJob.build` of synthetic drills."""
+    if data["role"] == "source":
+        return SyntheticStore(name, data["bucket"], data["count"], data["size"])
+    return DiscardStore(name, data["size"])

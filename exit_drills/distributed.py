@@ -57,6 +57,17 @@ class Execution:
 IN_PROCESS = Execution()
 
 
+#: Builds a store in a worker from what a job ships: (backend name, shipped settings, base dir).
+StoreBuilder = Callable[[str, dict[str, Any], str], ObjectStore]
+
+
+def from_registry(name: str, data: dict[str, Any], base_dir: str) -> ObjectStore:
+    """The configured backend's store, its secrets read from this worker's environment."""
+    from adapters.registry import build_store
+
+    return build_store(name, from_shipped(data, os.environ), Path(base_dir))
+
+
 @dataclass(frozen=True)
 class BatchJob:
     """What every task of one drill carries: the spec and the settings, secrets as references."""
@@ -69,6 +80,9 @@ class BatchJob:
     threads: int
     #: The Dask event topic on which workers report the upload sessions they start.
     sessions_topic: str = "sortie-upload-sessions"
+    #: How a worker builds the stores from `source` and `target` (shipped by reference): the
+    #: registry for configured backends; benchmarks ship their own (bench/synthetic.py).
+    build: StoreBuilder = from_registry
 
 
 @dataclass
@@ -119,13 +133,11 @@ WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 
 
-def _store(name: str, data: dict[str, Any], base_dir: str) -> ObjectStore:
-    from adapters.registry import build_store
-
-    cache_key = f"{name}:{sorted(data.items())}:{base_dir}"
+def _store(job: BatchJob, name: str, data: dict[str, Any]) -> ObjectStore:
+    cache_key = f"{name}:{sorted(data.items())}:{job.base_dir}:{job.build.__module__}.{job.build.__qualname__}"
     with _lock:
         if cache_key not in _stores:
-            _stores[cache_key] = build_store(name, from_shipped(data, os.environ), Path(base_dir))
+            _stores[cache_key] = job.build(name, data, job.base_dir)
         return _stores[cache_key]
 
 
@@ -162,8 +174,8 @@ def drill_batch(job: BatchJob, infos: list[ObjectInfo],
     from concurrent.futures import ThreadPoolExecutor
 
     spec = job.spec
-    source = _store(spec.source.backend, job.source, job.base_dir)
-    target = _store(spec.target.backend, job.target, job.base_dir)
+    source = _store(job, spec.source.backend, job.source)
+    target = _store(job, spec.target.backend, job.target)
     with _lock:
         retrier = _retriers.setdefault(spec.target.backend + "|" + spec.source.backend,
                                        Retrier(breaker_threshold=max(8, spec.concurrency * 2)))

@@ -189,9 +189,15 @@ class DrillEngine:
         assert self.shipment is not None
         with distributed.cluster(self.execution, self.shipment.worker_env) as client:
             self.workers_alive = distributed.worker_count(client)
+            counted_at = time.monotonic()
 
             def workers() -> int:
-                self.workers_alive = distributed.worker_count(client)
+                # Asking the scheduler is a round trip: once a second is enough to follow
+                # workers that come and go, and costs nothing per batch at a million objects.
+                nonlocal counted_at
+                if time.monotonic() - counted_at >= 1.0:
+                    self.workers_alive = distributed.worker_count(client)
+                    counted_at = time.monotonic()
                 return self.workers_alive
 
             def record(infos: list[ObjectInfo], results: list[Settled]) -> None:
