@@ -130,26 +130,27 @@ class AzureStore(BaseStore):
     # ---- writes ------------------------------------------------------------------------------
     def _put(self, bucket: str, key: str, stream: IngestStream, content_type: str,
              metadata: dict[str, str]) -> ObjectInfo:
-        blob = self._blob(bucket, key)
         limit = self.capabilities.max_single_put
         chunks = iter(stream)
         head: list[bytes] = []
         if stream.size_hint is None or stream.size_hint <= limit:
             head, ended = _read_up_to(chunks, limit)
             if ended:
-                return self._put_single(blob, bucket, key, b"".join(head), stream, content_type,
+                return self._put_single(bucket, key, b"".join(head), stream, content_type,
                                         metadata)
-        return self._put_blocks(blob, bucket, key, itertools.chain(_drain(head), chunks),
-                                stream, content_type, metadata)
+        return self._put_blocks(self._blob(bucket, key), bucket, key,
+                                itertools.chain(_drain(head), chunks), stream, content_type,
+                                metadata)
 
-    def _put_single(self, blob: BlobClient, bucket: str, key: str, data: bytes,
-                    stream: IngestStream, content_type: str,
-                    metadata: dict[str, str]) -> ObjectInfo:
+    def _put_single(self, bucket: str, key: str, data: bytes, stream: IngestStream,
+                    content_type: str, metadata: dict[str, str]) -> ObjectInfo:
         sha256 = stream.finish()
         if self.fast is not None:
             info = self._put_fast(bucket, key, data, content_type, metadata, sha256)
             if info is not None:
                 return info
+        # Built only here: a BlobClient costs about as much CPU as obstore's whole PUT.
+        blob = self._blob(bucket, key)
         result = self._translated(lambda: blob.upload_blob(
             data, length=len(data), overwrite=True, validate_content=True,
             metadata=md.encode(metadata, md.AZURE_RULES, internal={"sha256": sha256}),
@@ -208,10 +209,13 @@ class AzureStore(BaseStore):
     def _upload_part(self, bucket: str, key: str, native: str, number: int,
                      data: bytes) -> UploadedPart:
         session = sessions.decode(native, backend=self.name, bucket=bucket, key=key)
-        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        digest = hashlib.md5(data, usedforsecurity=False).digest()
+        md5 = digest.hex()
         block = sessions.block_id(session.tag, number, md5)
+        # The MD5 named in the block id goes as the block's Content-MD5, which Azure checks on
+        # arrival; `validate_content` would hash the part a second time for the same header.
         self._translated(lambda: self._blob(bucket, key).stage_block(
-            block, data, length=len(data), validate_content=True), bucket, key)
+            block, data, length=len(data), transactional_content_md5=digest), bucket, key)
         return UploadedPart(number, len(data), md5[:sessions.MD5_DIGITS], block)
 
     def _list_parts(self, bucket: str, key: str, native: str) -> list[UploadedPart]:

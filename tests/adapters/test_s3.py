@@ -327,3 +327,41 @@ def test_unreachable_endpoint_fails_clearly_and_quickly() -> None:
     finally:
         store.close()
     assert time.monotonic() - started < 20
+
+
+def test_only_operations_that_embed_errors_in_a_200_have_their_body_parsed_twice() -> None:
+    """botocore looks for an <Error> inside every 200 XML answer (a second parse of each listing
+    page); S3 sends one only for copies and multipart completion, which keep the check."""
+    from botocore import handlers
+
+    from adapters.config import S3Backend
+    from adapters.registry import build_bare
+    from adapters.s3.client import ERRORS_IN_200
+
+    settings = S3Backend(type="s3", preset="seaweedfs", endpoint="http://127.0.0.1:9",
+                         region="us-east-1", access_key="a", secret_key="b")  # type: ignore[arg-type]
+    client = build_bare("s3", settings).client  # type: ignore[attr-defined]
+
+    def checks(operation: str) -> bool:
+        handlers_of = client.meta.events._emitter._handlers.prefix_search
+        return handlers._handle_200_error in list(handlers_of(f"before-parse.s3.{operation}"))
+
+    assert not checks("ListObjectsV2") and not checks("HeadObject")
+    assert all(checks(operation) for operation in ERRORS_IN_200)
+
+
+@pytest.mark.parametrize("value", ["2026-12-03T08:18:25.226Z", "2026-12-03T08:18:25Z",
+                                   "2026-12-03T08:18:25+02:00", "Thu, 03 Dec 2026 08:18:25 GMT",
+                                   "2026-12-03T08:18:25", "1700000000", "not a time"])
+def test_fast_timestamps_read_what_botocore_reads(value: str) -> None:
+    from botocore.utils import parse_timestamp
+
+    from adapters.s3.client import fast_timestamp
+
+    try:
+        expected = parse_timestamp(value)
+    except ValueError:
+        with pytest.raises(ValueError):
+            fast_timestamp(value)
+        return
+    assert fast_timestamp(value) == expected
