@@ -49,6 +49,12 @@ CREATE TABLE IF NOT EXISTS uploads (
     source_etag TEXT,
     sha256 TEXT NOT NULL
 ) WITHOUT ROWID;
+-- What the target held under the drill's prefix, listed while the drill runs (source key ->
+-- target key); after the run, a key no settled object accounts for is an extra.
+CREATE TABLE IF NOT EXISTS target_listing (
+    key TEXT PRIMARY KEY,
+    target_key TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -107,6 +113,35 @@ class Checkpoint:
             row = self._db.execute("SELECT size, sha256, etag FROM objects WHERE key = ? AND "
                                    "status = 'verified'", (key,)).fetchone()
         return (int(row[0]), row[1], row[2]) if row else None
+
+    # ---- the target's listing, for extras ----------------------------------------------------
+    def clear_target_listing(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM target_listing")
+
+    def add_target_keys(self, pairs: list[tuple[str, str]]) -> None:
+        """(source key, target key) of objects listed in the target, one transaction."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany("INSERT OR IGNORE INTO target_listing (key, target_key) "
+                                     "VALUES (?, ?)", pairs)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def extras(self, run: int, limit: int) -> tuple[int, list[str]]:
+        """(count, first `limit` target keys) of listed target objects that no object settled
+        in `run` accounts for."""
+        query = ("FROM target_listing t WHERE NOT EXISTS (SELECT 1 FROM objects o "
+                 "WHERE o.key = t.key AND o.run = ?)")
+        with self._lock:
+            self.flush()
+            count = self._db.execute(f"SELECT COUNT(*) {query}", (run,)).fetchone()[0]
+            keys = [row[0] for row in self._db.execute(
+                f"SELECT t.target_key {query} ORDER BY t.target_key LIMIT ?", (run, limit))]
+        return int(count), keys
 
     def seen(self, key: str, run: int) -> bool:
         """Whether the given run settled this source key (verified or failed)."""

@@ -33,6 +33,8 @@ from .spec import (ByteCounts, DrillReport, DrillSpec, Failure, Mode, ObjectCoun
 
 #: Extra keys and failures listed in report.json beyond which only the count is given.
 REPORT_LIST_LIMIT = 1000
+#: Target keys written to the checkpoint per transaction while the target is listed.
+_LISTING_BATCH = 1000
 _MAX_SAMPLES = 600
 
 
@@ -110,6 +112,7 @@ class DrillEngine:
         self._all_done = threading.Event()  # set when the last worker ends
         self._extras: list[str] = []  # target keys no source object accounts for (listed ones)
         self._extras_count = 0
+        self._target_listed = False
         self.report: DrillReport | None = None
         self._driller = ObjectDrill(spec, source, target, self.retrier, self._count_live)
 
@@ -165,13 +168,19 @@ class DrillEngine:
             return []
         inventory = threading.Thread(target=self._inventory, args=(checkpoint, run, work),
                                      name=f"drill-{self.drill_id}-inventory", daemon=True)
+        # The target is listed while the objects are drilled, not after: extras are those no
+        # settled object accounts for, which only the checkpoint can say once all are settled.
+        scan = threading.Thread(target=self._list_target, args=(checkpoint,),
+                                name=f"drill-{self.drill_id}-target-listing", daemon=True)
         with self._executors(checkpoint, run, work) as workers:
             inventory.start()
+            scan.start()
             for worker in workers:
                 worker.start()
             timeline = self._watch(inventory, workers)
-        if self._inventory_complete:
-            self._scan_target_extras(checkpoint, run)
+        scan.join()
+        if self._inventory_complete and self._target_listed:
+            self._extras_count, self._extras = checkpoint.extras(run, REPORT_LIST_LIMIT)
         return timeline
 
     @contextmanager
@@ -348,20 +357,28 @@ class DrillEngine:
         with self._c.lock:
             self._c.bytes_live += n
 
-    def _scan_target_extras(self, checkpoint: Checkpoint, run: int) -> None:
+    def _list_target(self, checkpoint: Checkpoint) -> None:
+        """List the target under the drill's prefix into the checkpoint (page by page: memory
+        stays flat for any bucket)."""
         spec = self.spec
         cut = len(spec.target.prefix)
+        checkpoint.clear_target_listing()
+        page: list[tuple[str, str]] = []
         try:
-            for info in walk(self.target, spec.target.bucket, spec.target_scan_prefix, self.retrier,
-                             spec.target.backend):
-                if not checkpoint.seen(info.key[cut:], run):
-                    self._extras_count += 1
-                    if len(self._extras) < REPORT_LIST_LIMIT:
-                        self._extras.append(info.key)
+            for info in walk(self.target, spec.target.bucket, spec.target_scan_prefix,
+                             self.retrier, spec.target.backend):
+                page.append((info.key[cut:], info.key))
+                if len(page) >= _LISTING_BATCH:
+                    checkpoint.add_target_keys(page)
+                    page = []
+            checkpoint.add_target_keys(page)
+            self._target_listed = True
         except NotFound:
-            pass  # no target bucket: nothing extra (missing objects are failures already)
+            self._target_listed = True  # no target bucket: nothing extra
         except StorageError as exc:
             self._errors.append(f"listing the target for extra objects failed: {exc}")
+        except Exception as exc:  # noqa: BLE001 - say it in the report, never hang the drill
+            self._errors.append(f"listing the target crashed: {type(exc).__name__}: {exc}")
 
     def _cleanup(self, checkpoint: Checkpoint) -> dict[str, int | str]:
         """Delete exactly the objects this drill wrote (and the bucket if it created it)."""
