@@ -7,12 +7,13 @@ import dataclasses
 import logging
 import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from adapters.config import BackendConfig
 
 from . import history
 from .engine import Snapshot, new_drill_id
+from .evidence.attestation import Signer
 from .distributed import IN_PROCESS, Execution
 from .runner import check_backends, run_drill
 from .spec import DrillSpec
@@ -23,8 +24,11 @@ log = logging.getLogger("sortie.drills")
 class BackgroundDrills:
     def __init__(self, backends: Mapping[str, BackendConfig], *, base_dir: Path,
                  state_dir: Path, max_running: int = 2,
-                 secret_refs: Mapping[str, Mapping[str, str]] | None = None) -> None:
+                 secret_refs: Mapping[str, Mapping[str, str]] | None = None,
+                 signer: Callable[[str], Signer] | None = None) -> None:
         self.backends = backends
+        #: started_by -> what the drill's attestation says of who started it, and its key.
+        self.signer = signer or (lambda started_by: Signer(started_by=started_by))
         self.secret_refs = secret_refs or {}
         self.base_dir = base_dir
         self.state_dir = state_dir
@@ -34,7 +38,8 @@ class BackgroundDrills:
         self._errors: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def start(self, spec: DrillSpec, execution: Execution = IN_PROCESS) -> str:
+    def start(self, spec: DrillSpec, execution: Execution = IN_PROCESS,
+              started_by: str = "unnamed caller") -> str:
         """Check the spec (DrillSetupError names the problem), start it, return its id."""
         check_backends(spec, self.backends)
         with self._lock:
@@ -43,20 +48,22 @@ class BackgroundDrills:
                 raise RuntimeError(f"{running} drills are already running; try again later")
             drill_id = new_drill_id()
             self._live[drill_id] = Snapshot(drill_id=drill_id)
-            thread = threading.Thread(target=self._run, args=(spec, drill_id, execution),
+            thread = threading.Thread(target=self._run,
+                                      args=(spec, drill_id, execution, started_by),
                                       name=f"drill-{drill_id}", daemon=True)
             self._threads[drill_id] = thread
         thread.start()
         return drill_id
 
-    def _run(self, spec: DrillSpec, drill_id: str, execution: Execution) -> None:
+    def _run(self, spec: DrillSpec, drill_id: str, execution: Execution,
+             started_by: str) -> None:
         def progress(snapshot: Snapshot) -> None:
             self._live[drill_id] = snapshot
 
         try:
             run_drill(spec, self.backends, base_dir=self.base_dir, state_dir=self.state_dir,
                       drill_id=drill_id, on_progress=progress, execution=execution,
-                      secret_refs=self.secret_refs)
+                      secret_refs=self.secret_refs, signer=self.signer(started_by))
         except Exception as exc:  # noqa: BLE001 - reported through status()
             log.exception("drill %s could not run", drill_id)
             self._errors[drill_id] = f"{type(exc).__name__}: {exc}"

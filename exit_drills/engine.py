@@ -23,10 +23,12 @@ from adapters.errors import NotFound, StorageError
 from . import distributed, history
 from .checkpoint import Checkpoint
 from .distributed import IN_PROCESS, Execution, Shipment
+from .evidence.attestation import (EvidenceContext, attest, evidence_of, place_of,
+                                   provenance_of)
 from .inventory import walk
 from .object_drill import ObjectDrill, Settled
 from .parts import UploadRecord
-from .projection import EgressPrice, project
+from .projection import EgressPrice, choose_rate, project
 from .report import write_report
 from .retry import Retrier
 from .spec import (ByteCounts, DrillReport, DrillSpec, Failure, Mode, ObjectCounts, Sample)
@@ -84,8 +86,11 @@ class DrillEngine:
                  price_note: str = "unknown", retrier: Retrier | None = None,
                  on_progress: Callable[[Snapshot], None] | None = None,
                  progress_interval: float = 0.5, execution: Execution = IN_PROCESS,
-                 shipment: Shipment | None = None) -> None:
+                 shipment: Shipment | None = None,
+                 evidence: EvidenceContext | None = None) -> None:
         self.spec = spec
+        #: Signs the report (attestation.json) when it holds a key.
+        self.evidence = evidence
         self.source = source
         self.target = target
         self.drill_id = drill_id or drill_dir.name
@@ -150,6 +155,8 @@ class DrillEngine:
             self.report = self._build_report(checkpoint, run, started, finished, duration,
                                              timeline, cleanup)
             write_report(self.report, self.report_dir, checkpoint.verified_rows(run))
+            if self.evidence is not None:
+                attest(self.report_dir, self.report, self.evidence)
             if self.state_dir is not None:
                 history.record_finish(self.state_dir, self.drill_id, self.report.status, finished,
                                       switch_eligible=self.report.switch_eligible)
@@ -422,11 +429,14 @@ class DrillEngine:
         if self._inventory_complete and settled != c.total:
             failures.append(Failure(key="", reason=f"{c.total - settled} object(s) were listed "
                                                    "but never settled"))
+        # One definition of throughput everywhere (CLI, report.json, report.html, the chart's
+        # average): bytes moved (copied; read, in verify-only) over the drill's wall duration.
         moved = c.bytes_copied if spec.mode is not Mode.verify_only else c.bytes_read
         throughput = moved / duration
-        copy_rate = c.bytes_copied / duration if c.bytes_copied else None
-        # Only a measured copy rate projects an exit; verify-only and all-skipped runs say unknown.
-        projection = project(c.total_bytes, copy_rate, self.price, self.price_note)
+        rate = choose_rate(spec.mode.value, c.bytes_copied, c.bytes_read, duration,
+                           self._earlier_full_rate)
+        projection = project(c.total_bytes, rate.bytes_per_s, self.price, self.price_note,
+                             rate.basis)
         passed = (not failures and c.failed == 0 and self._inventory_complete)
         return DrillReport(
             id=self.drill_id, name=spec.name, status="passed" if passed else "failed",
@@ -441,7 +451,16 @@ class DrillEngine:
             extra_in_target=self._extras, extra_in_target_count=self._extras_count,
             projection=projection, timeline=timeline, cleanup=cleanup, runs=run,
             switch_eligible=passed and c.not_read_back == 0,
-            not_read_back_keys=checkpoint.keys_with_status("unverified", run, REPORT_LIST_LIMIT))
+            not_read_back_keys=checkpoint.keys_with_status("unverified", run, REPORT_LIST_LIMIT),
+            evidence=evidence_of(self.evidence),
+            source_place=place_of(self.evidence.source) if self.evidence else None,
+            target_place=place_of(self.evidence.target) if self.evidence else None,
+            provenance=provenance_of(self.evidence) if self.evidence else {})
+
+    def _earlier_full_rate(self) -> tuple[str, str, float] | None:
+        if self.state_dir is None:
+            return None
+        return history.last_full_copy_rate(self.state_dir, self.spec)
 
     def _emit(self) -> None:
         if self.on_progress is not None:

@@ -3,6 +3,7 @@ asks before it lets a bucket's route switch to a new backend."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import closing
 from datetime import datetime, timezone
@@ -112,6 +113,28 @@ def latest_passed_drill(state_dir: Path, source_backend: str, source_bucket: str
             "ORDER BY finished DESC LIMIT 1",
             (source_backend, source_bucket, target_backend)).fetchone()
     return dict(zip(COLUMNS, row)) if row else None
+
+
+def last_full_copy_rate(state_dir: Path, spec: DrillSpec) -> tuple[str, str, float] | None:
+    """(drill id, finished, copy bytes/s) of the last passed full drill with the same source and
+    target as `spec`, from its report.json; None when there is none or its report is gone."""
+    with closing(_connect(state_dir)) as db:
+        rows = db.execute(
+            "SELECT id, finished, report_dir FROM drills WHERE source_backend = ? AND "
+            "source_bucket = ? AND source_prefix = ? AND target_backend = ? AND "
+            "target_bucket = ? AND target_prefix = ? AND mode = 'full' AND status = 'passed' "
+            "ORDER BY finished DESC LIMIT 5",
+            (spec.source.backend, spec.source.bucket, spec.source.prefix, spec.target.backend,
+             spec.target.bucket, spec.target.prefix)).fetchall()
+    for drill_id, finished, report_dir in rows:
+        try:
+            report = json.loads((Path(report_dir) / "report.json").read_text(encoding="utf-8"))
+            copied, duration = int(report["bytes"]["copied"]), float(report["duration_s"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if copied and duration > 0:
+            return drill_id, finished, copied / duration
+    return None
 
 
 def _iso(moment: datetime) -> str:

@@ -9,6 +9,7 @@ registry gives for the source backend (its preset, or the family's default prese
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from adapters import registry
 from adapters.config import BackendConfig
@@ -27,8 +28,49 @@ class EgressPrice:
     source: str
 
 
+#: An incremental drill projects from its own copy rate only when it copied at least this much:
+#: below, fixed costs (process start, listing, connection set-up, the first requests' slow start:
+#: about a second in the benchmarks) weigh more than the transfer, and a few bytes copied in
+#: half a second projected "128 days" for 75 MB. 64 MiB is several seconds of transfer at the
+#: rates these backends reach. A full drill always measures its own rate: its source is exactly
+#: what a full exit would move.
+MEASURABLE_COPY_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Rate:
+    bytes_per_s: float | None
+    basis: str
+
+
+def choose_rate(mode: str, bytes_copied: int, bytes_read: int, duration_s: float,
+                earlier_full: Callable[[], tuple[str, str, float] | None]) -> Rate:
+    """The throughput a projection may rest on (see `Projection.throughput_basis`).
+    `earlier_full()` gives (drill id, finished, copy bytes/s) of the last passed full drill of
+    the same source and target, or None."""
+    if mode == "verify-only":
+        if bytes_read and duration_s > 0:
+            return Rate(bytes_read / duration_s, "read throughput of this verify-only drill "
+                        "(bytes read to compare, over its duration): reading, not copying; a "
+                        "copy is usually slower")
+        return Rate(None, "unknown: this verify-only drill read nothing")
+    if bytes_copied and duration_s > 0 and (mode == "full"
+                                            or bytes_copied >= MEASURABLE_COPY_BYTES):
+        return Rate(bytes_copied / duration_s,
+                    "copy throughput of this drill (bytes copied over its duration)")
+    found = earlier_full()
+    if found is not None:
+        drill_id, finished, rate = found
+        return Rate(rate, f"copy throughput of the last full drill of the same source and target, "
+                          f"{drill_id} (finished {finished}): this {mode} drill copied "
+                          f"{bytes_copied} bytes, too few to measure a rate")
+    return Rate(None, f"unknown: this {mode} drill copied {bytes_copied} bytes (a rate needs "
+                      f"{MEASURABLE_COPY_BYTES // (1024 * 1024)} MiB or a full drill), and no "
+                      "earlier full drill of the same source and target passed")
+
+
 def project(source_bytes: int, throughput_bytes_per_s: float | None,
-            price: EgressPrice | None, price_note: str) -> Projection:
+            price: EgressPrice | None, price_note: str, basis: str = "") -> Projection:
     if throughput_bytes_per_s and throughput_bytes_per_s > 0:
         seconds: float | str = source_bytes / throughput_bytes_per_s
         days: float | str = seconds / 86400  # type: ignore[operator]
@@ -44,6 +86,7 @@ def project(source_bytes: int, throughput_bytes_per_s: float | None,
         cost = per_gb = currency = "unknown"
         note = price_note
     return Projection(source_bytes=source_bytes, throughput_bytes_per_s=rate,  # type: ignore[arg-type]
+                      throughput_basis=basis,
                       full_exit_seconds=seconds, full_exit_days=days,  # type: ignore[arg-type]
                       egress_price_per_gb=per_gb, egress_currency=currency,  # type: ignore[arg-type]
                       egress_cost=cost, price_source=note, window_days=WINDOW_DAYS,  # type: ignore[arg-type]

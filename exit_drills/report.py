@@ -4,12 +4,18 @@ key, size and SHA-256 of every verified object, streamed from the checkpoint in 
 from __future__ import annotations
 
 import json
+import math
 import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from adapters.contract import MiB
+
+from .evidence.attestation import METHOD
 from .private import private_dir
 from .spec import DrillReport, Sample
 
@@ -20,31 +26,119 @@ _ENV = Environment(loader=PackageLoader("exit_drills", "templates"),
 def write_report(report: DrillReport, folder: Path,
                  manifest: Iterable[tuple[str, int, str | None]]) -> None:
     private_dir(folder)
-    _atomic_write(folder / "manifest.jsonl", "".join(
-        json.dumps({"key": k, "size": s, "sha256": h}, ensure_ascii=False) + "\n"
-        for k, s, h in manifest))
-    _atomic_write(folder / "report.json", report.model_dump_json(indent=2))
-    _atomic_write(folder / "report.html", render_html(report))
+    # Line by line: a million objects' manifest is ~150 MB, never held in memory at once.
+    _atomic_write(folder / "manifest.jsonl",
+                  (json.dumps({"key": k, "size": s, "sha256": h}, ensure_ascii=False) + "\n"
+                   for k, s, h in manifest))
+    _atomic_write(folder / "report.json", [report.model_dump_json(indent=2)])
+    _atomic_write(folder / "report.html", [render_html(report)])
 
 
 def render_html(report: DrillReport) -> str:
-    return _ENV.get_template("report.html").render(r=report, chart=throughput_chart(report.timeline),
-                                                   human=human_bytes)
+    return _ENV.get_template("report.html").render(
+        r=report, chart=throughput_chart(report.timeline, report.duration_s), human=human_bytes,
+        yes_no=yes_no, utc=utc, method=METHOD)
 
 
-def throughput_chart(samples: list[Sample], width: int = 640, height: int = 180) -> dict[str, object]:
-    """Points of an SVG polyline: throughput (bytes/s) between consecutive samples over time."""
-    rates: list[tuple[float, float]] = []
-    for before, after in zip(samples, samples[1:]):
-        span = after.t - before.t
-        if span > 0:
-            rates.append((after.t, (after.bytes - before.bytes) / span))
-    if not rates:
-        return {"points": "", "peak": 0.0, "duration": 0.0, "width": width, "height": height}
-    peak = max(r for _, r in rates) or 1.0
-    end = rates[-1][0] or 1.0
-    points = " ".join(f"{t / end * width:.1f},{height - r / peak * height:.1f}" for t, r in rates)
-    return {"points": points, "peak": peak, "duration": end, "width": width, "height": height}
+def yes_no(value: bool | str) -> str:
+    return value if isinstance(value, str) else ("Yes" if value else "No")
+
+
+def utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: float   # pixels along the axis
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A step chart of throughput over time, in SVG coordinates, with its axes."""
+
+    width: int
+    height: int
+    left: int
+    bottom: int
+    path: str
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    x_label: str
+    y_label: str
+    average_y: float | None
+    note: str
+
+
+_MARGIN_LEFT, _MARGIN_RIGHT, _MARGIN_TOP, _MARGIN_BOTTOM = 64, 16, 12, 40
+
+
+def throughput_chart(samples: list[Sample], duration_s: float, width: int = 720,
+                     height: int = 240) -> Chart:
+    """Throughput (MiB/s) between consecutive samples, drawn as steps over the drill's time,
+    with gridlines; the dashed line is the drill's average (bytes moved over its duration, the
+    figure the report gives), so the chart and the summary say the same thing."""
+    plot_w = width - _MARGIN_LEFT - _MARGIN_RIGHT
+    plot_h = height - _MARGIN_TOP - _MARGIN_BOTTOM
+    end = max(duration_s, samples[-1].t if samples else 0.0, 1e-3)
+    steps = [(a.t, b.t, (b.bytes - a.bytes) / (b.t - a.t) / MiB)
+             for a, b in zip(samples, samples[1:]) if b.t > a.t]
+    moved = samples[-1].bytes if samples else 0
+    average = moved / end / MiB
+    top, y_step = _nice_ceiling(max([r for _, _, r in steps] + [average, 0.0]))
+    unit, scale = _time_unit(end)
+    x_step = _nice_step(end / scale / 6)
+    x_ticks = [Tick(_MARGIN_LEFT + v * scale / end * plot_w, _number(v))
+               for v in _range(0, end / scale, x_step)]
+    y_ticks = [Tick(_MARGIN_TOP + plot_h - v / top * plot_h, _number(v))
+               for v in _range(0, top, y_step)]
+
+    def point(t: float, rate: float) -> str:
+        return (f"{_MARGIN_LEFT + t / end * plot_w:.1f},"
+                f"{_MARGIN_TOP + plot_h - rate / top * plot_h:.1f}")
+
+    path = " ".join(f"{'M' if i == 0 else 'L'}{point(t0, r)} L{point(t1, r)}"
+                    for i, (t0, t1, r) in enumerate(steps))
+    note = "" if moved else "No bytes were moved: the line stays at zero."
+    return Chart(width, height, _MARGIN_LEFT, _MARGIN_TOP + plot_h, path, x_ticks, y_ticks,
+                 f"time since the drill started ({unit})", "MiB/s",
+                 _MARGIN_TOP + plot_h - average / top * plot_h if moved else None, note)
+
+
+def _time_unit(seconds: float) -> tuple[str, float]:
+    if seconds <= 180:
+        return "s", 1.0
+    if seconds <= 3 * 3600:
+        return "min", 60.0
+    return "h", 3600.0
+
+
+def _nice_step(raw: float) -> float:
+    if raw <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+def _nice_ceiling(value: float) -> tuple[float, float]:
+    """(top, step) of an axis from 0 that holds `value`: a round step, about 4 gridlines."""
+    if value <= 0:
+        return 1.0, 0.25
+    step = _nice_step(value / 4)
+    return max(step, math.ceil(value / step - 1e-9) * step), step
+
+
+def _range(start: float, stop: float, step: float) -> list[float]:
+    count = int(math.floor(stop / step + 1e-9)) + 1
+    return [start + i * step for i in range(count)]
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if abs(value - round(value)) < 1e-9 else f"{value:.2g}"
 
 
 def human_bytes(value: float | str) -> str:
@@ -57,11 +151,11 @@ def human_bytes(value: float | str) -> str:
     return str(value)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _atomic_write(path: Path, pieces: Iterable[str]) -> None:
     # Write then rename: a reader (the gateway, an auditor's script) never sees half a report.
     tmp = path.with_name(f".{path.name}.tmp")
     with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
                    encoding="utf-8") as out:
-        out.write(text)
+        out.writelines(pieces)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)

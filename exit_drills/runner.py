@@ -16,8 +16,13 @@ from .distributed import IN_PROCESS, Execution
 from .checkpoint import FILE_NAME as CHECKPOINT_FILE
 from .checkpoint import Checkpoint
 from .engine import DrillEngine, Snapshot, new_drill_id
+from .evidence.attestation import Signer, context_for
 from .projection import egress_price
 from .spec import DrillReport, DrillSpec
+
+
+#: A drill started by code that says nothing of who started it (tests, embedded use).
+UNNAMED = Signer(started_by="unnamed caller")
 
 
 class DrillSetupError(Exception):
@@ -56,7 +61,8 @@ def run_drill(spec: DrillSpec, backends: Mapping[str, BackendConfig], *, base_di
               on_progress: Callable[[Snapshot], None] | None = None,
               on_engine: Callable[[DrillEngine], None] | None = None,
               execution: Execution = IN_PROCESS,
-              secret_refs: Mapping[str, Mapping[str, str]] | None = None) -> DrillReport:
+              secret_refs: Mapping[str, Mapping[str, str]] | None = None,
+              signer: Signer | None = None) -> DrillReport:
     """Run one drill. `execution` says where its objects are drilled (threads here, or Dask
     workers); `secret_refs` (backend -> field -> environment variable, from the configuration)
     lets secrets reach Dask workers as references instead of values."""
@@ -79,7 +85,8 @@ def run_drill(spec: DrillSpec, backends: Mapping[str, BackendConfig], *, base_di
                                  report_dir=report_dir or folder, drill_id=drill_id,
                                  state_dir=state_dir, price=price, price_note=note,
                                  on_progress=on_progress, execution=execution,
-                                 shipment=shipment)
+                                 shipment=shipment,
+                                 evidence=context_for(spec, backends, signer or UNNAMED))
             if on_engine is not None:
                 on_engine(engine)
             return engine.run()

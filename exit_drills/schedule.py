@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -18,16 +18,21 @@ from adapters.config import BackendConfig
 
 from . import metrics
 from .distributed import Execution
+from .evidence.attestation import Signer
 from .runner import run_drill
 from .spec import DrillReport, DrillSchedule
 
 log = logging.getLogger("sortie.drills")
 
 
+def _unsigned(started_by: str) -> Signer:
+    return Signer(started_by=started_by)
+
+
 def run_scheduled(schedule: DrillSchedule, backends: Mapping[str, BackendConfig], *,
                   base_dir: Path, state_dir: Path,
-                  secret_refs: Mapping[str, Mapping[str, str]] | None = None
-                  ) -> DrillReport | None:
+                  secret_refs: Mapping[str, Mapping[str, str]] | None = None,
+                  signer: Callable[[str], Signer] | None = None) -> DrillReport | None:
     """One run of a scheduled drill; failures are logged and counted, never raised (the
     scheduler must go on with the next run)."""
     log.info("drill %s starting: %s -> %s (%s)", schedule.name, schedule.source, schedule.target,
@@ -35,7 +40,8 @@ def run_scheduled(schedule: DrillSchedule, backends: Mapping[str, BackendConfig]
     try:
         report = run_drill(schedule.spec(), backends, base_dir=base_dir, state_dir=state_dir,
                            execution=Execution(schedule.workers, schedule.scheduler),
-                           secret_refs=secret_refs)
+                           secret_refs=secret_refs,
+                           signer=(signer or _unsigned)(f"scheduler:{schedule.name}"))
     except Exception:  # noqa: BLE001 - reported through logs and metrics
         log.exception("drill %s could not run", schedule.name)
         metrics.observe_crash(schedule.name)
@@ -49,12 +55,13 @@ def run_scheduled(schedule: DrillSchedule, backends: Mapping[str, BackendConfig]
 
 def build_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendConfig], *,
                     base_dir: Path, state_dir: Path, run_now: bool = False,
-                    secret_refs: Mapping[str, Mapping[str, str]] | None = None
-                    ) -> BlockingScheduler:
+                    secret_refs: Mapping[str, Mapping[str, str]] | None = None,
+                    signer: Callable[[str], Signer] | None = None) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     for drill in drills:
         kwargs = dict(args=[drill, backends], kwargs={"base_dir": base_dir, "state_dir": state_dir,
-                                                      "secret_refs": secret_refs},
+                                                      "secret_refs": secret_refs,
+                                                      "signer": signer},
                       id=drill.name, name=f"drill {drill.name}", max_instances=1, coalesce=True,
                       misfire_grace_time=3600)
         scheduler.add_job(run_scheduled, CronTrigger.from_crontab(drill.cron, timezone="UTC"),
@@ -67,7 +74,8 @@ def build_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendC
 def run_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendConfig], *,
                   base_dir: Path, state_dir: Path, metrics_port: int | None = None,
                   metrics_host: str = "127.0.0.1", run_now: bool = False,
-                  secret_refs: Mapping[str, Mapping[str, str]] | None = None) -> None:
+                  secret_refs: Mapping[str, Mapping[str, str]] | None = None,
+                  signer: Callable[[str], Signer] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if metrics_port is not None:
         from prometheus_client import start_http_server
@@ -75,7 +83,7 @@ def run_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendCon
         start_http_server(metrics_port, addr=metrics_host, registry=metrics.REGISTRY)
         log.info("metrics on http://%s:%d/metrics", metrics_host, metrics_port)
     scheduler = build_scheduler(drills, backends, base_dir=base_dir, state_dir=state_dir,
-                                run_now=run_now, secret_refs=secret_refs)
+                                run_now=run_now, secret_refs=secret_refs, signer=signer)
     for job in scheduler.get_jobs():
         log.info("scheduled %s: %s", job.name, job.trigger)
     try:

@@ -11,7 +11,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 from adapters.errors import StorageError
 from adapters.names import check_bucket, check_prefix
@@ -75,6 +76,15 @@ class DrillSpec(BaseModel):
     #: route (nothing proves their bytes).
     read_back_skipped: bool = True
 
+    @model_validator(mode="after")
+    def _apart(self) -> "DrillSpec":
+        """A drill into its own source proves nothing (it "passes" reading what it wrote), and
+        into a prefix overlapping it would copy its own copies: both are refused."""
+        overlap = overlapping(self.source, self.target)
+        if overlap:
+            raise ValueError(overlap)
+        return self
+
     def target_key(self, source_key: str) -> str:
         return self.target.prefix + source_key
 
@@ -82,6 +92,29 @@ class DrillSpec(BaseModel):
     def target_scan_prefix(self) -> str:
         """Where copies of this drill's source objects live in the target."""
         return self.target.prefix + self.source.prefix
+
+
+def explain(exc: ValueError) -> str:
+    """A spec's validation error in words, without pydantic's framing."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+    return str(exc)
+
+
+def overlapping(source: Endpoint, target: Endpoint) -> str | None:
+    """Why a drill from `source` to `target` would read what it writes, or None."""
+    if (source.backend, source.bucket) != (target.backend, target.bucket):
+        return None
+    if source.prefix == target.prefix:
+        return (f"source and target are the same place ({source}): a drill must copy to "
+                "another bucket, or another backend")
+    # Source keys K land at target.prefix + K: the source sees them again when that lies
+    # under the source prefix, and the target's scan sees source objects when the source lies
+    # under the target prefix.
+    if target.prefix.startswith(source.prefix) or source.prefix.startswith(target.prefix):
+        return (f"source {source} and target {target} overlap (one prefix lies inside the "
+                "other in the same bucket): the drill would read its own copies")
+    return None
 
 
 class DrillSchedule(BaseModel):
@@ -119,6 +152,13 @@ class DrillSchedule(BaseModel):
         except ValueError as exc:
             raise ValueError(f"cron {value!r}: {exc}") from None
         return value
+
+    @model_validator(mode="after")
+    def _apart(self) -> "DrillSchedule":
+        overlap = overlapping(Endpoint.parse(self.source), Endpoint.parse(self.target))
+        if overlap:
+            raise ValueError(overlap)
+        return self
 
     def spec(self) -> DrillSpec:
         return DrillSpec(name=self.name, source=Endpoint.parse(self.source),
@@ -181,6 +221,10 @@ class Projection(BaseModel):
 
     source_bytes: int
     throughput_bytes_per_s: float | Literal["unknown"]
+    #: Where that throughput comes from: this drill's copy rate, the read rate of a verify-only
+    #: drill (reading, not copying: said so), the last full drill of the same source and target
+    #: (named), or why it is unknown.
+    throughput_basis: str = ""
     full_exit_seconds: float | Literal["unknown"]
     full_exit_days: float | Literal["unknown"]
     egress_price_per_gb: float | Literal["unknown"]
@@ -227,3 +271,36 @@ class DrillReport(BaseModel):
     switch_eligible: bool = False
     #: Keys (at most 1,000) that were not read back, when there are any.
     not_read_back_keys: list[str] = []
+    evidence: "Evidence" = Field(default_factory=lambda: Evidence())
+    #: Where the data was and went: provider, region and the law it answers to (from the
+    #: registry's provider facts, each with its source; unknown stays unknown).
+    source_place: "Place | None" = None
+    target_place: "Place | None" = None
+    #: Which Sortie ran it, where, for whom, under which configuration (digest, secrets masked).
+    provenance: dict[str, str | None] = {}
+
+
+class Place(BaseModel):
+    backend: str
+    type: str
+    provider: str
+    region: str | None = None
+    jurisdiction: str | None = None
+    jurisdiction_source: str | None = None
+    #: Third-country laws that reach the data; [] none; None unknown.
+    extraterritorial_exposure: list[str] | None = None
+    exposure_source: str | None = None
+
+
+class Evidence(BaseModel):
+    """Whether a signed attestation (attestation.json) vouches for this report."""
+
+    signed: bool = False
+    #: The signing key's short fingerprint (the attestation names the full key id).
+    key_fingerprint: str | None = None
+    attestation: str | None = None
+    note: str = ("unsigned: no signing key is configured (evidence.signing_key), so nothing "
+                 "but the file system's permissions protects this report")
+
+
+DrillReport.model_rebuild()

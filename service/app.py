@@ -16,6 +16,7 @@ from exit_drills.background import BackgroundDrills
 from . import __version__, methods, openapi, problems
 from .access import AccessMiddleware
 from .audit import AuditLog
+from .evidence import signer_factory
 from .config import LoadedConfig
 from .gateway import Gateway
 from .guard import RequestGuard
@@ -57,7 +58,8 @@ def create_app(config: LoadedConfig) -> FastAPI:
     app.state.audit = audit
     app.state.drills = BackgroundDrills(config.settings.backends, base_dir=config.base_dir,
                                         state_dir=config.state_dir,
-                                        secret_refs=config.secret_refs)
+                                        secret_refs=config.secret_refs,
+                                        signer=signer_factory(config))
     problems.install(app)
     app.add_middleware(methods.OptionsMiddleware)  # innermost: OPTIONS needs a token too
     # Added before the access middleware, so it runs inside it: refusals are audited too.

@@ -65,6 +65,14 @@ class Limits(BaseModel):
     max_in_flight_per_client: int = Field(default=128, ge=1, le=10_000)
 
 
+class EvidenceSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: Ed25519 private key (PEM, mode 0600) that signs each drill's attestation; made by
+    #: `sortie evidence keygen`. Relative to the configuration file's folder. None: unsigned.
+    signing_key: Path | None = None
+
+
 class SortieConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -81,6 +89,7 @@ class SortieConfig(BaseModel):
     #: Exit drills run by `sortie scheduler` on their cron schedules (exit_drills/spec.py).
     drills: list[DrillSchedule] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
 
     @model_validator(mode="after")
     def _drill_backends(self) -> "SortieConfig":
@@ -140,6 +149,13 @@ class LoadedConfig(BaseModel):
     @property
     def state_dir(self) -> Path:
         path = self.settings.state_dir
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def signing_key(self) -> Path | None:
+        path = self.settings.evidence.signing_key
+        if path is None:
+            return None
         return path if path.is_absolute() else self.base_dir / path
 
     @property

@@ -19,6 +19,7 @@ from adapters.errors import StorageError
 from .backends import backends_check, backends_presets, backends_show, backends_sweep
 from .common import ConfigOption, fail, load_config
 from .drills import drill_app, scheduler
+from .evidence import audit_app, evidence_app
 
 if TYPE_CHECKING:
     from ..tokens import TokenStore
@@ -34,6 +35,8 @@ app.add_typer(backends_app, name="backends")
 app.add_typer(config_app, name="config")
 app.add_typer(token_app, name="token")
 app.add_typer(drill_app, name="drill")
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(audit_app, name="audit")
 app.command("scheduler")(scheduler)
 backends_app.command("presets")(backends_presets)
 backends_app.command("show")(backends_show)
@@ -48,12 +51,15 @@ def serve(config: ConfigOption = None,
     import uvicorn
 
     from ..app import create_app
+    from ..evidence import EvidenceError
 
     loaded = load_config(config)
     try:
         application = create_app(loaded)
     except StorageError as exc:
         raise fail(f"cannot open a backend: {exc}", 1) from None
+    except EvidenceError as exc:
+        raise fail(str(exc)) from None
     tokens: TokenStore = application.state.tokens
     if tokens.is_empty():
         # First start: without a token nobody could use the gateway. Shown once, stored hashed.

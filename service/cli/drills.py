@@ -6,6 +6,7 @@ configuration error (the message names the problem).
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -16,7 +17,7 @@ import typer
 
 from adapters.errors import StorageError
 
-from .common import ConfigOption, fail, load_config
+from .common import ConfigOption, fail, load_config, signer_factory
 
 drill_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Exit drills: copy a dataset to another backend, "
                                                    "verify every byte, report.")
@@ -53,7 +54,7 @@ def drill_run(
     from exit_drills.distributed import Execution
     from exit_drills.progress import display_for
     from exit_drills.runner import DrillSetupError, resume_spec, run_drill
-    from exit_drills.spec import DrillSpec, Endpoint, Mode
+    from exit_drills.spec import DrillSpec, Endpoint, Mode, explain
 
     loaded = load_config(config)
     state_dir = loaded.state_dir
@@ -77,7 +78,7 @@ def drill_run(
                                  concurrency=concurrency, cleanup=cleanup,
                                  read_back_skipped=read_back_skipped)
             except ValueError as exc:
-                raise fail(f"invalid drill: {exc}") from None
+                raise fail(f"invalid drill: {explain(exc)}") from None
         display = display_for(sys.stderr)
         try:
             execution = Execution(workers=(os.cpu_count() or 1) if workers is None else workers,
@@ -85,7 +86,8 @@ def drill_run(
             report = run_drill(spec, loaded.settings.backends, base_dir=loaded.base_dir,
                                state_dir=state_dir, report_dir=report_dir, drill_id=resume,
                                on_progress=display, execution=execution,
-                               secret_refs=loaded.secret_refs)
+                               secret_refs=loaded.secret_refs,
+                               signer=signer_factory(loaded)(f"cli:{getpass.getuser()}"))
         finally:
             display.close()
     except DrillSetupError as exc:
@@ -143,4 +145,5 @@ def scheduler(config: ConfigOption = None,
         raise fail(f"{loaded.source}: no drills configured (add a `drills:` list)")
     run_scheduler(drills, loaded.settings.backends, base_dir=loaded.base_dir,
                   state_dir=loaded.state_dir, metrics_port=metrics_port,
-                  metrics_host=metrics_host, run_now=run_now, secret_refs=loaded.secret_refs)
+                  metrics_host=metrics_host, run_now=run_now, secret_refs=loaded.secret_refs,
+                  signer=signer_factory(loaded))

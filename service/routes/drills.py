@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from exit_drills.background import BackgroundDrills
 from exit_drills.distributed import Execution
 from exit_drills.runner import DrillSetupError
-from exit_drills.spec import DrillSpec, Endpoint, Mode
+from exit_drills.spec import DrillSpec, Endpoint, Mode, explain
 
-from ..auth import require
+from ..auth import authorize, require
+from ..tokens import TokenInfo
 from ..problems import GatewayProblem
 from . import PROBLEM_RESPONSES
 
@@ -50,17 +51,22 @@ def drills_of(request: Request) -> BackgroundDrills:
 
 
 @router.post("/drills", status_code=202, response_model=DrillStarted,
-             dependencies=[require("admin", "start_drill")], summary="Start an exit drill")
-async def start_drill(request: Request, body: DrillRequest) -> DrillStarted:
+             summary="Start an exit drill")
+async def start_drill(request: Request, body: DrillRequest,
+                      token: TokenInfo = Depends(authorize("admin", "start_drill"))
+                      ) -> DrillStarted:
     try:
         spec = DrillSpec(source=Endpoint.parse(body.source), target=Endpoint.parse(body.target),
                          mode=body.mode, concurrency=body.concurrency, cleanup=body.cleanup,
                          read_back_skipped=body.read_back_skipped)
+    except ValidationError as exc:  # the spec's own rules (e.g. a target overlapping its source)
+        raise GatewayProblem(400, explain(exc) or "invalid drill", slug="invalid-drill") from None
     except ValueError as exc:
         raise GatewayProblem(400, str(exc).splitlines()[-1] if str(exc) else "invalid drill",
                              slug="invalid-drill") from None
     try:
-        drill_id = drills_of(request).start(spec, Execution(body.workers, body.scheduler))
+        drill_id = drills_of(request).start(spec, Execution(body.workers, body.scheduler),
+                                            started_by=f"token:{token.id}")
     except DrillSetupError as exc:
         raise GatewayProblem(400, str(exc), slug="invalid-drill") from None
     except RuntimeError as exc:

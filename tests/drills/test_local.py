@@ -56,7 +56,9 @@ def test_full_then_verify_only(pair: tuple[LocalStore, LocalStore], tmp_path: Pa
     again = run_engine(spec("src:data", "dst:copy", Mode.verify_only), source, target, tmp_path)
     assert again.status == "passed" and again.objects.copied == 0
     assert again.objects.verified == len(sizes)
-    assert again.projection.fits == "unknown"  # nothing copied: no measured copy rate
+    # Nothing copied: the projection rests on the read rate, and says so.
+    assert again.projection.fits is True
+    assert again.projection.throughput_basis.startswith("read throughput of this verify-only")
 
 
 def test_corrupt_target_fails_verify_only_naming_the_key(pair, tmp_path: Path) -> None:

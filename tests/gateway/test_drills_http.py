@@ -87,3 +87,12 @@ def test_a_drill_started_over_http_runs_on_dask_workers(live_local: LiveGateway)
     status = wait_finished(live, started.json()["id"])
     assert status["status"] == "passed", status
     assert status["progress"]["objects_settled"] == 30 and status["progress"]["workers"] == 2
+
+
+def test_a_drill_into_its_own_source_is_refused_over_http(live_local: LiveGateway) -> None:
+    for source, target in (("main:same", "main:same"), ("main:data", "main:data/copy/"),
+                           ("main:data/a/", "main:data")):
+        reply = live_local.client.post("/v1/drills", json={"from": source, "to": target})
+        assert reply.status_code == 400, reply.text
+        assert reply.headers["content-type"].startswith("application/problem+json")
+        assert "same place" in reply.json()["detail"] or "overlap" in reply.json()["detail"]

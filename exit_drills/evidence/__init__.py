@@ -1,0 +1,1 @@
+"""Evidence an auditor can check offline: Ed25519 keys, DSSE envelopes, signed drill attestations."""
