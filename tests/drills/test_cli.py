@@ -16,7 +16,7 @@ from tests.servers.seaweedfs import SeaweedServer
 
 from .helpers import (SORTIE, drill_ids, payload, report_of, seed_dataset, sortie,
                       verified_in_checkpoint, write_config)
-from .test_local import corrupt_local
+from .helpers import corrupt_local
 
 
 @pytest.fixture

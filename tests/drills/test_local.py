@@ -13,22 +13,12 @@ from adapters.local.store import LocalStore
 from exit_drills import history
 from exit_drills.spec import Mode
 
-from .helpers import AWKWARD, METADATA, run_engine, seed_dataset, spec
+from .helpers import AWKWARD, METADATA, corrupt_local, run_engine, seed_dataset, spec
 
 
 @pytest.fixture
 def pair(tmp_path: Path) -> tuple[LocalStore, LocalStore]:
     return LocalStore("src", tmp_path / "src"), LocalStore("dst", tmp_path / "dst")
-
-
-def corrupt_local(store: LocalStore, bucket: str, key: str) -> None:
-    """Overwrite the blob's bytes on disk (same size), bypassing the adapter."""
-    db = sqlite3.connect(store.root / bucket / "index.sqlite3")
-    blob = db.execute("SELECT blob FROM objects WHERE key = ?", (key,)).fetchone()[0]
-    db.close()
-    path = store.root / bucket / "blobs" / blob[:2] / blob
-    size = path.stat().st_size
-    path.write_bytes(b"\x00" * size)
 
 
 def test_full_then_verify_only(pair: tuple[LocalStore, LocalStore], tmp_path: Path) -> None:

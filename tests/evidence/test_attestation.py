@@ -142,7 +142,7 @@ def test_without_a_key_the_drill_runs_and_says_unsigned(tmp_path: Path) -> None:
     assert not (folder / "attestation.json").exists()
     evidence = report_of(folder)["evidence"]
     assert evidence["signed"] is False and evidence["note"].startswith("unsigned")
-    assert "unsigned" in (folder / "report.html").read_text()
+    assert "Unsigned." in (folder / "report.html").read_text()
 
 
 def test_a_key_readable_by_others_is_refused_before_the_drill(tmp_path: Path) -> None:
