@@ -53,6 +53,7 @@ def drill_run(
     """Copy (or compare) every object, verify it by SHA-256, write the report."""
     from exit_drills.distributed import Execution
     from exit_drills.progress import display_for
+    from exit_drills.report import human_bytes
     from exit_drills.runner import DrillSetupError, resume_spec, run_drill
     from exit_drills.spec import DrillSpec, Endpoint, Mode, explain
 
@@ -96,9 +97,11 @@ def drill_run(
         raise fail(f"cannot open a backend: {exc}") from None
     folder = report_dir or (state_dir / "drills" / report.id)
     o = report.objects
+    moved = "read" if report.mode.value == "verify-only" else "copied"
     typer.echo(f"drill {report.id} {report.status}: {o.verified}/{o.total} verified, "
                f"{o.copied} copied, {o.skipped} skipped, {o.resumed} from earlier runs, "
-               f"{o.failed} failed; report in {folder}")
+               f"{o.failed} failed; {human_bytes(report.throughput_bytes_per_s)}/s (bytes "
+               f"{moved} over {report.duration_s:.1f} s); report in {folder}")
     if o.not_read_back:
         typer.echo(f"  {o.not_read_back} object(s) not read back (--no-read-back-skipped): this "
                    "drill cannot switch a route", err=True)

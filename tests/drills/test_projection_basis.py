@@ -74,3 +74,20 @@ def test_verify_only_projects_its_read_rate_labelled_as_reading(pair, tmp_path) 
     assert basis.startswith("read throughput of this verify-only drill") and "not copying" in basis
     assert report.projection.throughput_bytes_per_s == pytest.approx(
         report.throughput_bytes_per_s, rel=1e-3)
+
+
+@pytest.mark.parametrize("duration,unit,last_tick", [(1.0, "(s)", "1"), (600.0, "(min)", "10"),
+                                                     (36000.0, "(h)", "10")])
+def test_the_chart_reads_for_a_second_and_for_ten_hours(duration: float, unit: str,
+                                                        last_tick: str) -> None:
+    from exit_drills.report import throughput_chart
+    from exit_drills.spec import Sample
+
+    steps = 20
+    samples = [Sample(t=duration * i / steps, bytes=int(40 * MiB * duration * i / steps))
+               for i in range(steps + 1)]
+    chart = throughput_chart(samples, duration)
+    assert chart.x_label.endswith(unit) and chart.x_ticks[-1].label == last_tick
+    assert chart.y_label == "MiB/s" and chart.y_ticks[0].label == "0"
+    assert float(chart.y_ticks[-1].label) >= 40  # the top gridline holds the 40 MiB/s line
+    assert chart.average_y is not None and chart.path.startswith("M")
