@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal, Mapping, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
 
+from .presets import ComplianceFacts
+
 #: Option names whose values must come from the environment, never from the file itself.
 SECRET_FIELDS = frozenset({"access_key", "secret_key", "account_key", "connection_string",
                            "sas_token", "password", "application_credential_secret", "key",
@@ -20,6 +22,11 @@ SECRET_FIELDS = frozenset({"access_key", "secret_key", "account_key", "connectio
 
 class _Backend(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Facts the operator knows of this backend, each with its source (a contract, a
+    #: certificate), over the preset's key by key: an HDS option in the contract, the law a disk
+    #: in one's own data centre answers to. Unknown facts stay unknown.
+    facts: ComplianceFacts | None = None
 
 
 class LocalBackend(_Backend):

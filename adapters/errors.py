@@ -73,6 +73,13 @@ class Conflict(StorageError):
     http_status = 409
 
 
+class PlacementRefused(StorageError):
+    """A placement policy keeps this data off that backend (adapters/placement.py); the message
+    names the rule, the backend, the fact and its source."""
+
+    http_status = 403
+
+
 class InvalidRequest(StorageError):
     """The caller asked for something malformed; retrying it unchanged can never succeed."""
 

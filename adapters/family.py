@@ -67,6 +67,18 @@ class Family:
         return self.presets.load(name)
 
     def facts(self, settings: Any) -> ProviderFacts:
+        found = self._facts(settings)
+        override: ComplianceFacts | None = getattr(settings, "facts", None)
+        if override is None or not override.model_fields_set:
+            return found
+        given = sorted(override.model_fields_set)
+        merged = found.compliance.model_copy(
+            update={name: getattr(override, name) for name in given})
+        note = "; ".join(filter(None, [found.note, "facts given in the configuration: "
+                                       + ", ".join(given)]))
+        return ProviderFacts(found.preset, found.title, found.region, merged, note)
+
+    def _facts(self, settings: Any) -> ProviderFacts:
         preset = self.preset_of(settings)
         region = getattr(settings, "region", None)
         if preset is not None:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from adapters.config import SECRET_FIELDS, BackendConfig
 from adapters.errors import InvalidName
 from adapters.names import check_bucket
+from adapters.placement import PlacementPolicy
 from exit_drills.spec import DrillSchedule, check_schedules
 
 ENV_VAR = "SORTIE_CONFIG"
@@ -50,6 +51,8 @@ class BucketRoute(BaseModel):
     backend: str
     #: Physical bucket name on the backend (default: the logical name).
     name: str | None = None
+    #: The placement policy its data obeys (`policies:`; default: `default_policy`).
+    policy: str | None = None
 
 
 class Limits(BaseModel):
@@ -90,6 +93,42 @@ class SortieConfig(BaseModel):
     drills: list[DrillSchedule] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    #: Placement policies by name (adapters/placement.py), judged from the provider facts.
+    policies: dict[str, PlacementPolicy] = Field(default_factory=dict)
+    #: The policy of buckets that name none (None: no policy, data may land anywhere).
+    default_policy: str | None = None
+
+    @model_validator(mode="after")
+    def _known_policies(self) -> "SortieConfig":
+        known = ", ".join(sorted(self.policies)) or "none configured"
+        if self.default_policy is not None and self.default_policy not in self.policies:
+            raise ValueError(f"default_policy {self.default_policy!r} is not in policies "
+                             f"({known})")
+        for logical, route in self.buckets.items():
+            if route.policy is not None and route.policy not in self.policies:
+                raise ValueError(f"buckets.{logical}.policy {route.policy!r} is not in policies "
+                                 f"({known})")
+        return self
+
+    @model_validator(mode="after")
+    def _placed_by_policy(self) -> "SortieConfig":
+        """Configured routes and scheduled drills obey their bucket's policy (refused at load)."""
+        from .placement import drill_refusal, landing_refusal
+
+        problems = []
+        if self.policies:
+            for logical, route in self.buckets.items():
+                if route.backend in self.backends:
+                    refusal = landing_refusal(self, logical, route.backend)
+                    if refusal:
+                        problems.append(f"buckets.{logical}: {refusal}")
+            for index, drill in enumerate(self.drills):
+                refusal = drill_refusal(self, drill.spec(), routes=None)
+                if refusal:
+                    problems.append(f"drills.{index} ({drill.name}): {refusal}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _drill_backends(self) -> "SortieConfig":

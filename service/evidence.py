@@ -9,7 +9,10 @@ from typing import Any, Callable
 from exit_drills.evidence.attestation import Signer
 from exit_drills.evidence.keys import KeyFileError, load_signing_key
 
+from exit_drills.spec import DrillSpec
+
 from .audit import read_head
+from .placement import current_routes, drill_verdict
 from .config import LoadedConfig
 
 
@@ -38,8 +41,11 @@ def signer_factory(loaded: LoadedConfig) -> Callable[[str], Signer]:
     def audit_head() -> dict[str, Any] | None:
         return read_head(log).as_dict(log) if log.exists() else None
 
+    def placement(spec: DrillSpec) -> dict[str, Any] | None:
+        return drill_verdict(loaded.settings, spec, current_routes(loaded))
+
     def signer(started_by: str) -> Signer:
         return Signer(started_by=started_by, config_sha256=digest, key=key,
-                      audit_head=audit_head)
+                      audit_head=audit_head, placement=placement)
 
     return signer

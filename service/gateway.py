@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from adapters.contract import ByteRange, ListPage, ObjectInfo, ObjectStore
 from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, InvalidRequest,
-                             ObjectNotFound, StorageError)
+                             ObjectNotFound, PlacementRefused, StorageError)
 from adapters.names import check_bucket
 from adapters.streams import ObjectReader
 from exit_drills.private import private_dir
@@ -26,6 +26,7 @@ from . import cursors
 from .bucket_locks import BucketLocks
 from .conditions import Conditions, check_write
 from .config import LoadedConfig
+from .placement import landing_refusal
 from .routing import Route, RouteTable
 
 log = logging.getLogger("sortie.gateway")
@@ -91,6 +92,7 @@ class Gateway:
             return route
         chosen = backend or self.default_backend
         store = self.store(chosen)
+        self._obey_policy(logical, chosen)
         owner = self.routes.owner_of(chosen, logical)
         if owner is not None:
             raise Conflict(f"backend {chosen!r} already holds bucket {logical!r} for another "
@@ -196,6 +198,7 @@ class Gateway:
         if backend == source.route.backend:
             raise Conflict(f"bucket {logical!r} is already routed to backend {backend!r}",
                            bucket=logical)
+        self._obey_policy(logical, backend)
         drill = _latest_passed_drill(self, source.route, logical, backend)
         _refuse_unread(drill, logical)
         target_bucket = str(drill.get("target_bucket") or "")
@@ -231,6 +234,12 @@ class Gateway:
                                f"the exit drill {drill.get('id')} started at "
                                f"{started.isoformat()}; run a new drill first",
                                bucket=source.logical)
+
+    def _obey_policy(self, logical: str, backend: str) -> None:
+        refusal = landing_refusal(self.config.settings, logical, backend)
+        if refusal:
+            raise PlacementRefused(f"bucket {logical!r}: {refusal}", bucket=logical,
+                                   backend=backend)
 
     # ---- operations --------------------------------------------------------------------------
     def check_backend(self, backend: str) -> None:

@@ -20,6 +20,7 @@ from .backends import backends_check, backends_presets, backends_show, backends_
 from .common import ConfigOption, fail, load_config
 from .drills import drill_app, scheduler
 from .evidence import audit_app, evidence_app
+from .policy import policy_app
 
 if TYPE_CHECKING:
     from ..tokens import TokenStore
@@ -37,6 +38,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(drill_app, name="drill")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
 app.command("scheduler")(scheduler)
 backends_app.command("presets")(backends_presets)
 backends_app.command("show")(backends_show)

@@ -54,6 +54,8 @@ def drill_run(
     from exit_drills.distributed import Execution
     from exit_drills.progress import display_for
     from exit_drills.report import human_bytes
+
+    from ..placement import current_routes, drill_refusal
     from exit_drills.runner import DrillSetupError, resume_spec, run_drill
     from exit_drills.spec import DrillSpec, Endpoint, Mode, explain
 
@@ -80,6 +82,9 @@ def drill_run(
                                  read_back_skipped=read_back_skipped)
             except ValueError as exc:
                 raise fail(f"invalid drill: {explain(exc)}") from None
+        refusal = drill_refusal(loaded.settings, spec, current_routes(loaded))
+        if refusal:
+            raise fail(f"refused by placement policy: {refusal}")
         display = display_for(sys.stderr)
         try:
             execution = Execution(workers=(os.cpu_count() or 1) if workers is None else workers,

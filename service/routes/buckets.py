@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ..access import access_of
 from ..auth import authorize, require
+from ..placement import compliance
 from ..models import BackendList, BackendStatus, BucketList, BucketOut, RouteOut, RouteSwitch, RouteSwitched
 from ..tokens import TokenInfo
 from . import PROBLEM_RESPONSES, gateway_of, problem_response, resolve, run
@@ -27,7 +28,8 @@ async def list_buckets(request: Request,
 @router.put("/buckets/{bucket}", status_code=201, response_model=BucketOut,
             dependencies=[require("write", "create_bucket")],
             responses={409: problem_response(
-                "The bucket exists, or the backend holds that name for another bucket")},
+                "The bucket exists, or the backend holds that name for another bucket"),
+                403: problem_response("The bucket's placement policy refuses the backend")},
             summary="Create a bucket on a backend (default: the configured default backend)")
 async def create_bucket(request: Request, bucket: str,
                         backend: Annotated[str | None, Query(max_length=64)] = None) -> BucketOut:
@@ -58,9 +60,17 @@ async def get_route(request: Request, bucket: str) -> RouteOut:
                     physical_bucket=target.route.physical)
 
 
+@router.get("/buckets/{bucket}/compliance", dependencies=[require("read", "get_compliance")],
+            summary="The bucket's placement policy judged on every configured backend")
+async def get_compliance(request: Request, bucket: str) -> dict[str, Any]:
+    target = resolve(request, bucket)
+    return compliance(gateway_of(request).config.settings, bucket, target.route.backend)
+
+
 @router.put("/buckets/{bucket}/route", response_model=RouteSwitched,
             dependencies=[require("admin", "switch_route")],
-            responses={409: problem_response("No passed exit drill that read every object back")},
+            responses={409: problem_response("No passed exit drill that read every object back"),
+                       403: problem_response("The bucket's placement policy refuses the backend")},
             summary="Switch a bucket to another backend (needs a passed exit drill)")
 async def switch_route(request: Request, bucket: str, body: RouteSwitch) -> RouteSwitched:
     access = access_of(request)

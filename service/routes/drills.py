@@ -16,6 +16,7 @@ from exit_drills.spec import DrillSpec, Endpoint, Mode, explain
 
 from ..auth import authorize, require
 from ..tokens import TokenInfo
+from ..placement import drill_refusal
 from ..problems import GatewayProblem
 from . import PROBLEM_RESPONSES
 
@@ -64,6 +65,11 @@ async def start_drill(request: Request, body: DrillRequest,
     except ValueError as exc:
         raise GatewayProblem(400, str(exc).splitlines()[-1] if str(exc) else "invalid drill",
                              slug="invalid-drill") from None
+    gateway = request.app.state.gateway
+    refusal = drill_refusal(gateway.config.settings, spec, gateway.routes.all())
+    if refusal:
+        raise GatewayProblem(403, f"refused by placement policy: {refusal}",
+                             slug="placement-refused")
     try:
         drill_id = drills_of(request).start(spec, Execution(body.workers, body.scheduler),
                                             started_by=f"token:{token.id}")
