@@ -97,6 +97,31 @@ def list_drills(state_dir: Path, limit: int = 100) -> list[dict[str, Any]]:
     return [dict(zip(COLUMNS, r)) for r in rows]
 
 
+def find(state_dir: Path, *, status: str | None = None, bucket: str | None = None,
+         since: str | None = None, after: tuple[str, str] | None = None,
+         limit: int = 50) -> list[dict[str, Any]]:
+    """Drills, most recent first: of one status, touching one bucket (as source or target), started
+    at or after `since` (ISO 8601), after the (started, id) of a previous page's last row."""
+    where, args = [], []
+    if status:
+        where.append("status = ?")
+        args.append(status)
+    if bucket:
+        where.append("(source_bucket = ? OR target_bucket = ?)")
+        args += [bucket, bucket]
+    if since:
+        where.append("started >= ?")
+        args.append(since)
+    if after:
+        where.append("(started < ? OR (started = ? AND id < ?))")
+        args += [after[0], after[0], after[1]]
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    with closing(_connect(state_dir)) as db:
+        rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM drills {clause} "
+                          "ORDER BY started DESC, id DESC LIMIT ?", (*args, limit)).fetchall()
+    return [dict(zip(COLUMNS, r)) for r in rows]
+
+
 def latest_passed_drill(state_dir: Path, source_backend: str, source_bucket: str,
                         target_backend: str) -> dict | None:
     """The most recent passed drill that copied (or verified) the whole source bucket onto

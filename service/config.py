@@ -35,12 +35,16 @@ _CLEAR_ALLOWED = {"UseDevelopmentStorage=true"}
 
 
 class ConfigError(Exception):
-    """A configuration that cannot be used; the message names the file, the key and the problem."""
+    """A configuration that cannot be used; the message names the file, the line, the key and
+    the problem, one line per problem."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
+    def __init__(self, source: str, problems: list[str],
+                 lines: list[int | None] | None = None) -> None:
         self.source = source
         self.problems = problems
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+        self.lines = lines or [None] * len(problems)
+        super().__init__("\n".join(f"{source}:{line}: {p}" if line else f"{source}: {p}"
+                                   for p, line in zip(problems, self.lines)))
 
 
 class BucketRoute(BaseModel):
@@ -226,7 +230,8 @@ def parse(text: str, *, source: str, base_dir: Path, environ: dict[str, str]) ->
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(source, [f"not valid YAML: {exc}"]) from None
+        raise ConfigError(source, [f"not valid YAML: {_yaml_problem(exc)}"],
+                          [_yaml_line(exc)]) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -234,15 +239,129 @@ def parse(text: str, *, source: str, base_dir: Path, environ: dict[str, str]) ->
     problems: list[str] = []
     resolved = _substitute(raw, (), environ, problems)
     refs = _secret_refs(raw)
+    settings = None
     try:
         settings = SortieConfig.model_validate(resolved)
     except ValidationError as exc:
-        # Report every problem at once, but only one per key.
-        flagged = {p.split(":", 1)[0] for p in problems}
-        problems += [d for d in map(_describe, exc.errors()) if d.split(":", 1)[0] not in flagged]
+        for error in exc.errors():
+            problems += _describe(error)
+        # The model checks references between keys only once every field is valid: say them
+        # now too, so that one run shows every problem.
+        problems += cross_references(resolved)
+    if settings is not None:
+        problems += _preset_problems(settings)
     if problems:
-        raise ConfigError(source, problems)
+        problems = _one_per_key(problems)
+        lines = _key_lines(text)
+        raise ConfigError(source, problems, [_line_of(p, lines) for p in problems])
+    assert settings is not None
     return LoadedConfig(source=source, base_dir=base_dir, settings=settings, secret_refs=refs)
+
+
+def _one_per_key(problems: list[str]) -> list[str]:
+    """Every problem once, and one per key (a key's first problem is the one to fix)."""
+    seen: set[str] = set()
+    kept: list[str] = []
+    for problem in problems:
+        key = problem.split(":", 1)[0]
+        if key in seen or problem in kept:
+            continue
+        seen.add(key)
+        kept.append(problem)
+    return kept
+
+
+def cross_references(raw: Any) -> list[str]:
+    """References between keys, read from the raw configuration (whatever else is wrong)."""
+    if not isinstance(raw, dict):
+        return []
+    backends = raw.get("backends") if isinstance(raw.get("backends"), dict) else {}
+    policies = raw.get("policies") if isinstance(raw.get("policies"), dict) else {}
+    known = ", ".join(sorted(map(str, backends))) or "none configured"
+    problems = []
+    default = raw.get("default_backend")
+    if default is not None and default not in backends:
+        problems.append(f"default_backend: {default!r} is not a configured backend ({known})")
+    policy = raw.get("default_policy")
+    if policy is not None and policy not in policies:
+        problems.append(f"default_policy: {policy!r} is not in policies")
+    buckets = raw.get("buckets") if isinstance(raw.get("buckets"), dict) else {}
+    for logical, route in buckets.items():
+        if not isinstance(route, dict):
+            continue
+        if route.get("backend") is not None and route["backend"] not in backends:
+            problems.append(f"buckets.{logical}.backend: {route['backend']!r} is not a "
+                            f"configured backend ({known})")
+        if route.get("policy") is not None and route["policy"] not in policies:
+            problems.append(f"buckets.{logical}.policy: {route['policy']!r} is not in policies")
+    drills = raw.get("drills") if isinstance(raw.get("drills"), list) else []
+    for index, drill in enumerate(drills):
+        for label in ("from", "to"):
+            text = drill.get(label) if isinstance(drill, dict) else None
+            if isinstance(text, str) and ":" in text and text.split(":", 1)[0] not in backends:
+                problems.append(f"drills.{index}.{label}: backend {text.split(':', 1)[0]!r} is "
+                                f"not configured ({known})")
+    return problems
+
+
+def _preset_problems(settings: "SortieConfig") -> list[str]:
+    """A preset that does not exist or does not load, caught here rather than at first use."""
+    from adapters import registry
+    from adapters.errors import PresetError
+
+    problems = []
+    for name, backend in settings.backends.items():
+        try:
+            registry.facts(backend)
+        except PresetError as exc:
+            problems.append(f"backends.{name}.preset: {exc.message}")
+    return problems
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None)
+    context = getattr(exc, "context", None)
+    return " ".join(filter(None, [str(context) if context else None,
+                                  str(problem) if problem else str(exc)]))
+
+
+def _yaml_line(exc: yaml.YAMLError) -> int | None:
+    mark = getattr(exc, "problem_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line of every key of the file, by its dotted path (list items by index)."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[tuple[str, ...], int] = {}
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                here = path + (str(key.value),)
+                lines[here] = key.start_mark.line + 1
+                walk(value, here)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                here = path + (str(index),)
+                lines[here] = item.start_mark.line + 1
+                walk(item, here)
+
+    walk(root, ())
+    return lines
+
+
+def _line_of(problem: str, lines: dict[tuple[str, ...], int]) -> int | None:
+    where = problem.split(":", 1)[0].split(" ", 1)[0]
+    path = tuple(where.split("."))
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return None
 
 
 def _secret_refs(raw: dict[str, Any]) -> dict[str, dict[str, str]]:
@@ -279,17 +398,25 @@ def _substitute(node: Any, path: tuple[str, ...], env: dict[str, str], problems:
     return _REF.sub(replace, node)
 
 
-def _describe(error: Any) -> str:
+def _describe(error: Any) -> list[str]:
+    """A pydantic error as people say it: the dotted key, then the problem, no parser terms."""
     loc = [str(part) for part in error["loc"]]
     # pydantic puts the discriminator's value in the location of a tagged union: drop it.
     if len(loc) >= 3 and loc[0] == "backends" and loc[2] in ("local", "s3", "azure", "swift", "libcloud"):
         loc.pop(2)
-    where = ".".join(loc) or "(top level)"
+    where = ".".join(loc)
     kind = error.get("type")
+    message = str(error["msg"]).removeprefix("Value error, ")
     if kind == "extra_forbidden":
-        return f"{where}: unknown key"
+        return [f"{where}: unknown key"]
     if kind == "missing":
-        return f"{where}: required key is missing"
+        return [f"{where}: required key is missing"]
     if kind == "union_tag_invalid":
-        return f"{where}: {error['msg']}"
-    return f"{where}: {error['msg']}"
+        context = error.get("ctx", {})
+        return [f"{where}.type: unknown backend type {context.get('tag')!r} (known: "
+                f"{str(context.get('expected_tags', '')).replace(chr(39), '')})"]
+    if kind == "union_tag_not_found":
+        return [f"{where}.type: required key is missing (local, s3, azure, swift or libcloud)"]
+    if not where:  # the whole configuration's own checks: each of its problems on its own line
+        return [part.strip() for part in message.split("; ") if part.strip()]
+    return [f"{where}: {message}"]

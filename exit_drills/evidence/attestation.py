@@ -73,6 +73,8 @@ class Signer:
     key: SigningKey | None = None
     #: The audit log's chain head, read when the drill ends (None: no audit log here).
     audit_head: Callable[[], dict[str, Any] | None] = field(default=lambda: None)
+    #: The drill target's judgement under the source bucket's placement policy (None: none).
+    placement: Callable[[DrillSpec], dict[str, Any] | None] = field(default=lambda spec: None)
 
 
 def endpoint_of(name: str, bucket: str, prefix: str, settings: BackendConfig) -> Endpoint:
@@ -93,7 +95,7 @@ def context_for(spec: DrillSpec, backends: Mapping[str, BackendConfig],
                            backends[spec.target.backend]),
         sortie_version=sortie_version(), host=socket.gethostname(),
         started_by=signer.started_by, config_sha256=signer.config_sha256, key=signer.key,
-        audit_head=signer.audit_head)
+        audit_head=signer.audit_head, placement=signer.placement(spec))
 
 
 def sortie_version() -> str:
@@ -118,6 +120,7 @@ class EvidenceContext:
     key: SigningKey | None = None
     #: The audit log's chain head, read when the drill ends (None: no audit log here).
     audit_head: Callable[[], dict[str, Any] | None] = field(default=lambda: None)
+    placement: dict[str, Any] | None = None
 
     @property
     def signed(self) -> bool:
@@ -191,6 +194,7 @@ def statement(folder: Path, report: DrillReport, context: EvidenceContext) -> di
             "started_by": context.started_by,
             "configuration_sha256": context.config_sha256,
             "audit_chain_head": context.audit_head(),
+            "placement_policy": context.placement,
         },
     }
 

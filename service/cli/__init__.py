@@ -6,9 +6,11 @@ Exit codes: 0 ok, 1 the operation failed, 2 usage or configuration.
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 import sys
 from pathlib import Path
-import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -17,6 +19,7 @@ import typer
 from adapters.errors import StorageError
 
 from .backends import backends_check, backends_presets, backends_show, backends_sweep
+from .. import config as config_module
 from .common import ConfigOption, fail, load_config
 from .drills import drill_app, scheduler
 from .evidence import audit_app, evidence_app
@@ -32,14 +35,24 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 backends_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Inspect the configured storage backends.")
 config_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Validate the configuration.")
 token_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Manage the gateway's API tokens.")
+@app.callback()
+def global_options(config: ConfigOption = None) -> None:
+    """Sortie: one storage gateway over every cloud, and exit drills that prove you can leave
+    any of them. `--config` here applies to every command (like $SORTIE_CONFIG); a command's
+    own `--config` wins."""
+    if config is not None:
+        os.environ[config_module.ENV_VAR] = str(config)
+
+
 app.add_typer(backends_app, name="backends")
 app.add_typer(config_app, name="config")
 app.add_typer(token_app, name="token")
-app.add_typer(drill_app, name="drill")
+app.add_typer(drill_app, name="drill", short_help="Exit drills: copy, verify, report; history.")
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
-app.command("scheduler")(scheduler)
+app.command("scheduler", short_help="Run the configured drills on their cron schedules.")(
+    scheduler)
 backends_app.command("presets")(backends_presets)
 backends_app.command("show")(backends_show)
 backends_app.command("check")(backends_check)
@@ -62,15 +75,36 @@ def serve(config: ConfigOption = None,
         raise fail(f"cannot open a backend: {exc}", 1) from None
     except EvidenceError as exc:
         raise fail(str(exc)) from None
+    listener = _bind(host, port)
     tokens: TokenStore = application.state.tokens
     if tokens.is_empty():
         # First start: without a token nobody could use the gateway. Shown once, stored hashed.
         token, info = tokens.create("initial-admin", ["admin"], ["*"])
         typer.echo(f"sortie: created the first admin token {info.id} (shown once, keep it):\n"
                    f"{token}", err=True)
+    else:
+        typer.echo(f"sortie: tokens in {loaded.state_dir}; lost the admin token? make another "
+                   "with `sortie token create --scope admin` (and revoke the old one)", err=True)
     typer.echo(f"sortie: serving on http://{host}:{port} with {loaded.source} "
                f"({', '.join(sorted(loaded.settings.backends))})", err=True)
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    server = uvicorn.Config(application, host=host, port=port, log_level="info")
+    uvicorn.Server(server).run(sockets=[listener])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything says "serving": a busy port is an error at
+    once, not after the banner."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise fail(f"cannot listen on {host}:{port}: {exc.strerror} (another `sortie serve`? "
+                   "choose another --port)", 1) from None
+    listener.listen(2048)
+    return listener
 
 
 _DURATION = re.compile(r"^(\d{1,6})([dhm])$")
@@ -89,7 +123,13 @@ def parse_duration(text: str) -> timedelta:
 def token_store(config: Path | None) -> "TokenStore":
     from ..tokens import TokenStore
 
-    return TokenStore(load_config(config).state_dir)
+    loaded = load_config(config)
+    state = loaded.state_dir
+    if not state.exists():
+        typer.echo(f"sortie: the state folder {state} did not exist and is created now (from "
+                   f"{loaded.source}): if you expected tokens there, give the right --config or "
+                   "run from the configuration's folder", err=True)
+    return TokenStore(state)
 
 
 @token_app.command("create")
@@ -119,7 +159,11 @@ def token_create(
 @token_app.command("list")
 def token_list(config: ConfigOption = None) -> None:
     """List tokens: id, name, scopes, bucket patterns, created, status (never the secrets)."""
-    for info in token_store(config).list():
+    store = token_store(config)
+    infos = store.list()
+    if not infos:
+        typer.echo(f"sortie: no tokens in {load_config(config).state_dir}", err=True)
+    for info in infos:
         status = (f"revoked {info.revoked}" if info.revoked else
                   f"expired {info.expires}" if info.expired() else
                   f"active, expires {info.expires}" if info.expires else "active")
@@ -140,7 +184,10 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id (s
 def config_check(config: ConfigOption = None) -> None:
     """Load and validate the configuration; print what it defines."""
     loaded = load_config(config)
-    typer.echo(f"{loaded.source}: ok, {len(loaded.settings.backends)} backend(s)")
+    settings = loaded.settings
+    typer.echo(f"{loaded.source}: ok: {len(settings.backends)} backend(s), "
+               f"{len(settings.buckets)} bucket(s), {len(settings.drills)} scheduled drill(s), "
+               f"{len(settings.policies)} placement policy(ies); state folder {loaded.state_dir}")
 
 
 @backends_app.command("list")

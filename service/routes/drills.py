@@ -3,9 +3,13 @@ whole bucket and writes a copy of it elsewhere."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+from datetime import datetime, timezone
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -79,6 +83,50 @@ async def start_drill(request: Request, body: DrillRequest,
         raise GatewayProblem(503, str(exc), slug="busy", headers={"Retry-After": "60"}) from None
     return DrillStarted(id=drill_id, status_url=f"/v1/drills/{drill_id}",
                         report_url=f"/v1/drills/{drill_id}/report")
+
+
+class DrillPage(BaseModel):
+    drills: list[dict[str, Any]]
+    #: Pass it back as `cursor` for the next page; null on the last page.
+    next_cursor: str | None = None
+
+
+@router.get("/drills", response_model=DrillPage, dependencies=[require("admin", "list_drills")],
+            summary="Past and running drills, most recent first, by page")
+async def list_drills(request: Request,
+                      status: Literal["running", "passed", "failed"] | None = None,
+                      bucket: str | None = Query(default=None, min_length=1, max_length=255,
+                                                 description="As the drill's source or target"),
+                      since: datetime | None = Query(default=None,
+                                                     description="Started at or after (ISO 8601)"),
+                      limit: int = Query(default=50, ge=1, le=500),
+                      cursor: str | None = Query(default=None, max_length=512)) -> DrillPage:
+    from exit_drills import history
+
+    after = _decode_cursor(cursor) if cursor else None
+    when = None
+    if since is not None:  # the history keeps UTC times to the millisecond, as text
+        aware = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+        when = aware.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    rows = history.find(drills_of(request).state_dir, status=status, bucket=bucket, since=when,
+                        after=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return DrillPage(drills=rows, next_cursor=_encode_cursor(rows[-1]) if more else None)
+
+
+def _encode_cursor(row: dict[str, Any]) -> str:
+    raw = json.dumps([row["started"], row["id"]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        started, drill_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return str(started), str(drill_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise GatewayProblem(400, "cursor is not one this API gave", slug="invalid-cursor") \
+            from None
 
 
 @router.get("/drills/{drill_id}", dependencies=[require("admin", "get_drill")],

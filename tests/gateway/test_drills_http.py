@@ -96,3 +96,33 @@ def test_a_drill_into_its_own_source_is_refused_over_http(live_local: LiveGatewa
         assert reply.status_code == 400, reply.text
         assert reply.headers["content-type"].startswith("application/problem+json")
         assert "same place" in reply.json()["detail"] or "overlap" in reply.json()["detail"]
+
+
+def test_drills_are_listed_by_page_with_filters(live_local: LiveGateway) -> None:
+    live = live_local
+    bucket = live.new_bucket()
+    assert live.client.put(f"/v1/buckets/{bucket}/objects/k", content=b"v").status_code == 200
+    ids = []
+    for target in ("spare:list-a", "spare:list-b", "spare:list-c"):
+        started = live.client.post("/v1/drills", json={"from": f"main:{bucket}", "to": target})
+        assert started.status_code == 202, started.text
+        ids.append(started.json()["id"])
+        assert wait_finished(live, ids[-1])["status"] == "passed"
+    first = live.client.get("/v1/drills", params={"bucket": bucket, "limit": 2})
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert [d["id"] for d in page["drills"]] == ids[::-1][:2] and page["next_cursor"]
+    second = live.client.get("/v1/drills", params={"bucket": bucket, "limit": 2,
+                                                   "cursor": page["next_cursor"]}).json()
+    assert [d["id"] for d in second["drills"]] == [ids[0]] and second["next_cursor"] is None
+    assert live.client.get("/v1/drills", params={"bucket": bucket, "status": "failed"}
+                           ).json()["drills"] == []
+    assert len(live.client.get("/v1/drills", params={"bucket": "list-b"}).json()["drills"]) == 1
+    late = live.client.get("/v1/drills", params={"bucket": bucket,
+                                                 "since": "2999-01-01T00:00:00Z"}).json()
+    assert late["drills"] == []
+    bad = live.client.get("/v1/drills", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith(
+        "application/problem+json")
+    reader = live.as_token(live.token(["read"]))
+    assert reader.get("/v1/drills").status_code == 403

@@ -45,30 +45,57 @@ def test_config_file_from_environment_variable(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("body,expected", [
-    ("backends:\n  a: {type: local, path: x, colour: red}\n", "backends.a.colour: unknown key"),
-    ("backends:\n  a: {type: local}\n", "backends.a.path: required key is missing"),
-    ("backends:\n  a: {type: ftp}\n", "backends.a: Input tag 'ftp'"),
-    ("backends:\n  a: {type: s3, addressing: sideways}\n", "backends.a.addressing:"),
+    ("backends:\n  a: {type: local, path: x, colour: red}\n", ":2: backends.a.colour: unknown key"),
+    ("backends:\n  a: {type: local}\n", ":2: backends.a.path: required key is missing"),
+    ("backends:\n  a: {type: ftp}\n",
+     ":2: backends.a.type: unknown backend type 'ftp' (known: local, s3, azure, swift, libcloud)"),
+    ("backends:\n  a: {type: s3, addressing: sideways}\n", ":2: backends.a.addressing:"),
     ("backends:\n  a: {type: s3, secret_key: \"${NOT_SET_ANYWHERE}\"}\n",
-     "backends.a.secret_key: environment variable NOT_SET_ANYWHERE is not set"),
+     ":2: backends.a.secret_key: environment variable NOT_SET_ANYWHERE is not set"),
     ("backends:\n  a: {type: s3, secret_key: plain-text-secret}\n",
-     "backends.a.secret_key: secrets must not be written in the file"),
+     ":2: backends.a.secret_key: secrets must not be written in the file"),
     ("backends:\n  a: {type: azure, account_key: \"prefix-${SCW_SECRET_KEY}\"}\n",
-     "backends.a.account_key: secrets must not be written in the file"),
-    ("backends:\n  Bad Name: {type: local, path: x}\n", "backend name 'Bad Name'"),
-    ("backends: {}\n", "backends:"),
-    ("colour: red\nbackends:\n  a: {type: local, path: x}\n", "colour: unknown key"),
+     ":2: backends.a.account_key: secrets must not be written in the file"),
+    ("backends:\n  Bad Name: {type: local, path: x}\n", ":1: backends: backend name 'Bad Name'"),
+    ("backends: {}\n", ":1: backends:"),
+    ("colour: red\nbackends:\n  a: {type: local, path: x}\n", ":1: colour: unknown key"),
     ("- just\n- a list\n", "top level must be a mapping"),
-    ("backends: [unclosed\n", "not valid YAML"),
+    ("backends: [unclosed\n", ":2: not valid YAML"),
+    ("backends:\n  a: {type: s3, preset: nowhere}\n", ":2: backends.a.preset: unknown"),
 ])
-def test_bad_configuration_names_file_key_and_problem(tmp_path: Path, body: str, expected: str) -> None:
+def test_bad_configuration_names_file_line_key_and_problem(tmp_path: Path, body: str,
+                                                            expected: str) -> None:
     path = write(tmp_path, body)
     with pytest.raises(ConfigError) as caught:
         load(path, environ=ENV)
     message = str(caught.value)
-    assert message.startswith(str(path) + ": ")
-    assert expected in message
+    assert message.startswith(str(path) + ":")
+    assert str(path) + expected in message or expected in message, message
     assert "plain-text-secret" not in message
+    # No parser terms: people read these.
+    for internal in ("<unicode string>", "Input tag", "Value error", "(top level)"):
+        assert internal not in message, message
+
+
+def test_field_errors_and_cross_references_come_together(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+backends:
+  a: {type: local, path: x, extra: 1}
+  b: {type: azurre}
+default_backend: nope
+buckets:
+  xyz: {backend: ghost}
+drills:
+  - {name: d, from: "gone:bucket", to: "a:copy", cron: "0 3 * * *"}
+""")
+    with pytest.raises(ConfigError) as caught:
+        load(path, environ={})
+    message = str(caught.value)
+    for expected in (":3: backends.a.extra: unknown key", ":4: backends.b.type: unknown backend "
+                     "type 'azurre'", ":5: default_backend: 'nope' is not a configured backend",
+                     ":7: buckets.xyz.backend: 'ghost' is not a configured backend",
+                     ":9: drills.0.from: backend 'gone' is not configured"):
+        assert f"{path}{expected}" in message, message
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
