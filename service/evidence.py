@@ -12,7 +12,8 @@ from exit_drills.evidence.keys import KeyFileError, load_signing_key
 from exit_drills.spec import DrillSpec
 
 from .audit import read_head
-from .placement import current_routes, drill_verdict
+from .placement import drill_verdict
+from .routing import current_routes
 from .config import LoadedConfig
 
 

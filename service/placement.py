@@ -9,23 +9,23 @@ satisfy that bucket's policy; a source no logical bucket routes to gets `default
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping, Protocol
 
 from adapters import registry
+from adapters.config import BackendConfig
 from adapters.errors import StorageError
 from adapters.placement import Judgement, PlacementPolicy, judge
 from exit_drills.spec import DrillSpec
 
-if TYPE_CHECKING:
-    from .config import LoadedConfig, SortieConfig
-    from .routing import Route
 
+class SortieConfig(Protocol):
+    """What placement reads of the configuration (service/config.py's model), named here so
+    that the configuration can check itself with this module without a circle of imports."""
 
-def current_routes(loaded: "LoadedConfig") -> Mapping[str, "Route"]:
-    """The routes as the gateway serves them (configuration, then runtime switches)."""
-    from .routing import RouteTable
-
-    return RouteTable(loaded.state_dir, loaded.settings.buckets).all()
+    backends: Mapping[str, BackendConfig]
+    buckets: Mapping[str, Any]
+    policies: Mapping[str, PlacementPolicy]
+    default_policy: str | None
 
 
 def policy_of(settings: "SortieConfig", logical: str | None) -> tuple[str, PlacementPolicy] | None:
@@ -60,8 +60,9 @@ def landing_refusal(settings: "SortieConfig", logical: str | None, backend: str)
 
 
 def source_bucket(settings: "SortieConfig", spec: DrillSpec,
-                  routes: Mapping[str, "Route"] | None) -> str | None:
-    """The logical bucket whose data a drill copies (routed to its source), if any."""
+                  routes: Mapping[str, Any] | None) -> str | None:
+    """The logical bucket whose data a drill copies (routed to its source), if any. `routes`:
+    the gateway's current routes (None: the configuration's alone)."""
     if routes is None:
         routes_seen = {logical: (r.backend, r.name or logical)
                        for logical, r in settings.buckets.items()}
@@ -74,7 +75,7 @@ def source_bucket(settings: "SortieConfig", spec: DrillSpec,
 
 
 def drill_refusal(settings: "SortieConfig", spec: DrillSpec,
-                  routes: Mapping[str, "Route"] | None) -> str | None:
+                  routes: Mapping[str, Any] | None) -> str | None:
     """Why a drill may not copy its source's data to its target, or None."""
     if spec.mode.value == "verify-only" or spec.target.backend not in settings.backends:
         return None  # verify-only writes nothing; unknown backends are refused elsewhere
@@ -87,7 +88,7 @@ def drill_refusal(settings: "SortieConfig", spec: DrillSpec,
 
 
 def drill_verdict(settings: "SortieConfig", spec: DrillSpec,
-                  routes: Mapping[str, "Route"] | None) -> dict[str, Any] | None:
+                  routes: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The target's judgement under the source bucket's policy, for the drill's attestation."""
     logical = source_bucket(settings, spec, routes)
     policy = policy_of(settings, logical)

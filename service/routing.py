@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from .config import BucketRoute
+from .config import BucketRoute, LoadedConfig
 
 _FILE = "routes.json"
 
@@ -142,6 +142,11 @@ class RouteTable:
             self._runtime.pop(logical, None)
         else:
             self._runtime[logical] = previous  # type: ignore[assignment]
+
+
+def current_routes(loaded: LoadedConfig) -> dict[str, Route]:
+    """The routes as the gateway serves them (configuration, then runtime switches)."""
+    return RouteTable(loaded.state_dir, loaded.settings.buckets).all()
 
 
 def _route(entry: Mapping[str, str] | None) -> Route | None:

@@ -19,7 +19,8 @@ def policy_check(config: ConfigOption = None,
                                                                       "bucket.")] = False) -> None:
     """Print bucket x backend x rule -> pass / fail / unknown / encrypt, with each fact's
     source. Exits 1 when a bucket is routed where its policy refuses it."""
-    from ..placement import compliance, current_routes
+    from ..placement import compliance
+    from ..routing import current_routes
 
     loaded = load_config(config)
     settings = loaded.settings
