@@ -3,13 +3,14 @@ key, size and SHA-256 of every verified object, streamed from the checkpoint in 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -26,10 +27,19 @@ _ENV = Environment(loader=PackageLoader("exit_drills", "templates"),
 def write_report(report: DrillReport, folder: Path,
                  manifest: Iterable[tuple[str, int, str | None]]) -> None:
     private_dir(folder)
+    digest = hashlib.sha256()
+
+    def lines() -> Iterator[str]:
+        for key, size, sha256 in manifest:
+            line = json.dumps({"key": key, "size": size, "sha256": sha256},
+                              ensure_ascii=False) + "\n"
+            digest.update(line.encode("utf-8"))
+            yield line
+
     # Line by line: a million objects' manifest is ~150 MB, never held in memory at once.
-    _atomic_write(folder / "manifest.jsonl",
-                  (json.dumps({"key": k, "size": s, "sha256": h}, ensure_ascii=False) + "\n"
-                   for k, s, h in manifest))
+    _atomic_write(folder / "manifest.jsonl", lines())
+    # The report names the manifest's digest (and the attestation, the report's).
+    report.manifest_sha256 = digest.hexdigest()
     _atomic_write(folder / "report.json", [report.model_dump_json(indent=2)])
     _atomic_write(folder / "report.html", [render_html(report)])
 

@@ -278,6 +278,8 @@ class DrillReport(BaseModel):
     target_place: "Place | None" = None
     #: Which Sortie ran it, where, for whom, under which configuration (digest, secrets masked).
     provenance: dict[str, str | None] = {}
+    #: SHA-256 of manifest.jsonl as written beside this report.
+    manifest_sha256: str | None = None
 
 
 class Place(BaseModel):

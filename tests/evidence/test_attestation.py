@@ -157,3 +157,10 @@ def test_a_key_readable_by_others_is_refused_before_the_drill(tmp_path: Path) ->
     assert run.returncode == 2 and "readable by others" in run.stderr, run.stderr
     assert not (tmp_path / "state" / "drills").exists() or \
         not any(p.is_dir() for p in (tmp_path / "state" / "drills").iterdir())
+
+
+def test_the_report_names_the_manifests_digest(signed_drill) -> None:
+    folder, _, _ = signed_drill
+    digest = hashlib.sha256((folder / "manifest.jsonl").read_bytes()).hexdigest()
+    assert report_of(folder)["manifest_sha256"] == digest
+    assert digest in (folder / "report.html").read_text()

@@ -46,7 +46,7 @@ def test_options_is_documented_with_its_allow_header(schema: dict[str, Any]) -> 
 @pytest.mark.parametrize("path, methods", [
     ("/v1/buckets/some-bucket", "PUT, DELETE, OPTIONS"),
     ("/v1/buckets/some-bucket/objects/a/b.dcm", "GET, HEAD, PUT, DELETE, OPTIONS"),
-    ("/v1/drills", "POST, OPTIONS"),
+    ("/v1/drills", "GET, POST, OPTIONS"),
     ("/healthz", "GET, OPTIONS"),
 ])
 def test_options_and_405_name_every_method_of_the_path(live_local: LiveGateway, path: str,
