@@ -14,6 +14,7 @@ from adapters.contract import ObjectStore
 from exit_drills.background import BackgroundDrills
 
 from . import __version__, methods, openapi, problems
+from .console import pages as console
 from .access import AccessMiddleware
 from .audit import AuditLog
 from .evidence import signer_factory
@@ -69,6 +70,7 @@ def create_app(config: LoadedConfig) -> FastAPI:
     app.include_router(buckets.router)
     app.include_router(objects.router)
     app.include_router(drills.router)
+    console.install(app)
     openapi.install(app)
     return app
 
