@@ -50,6 +50,7 @@ def create_app(config: LoadedConfig) -> FastAPI:
         audit.close()
 
     app = FastAPI(title="Sortie gateway", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # served from the package: service/openapi.py
                   description="One HTTP storage API over every backend. Errors are "
                               "application/problem+json; see the README's Gateway API section.")
     app.state.stores = stores

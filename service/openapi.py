@@ -4,6 +4,7 @@ every path answers OPTIONS with its `Allow` header."""
 
 from __future__ import annotations
 
+from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI
@@ -29,7 +30,34 @@ _OPTIONS = {
 }
 
 
+#: Swagger UI's files, served by the gateway itself (scripts/vendor-swagger-ui.sh refreshes
+#: them): /docs works without internet, where FastAPI's default page loads them from a CDN.
+ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
+          "favicon-32x32.png": "image/png"}
+
+
+def install_docs(app: FastAPI) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse, Response
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Sortie gateway API",
+                                   swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs/assets/favicon-32x32.png")
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    async def asset(name: str) -> Response:
+        if name not in ASSETS:
+            return Response(status_code=404)
+        data = resources.files("service").joinpath("docs_assets", name).read_bytes()
+        return Response(data, media_type=ASSETS[name],
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 def install(app: FastAPI) -> None:
+    install_docs(app)
     original = app.openapi
 
     def openapi() -> dict[str, Any]:

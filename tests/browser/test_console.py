@@ -163,3 +163,24 @@ def test_console_actions_are_audited(browser: Any, live: LiveGateway) -> None:
     lines = [line for line in live.audit_lines() if line.get("via") == "console"]
     assert lines and lines[-1]["action"] == "start_drill" and lines[-1]["token"]
     assert lines[-1]["time"].startswith("20")
+
+
+def test_the_api_docs_render_offline(browser: Any, live: LiveGateway) -> None:
+    """Swagger UI from the gateway itself: with every request to another host refused, /docs
+    still shows the operations."""
+    context = browser.new_context()
+    outside: list[str] = []
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith(live.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_local)
+    page = context.new_page()
+    page.goto(f"{live.url}/docs")
+    page.get_by_text("/v1/buckets/{bucket}", exact=True).first.wait_for(timeout=30_000)
+    assert outside == []
+    context.close()
