@@ -34,6 +34,7 @@ class BucketStatus:
     policy: str
     placement: str
     last_drill: dict[str, Any] | None
+    last_passed: dict[str, Any] | None
     age_days: float | None
     exit_days: float | str
     status: str        # reversible | at risk | unknown
@@ -50,6 +51,8 @@ def bucket_status(loaded: LoadedConfig, logical: str, route: Route,
     placement = "no policy" if policy_name is None else ("refused: " + refusal if refusal
                                                           else "allowed")
     drill = _last_drill(loaded.state_dir, route)
+    passed = drill if drill is None or drill["status"] == "passed" else \
+        _last_drill(loaded.state_dir, route, status="passed")
     now = now or datetime.now(timezone.utc)
     age = exit_days = None
     if drill is not None and drill.get("finished"):
@@ -59,7 +62,8 @@ def bucket_status(loaded: LoadedConfig, logical: str, route: Route,
         if report else "unknown"
     status, why = _verdict(drill, age, exit_days, refusal)
     return BucketStatus(logical, route.backend, route.physical, provider, region, jurisdiction,
-                        policy_name or "none", placement, drill, age, exit_days, status, why)
+                        policy_name or "none", placement, drill, passed, age, exit_days, status,
+                        why)
 
 
 def _verdict(drill: dict[str, Any] | None, age: float | None, exit_days: float | str,
@@ -90,8 +94,8 @@ def _place(settings: Any) -> tuple[str, str, str]:
             facts.compliance.hq_jurisdiction.value or "unknown")
 
 
-def _last_drill(state_dir: Path, route: Route) -> dict[str, Any] | None:
-    for row in history.find(state_dir, bucket=route.physical, limit=50):
+def _last_drill(state_dir: Path, route: Route, status: str | None = None) -> dict[str, Any] | None:
+    for row in history.find(state_dir, bucket=route.physical, status=status, limit=50):
         if (row["source_backend"], row["source_bucket"]) == (route.backend, route.physical):
             return row
     return None
