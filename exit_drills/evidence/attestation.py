@@ -122,10 +122,6 @@ class EvidenceContext:
     audit_head: Callable[[], dict[str, Any] | None] = field(default=lambda: None)
     placement: dict[str, Any] | None = None
 
-    @property
-    def signed(self) -> bool:
-        return self.key is not None
-
 
 def place_of(endpoint: Endpoint) -> Place:
     facts = endpoint.compliance.get("facts", {})

@@ -18,6 +18,7 @@ from exit_drills.spec import DrillSpec, Endpoint, explain
 
 from ..audit import chain_files, verify
 from ..placement import drill_refusal
+from ..routes import run
 from ..tokens import TokenInfo
 from .sessions import COOKIE, LIFETIME_S, Session, Sessions
 from .status import bucket_status
@@ -185,8 +186,6 @@ async def start_drill(request: Request, source: str = Form(...), target: str = F
 async def switch_route(request: Request, bucket: str, backend: str = Form(...),
                        csrf: str = Form("")) -> Response:
     session, token = _action(request, csrf)
-    from ..routes import run
-
     try:
         result = await run(request.app.state.gateway.switch_route, bucket, backend)
     except StorageError as exc:
@@ -217,7 +216,7 @@ async def backends(request: Request) -> HTMLResponse:
         except StorageError as exc:
             compliance, title, region, note = {}, "unknown", None, str(exc)
         try:
-            await _in_thread(gateway.check_backend, name)
+            await run(gateway.check_backend, name)
             health = "reachable"
         except StorageError as exc:
             health = f"unreachable: {exc.message}"
@@ -239,12 +238,6 @@ async def audit(request: Request) -> HTMLResponse:
             recent = data.read().decode("utf-8", "replace").splitlines()[-50:][::-1]
     return _page("audit.html", request, token, session, result=result, recent=recent,
                  log=str(log), now=datetime.now(timezone.utc))
-
-
-async def _in_thread(fn: Any, *args: Any) -> Any:
-    from ..routes import run
-
-    return await run(fn, *args)
 
 
 def _read_json(path: Any) -> dict[str, Any] | None:

@@ -7,16 +7,14 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from adapters.local.store import LocalStore
 from tests.servers.seaweedfs import SeaweedServer
 
-from .helpers import (SORTIE, drill_ids, payload, report_of, seed_dataset, sortie,
-                      verified_in_checkpoint, write_config)
-from .helpers import corrupt_local
+from .helpers import (SORTIE, corrupt_local, drill_ids, payload, report_of, seed_dataset,
+                      sortie, verified_in_checkpoint, write_config)
 
 
 @pytest.fixture
