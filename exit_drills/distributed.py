@@ -33,7 +33,10 @@ from .parts import UploadRecord
 from .retry import Retrier
 from .spec import DrillSpec
 
-BATCH_OBJECTS = 64
+#: Objects per batch. Every batch is a task, with its own scheduling, pickling and messages:
+#: measured on 100,000 synthetic objects and 2 workers (same machine, alternating), 64 objects a
+#: batch took 20.6-24.0 s and 10.8-13.0 s of coordinator CPU, 256 took 16.7-21.3 s and 7.6-10.0 s.
+BATCH_OBJECTS = 256
 BATCH_BYTES = 64 * MiB
 IN_FLIGHT_PER_WORKER = 2
 #: Environment variables a LocalCluster's workers get for secrets the configuration gave
