@@ -143,13 +143,6 @@ class Checkpoint:
                 f"SELECT t.target_key {query} ORDER BY t.target_key LIMIT ?", (run, limit))]
         return int(count), keys
 
-    def seen(self, key: str, run: int) -> bool:
-        """Whether the given run settled this source key (verified or failed)."""
-        with self._lock:
-            self.flush()
-            return self._db.execute("SELECT 1 FROM objects WHERE key = ? AND run = ?",
-                                    (key, run)).fetchone() is not None
-
     def mark_written(self, key: str, target_key: str, size: int, run: int) -> None:
         """The target now holds an object written by this drill (recorded before verification, so
         that cleanup finds it even if the drill dies right after)."""

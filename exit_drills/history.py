@@ -91,10 +91,8 @@ def get(state_dir: Path, drill_id: str) -> dict[str, Any] | None:
 
 
 def list_drills(state_dir: Path, limit: int = 100) -> list[dict[str, Any]]:
-    with closing(_connect(state_dir)) as db:
-        rows = db.execute(f"SELECT {', '.join(COLUMNS)} FROM drills ORDER BY started DESC, id DESC "
-                          "LIMIT ?", (limit,)).fetchall()
-    return [dict(zip(COLUMNS, r)) for r in rows]
+    """The most recent drills, unfiltered."""
+    return find(state_dir, limit=limit)
 
 
 def find(state_dir: Path, *, status: str | None = None, bucket: str | None = None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from adapters.contract import MiB
 
 from .evidence.attestation import METHOD
-from .private import private_dir
+from .private import private_dir, write_private
 from .spec import DrillReport, Sample
 
 _ENV = Environment(loader=PackageLoader("exit_drills", "templates"),
@@ -37,11 +36,11 @@ def write_report(report: DrillReport, folder: Path,
             yield line
 
     # Line by line: a million objects' manifest is ~150 MB, never held in memory at once.
-    _atomic_write(folder / "manifest.jsonl", lines())
+    write_private(folder / "manifest.jsonl", lines())
     # The report names the manifest's digest (and the attestation, the report's).
     report.manifest_sha256 = digest.hexdigest()
-    _atomic_write(folder / "report.json", [report.model_dump_json(indent=2)])
-    _atomic_write(folder / "report.html", [render_html(report)])
+    write_private(folder / "report.json", [report.model_dump_json(indent=2)])
+    write_private(folder / "report.html", [render_html(report)])
 
 
 def render_html(report: DrillReport) -> str:
@@ -159,13 +158,3 @@ def human_bytes(value: float | str) -> str:
             return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
         value /= 1024
     return str(value)
-
-
-def _atomic_write(path: Path, pieces: Iterable[str]) -> None:
-    # Write then rename: a reader (the gateway, an auditor's script) never sees half a report.
-    tmp = path.with_name(f".{path.name}.tmp")
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                   encoding="utf-8") as out:
-        out.writelines(pieces)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)

@@ -92,11 +92,6 @@ class AuditLog:
             return self._known[1]
         return read_head(self.path)
 
-    def head(self) -> dict[str, Any]:
-        """The chain head now (for a drill attestation)."""
-        with self._lock:
-            return read_head(self.path).as_dict(self.path)
-
     def rotate(self) -> Path:
         """Rename the log aside; the next line, in a new file, continues the chain."""
         with self._lock:

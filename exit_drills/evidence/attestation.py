@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from adapters import registry
 from adapters.config import BackendConfig
 from adapters.errors import StorageError
 
+from ..private import write_private
 from ..spec import DrillReport, DrillSpec, Evidence, Place
 from . import dsse
 from .keys import SigningKey, key_id
@@ -203,12 +203,7 @@ def attest(folder: Path, report: DrillReport, context: EvidenceContext) -> Path 
                          separators=(",", ":")).encode("utf-8")
     envelope = dsse.seal(payload, context.key)
     path = folder / FILE_NAME
-    tmp = folder / f".{FILE_NAME}.tmp"
-    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
-                   encoding="utf-8") as out:
-        json.dump(envelope, out, indent=2)
-        out.write("\n")
-    os.replace(tmp, path)
+    write_private(path, [json.dumps(envelope, indent=2), "\n"])
     return path
 
 
