@@ -19,6 +19,12 @@ its `MetadataRules` as data, and this module encodes only what would not survive
   with `=?`) as an RFC 2047 encoded word `=?UTF-8?B?...?=` (Swift deletes an empty header, HTTP
   trims edge spaces, and S3 consoles can read encoded words).
 Metadata written by other tools is returned as the backend gives it, decoded where it is encoded.
+
+Layers keep their own entries on an object beside the user's, named `sortie:NAME` (NAME: lowercase
+letters and digits), e.g. the encryption layer's key id and wrapped data key. A colon is never in a
+user key, so the two never meet; clients cannot send them (`validate_user`), each backend stores
+them as Sortie's internal entries (`sortie-NAME`), and they travel with the object's metadata
+through every copy, so a drill carries an encrypted object's wrapped key with its ciphertext.
 """
 
 from __future__ import annotations
@@ -41,6 +47,14 @@ _CANONICAL_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _PLAIN_VALUE = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$")
 _ENCODED_KEY_PREFIX = "sortiek"
+#: Layers' entries: `sortie:` + a name every backend keeps as is, values of printable ASCII.
+LAYER_PREFIX = RESERVED_PREFIX + ":"
+_LAYER_KEY = re.compile(r"^sortie:[a-z][a-z0-9]{0,15}$")
+_LAYER_VALUE = re.compile(r"^[\x21-\x7e]{1,200}$")
+MAX_LAYER_ENTRIES = 8
+MAX_LAYER_BYTES = 512
+#: The internal entry the contract itself records (the SHA-256 at ingest), never a layer's.
+_CONTRACT_ENTRIES = frozenset({"sha256"})
 _ENCODED_WORD = re.compile(r"^=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=$", re.IGNORECASE)
 
 
@@ -69,12 +83,58 @@ AZURE_RULES = MetadataRules(native_key=re.compile(r"^[A-Za-z][A-Za-z0-9_]*$"), f
 SWIFT_RULES = MetadataRules(native_key=re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"), fold_case=True)
 
 
+def is_layer_key(key: str) -> bool:
+    return key.startswith(LAYER_PREFIX)
+
+
+def user_entries(metadata: Mapping[str, str]) -> dict[str, str]:
+    """The user's entries alone (what clients see), without the layers' `sortie:` entries."""
+    return {key: value for key, value in metadata.items() if not is_layer_key(key)}
+
+
+def validate_user(metadata: Mapping[str, str] | None) -> dict[str, str]:
+    """Metadata from a client: the canonical rule, and no layer entries."""
+    checked = validate(metadata)
+    for key in checked:
+        if is_layer_key(key):
+            raise InvalidMetadata(f"metadata key {key!r}: keys starting with 'sortie' are reserved")
+    return checked
+
+
 def validate(metadata: Mapping[str, str] | None) -> dict[str, str]:
-    """Check metadata against the canonical rule; return a plain dict copy."""
+    """Check metadata against the canonical rule (user entries) and the layers' rule (`sortie:`
+    entries); return a plain dict copy."""
     if not metadata:
         return {}
     if not isinstance(metadata, Mapping):
         raise InvalidMetadata("metadata must be a mapping of strings to strings")
+    layer = {key: value for key, value in metadata.items()
+             if isinstance(key, str) and is_layer_key(key)}
+    if layer:
+        _validate_layer(layer)
+        metadata = {key: value for key, value in metadata.items() if key not in layer}
+    checked = _validate_canonical(metadata)
+    checked.update(layer)
+    return checked
+
+
+def _validate_layer(entries: Mapping[str, str]) -> None:
+    if len(entries) > MAX_LAYER_ENTRIES:
+        raise InvalidMetadata(f"{len(entries)} layer entries, the limit is {MAX_LAYER_ENTRIES}")
+    total = 0
+    for key, value in entries.items():
+        if not _LAYER_KEY.fullmatch(key) or key[len(LAYER_PREFIX):] in _CONTRACT_ENTRIES:
+            raise InvalidMetadata(f"layer entry {key!r}: use 'sortie:' and 1-16 lowercase "
+                                  "letters or digits")
+        if not isinstance(value, str) or not _LAYER_VALUE.fullmatch(value):
+            raise InvalidMetadata(f"layer entry {key!r}: the value must be 1-200 characters of "
+                                  "printable ASCII")
+        total += len(key) + len(value)
+    if total > MAX_LAYER_BYTES:
+        raise InvalidMetadata(f"layer entries total {total} bytes, the limit is {MAX_LAYER_BYTES}")
+
+
+def _validate_canonical(metadata: Mapping[str, str]) -> dict[str, str]:
     if len(metadata) > MAX_ENTRIES:
         raise InvalidMetadata(f"{len(metadata)} metadata entries, the limit is {MAX_ENTRIES}")
     seen: dict[str, str] = {}
@@ -119,6 +179,9 @@ def encode(metadata: Mapping[str, str], rules: MetadataRules,
     """Canonical (already validated) metadata plus Sortie's internal entries -> native names/values."""
     native: dict[str, str] = {}
     for key, value in metadata.items():
+        if is_layer_key(key):  # stored as Sortie's own entry, under a name every backend keeps
+            native[internal_key(key[len(LAYER_PREFIX):], rules)] = value
+            continue
         native[_encode_key(key, rules)] = _encode_value(value, rules)
     for name, value in (internal or {}).items():
         native[internal_key(name, rules)] = value
@@ -126,7 +189,8 @@ def encode(metadata: Mapping[str, str], rules: MetadataRules,
 
 
 def decode(native: Mapping[str, str], rules: MetadataRules) -> tuple[dict[str, str], dict[str, str]]:
-    """Native metadata as the backend returns it -> (user metadata, Sortie's internal entries)."""
+    """Native metadata as the backend returns it -> (metadata, the contract's internal entries):
+    layers' entries come back in the metadata as `sortie:NAME`."""
     user: dict[str, str] = {}
     internal: dict[str, str] = {}
     for raw_key, raw_value in native.items():
@@ -138,7 +202,11 @@ def decode(native: Mapping[str, str], rules: MetadataRules) -> tuple[dict[str, s
                 user[decoded] = _decode_value(raw_value, rules)
                 continue
         if lowered.startswith(RESERVED_PREFIX + "-"):
-            internal[lowered[len(RESERVED_PREFIX) + 1:]] = raw_value
+            name = lowered[len(RESERVED_PREFIX) + 1:]
+            if name in _CONTRACT_ENTRIES:
+                internal[name] = raw_value
+            else:
+                user[LAYER_PREFIX + name] = raw_value
             continue
         user[key] = _decode_value(raw_value, rules)
     return user, internal

@@ -19,7 +19,7 @@ from typing import Iterable, Mapping
 
 from adapters.contract import ByteRange, ObjectInfo
 from adapters.errors import InvalidMetadata, InvalidRequest
-from adapters.metadata import decode_word, encode_word
+from adapters.metadata import decode_word, encode_word, user_entries, validate_user
 
 META_PREFIX = "x-sortie-meta-"
 META_KEYS = "x-sortie-meta-keys"
@@ -57,7 +57,7 @@ def metadata_from_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
     if spelled:
         raise InvalidMetadata(f"X-Sortie-Meta-Keys lists {sorted(spelled.values())} but no "
                               "X-Sortie-Meta-<key> header carries them")
-    return metadata
+    return validate_user(metadata)
 
 
 def check_content_type(value: str | None) -> str | None:
@@ -135,7 +135,7 @@ def object_headers(info: ObjectInfo) -> dict[str, str]:
         headers["last-modified"] = format_datetime(info.last_modified.astimezone(timezone.utc), usegmt=True)
     if info.sha256:
         headers[SHA256] = info.sha256
-    headers.update(metadata_headers(info.metadata))
+    headers.update(metadata_headers(user_entries(info.metadata)))
     return headers
 
 

@@ -80,3 +80,31 @@ def test_foreign_metadata_is_returned_as_the_backend_gives_it() -> None:
 def test_invalid_metadata_is_refused_with_a_reason(bad: dict, reason: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(InvalidMetadata, match=reason):
         md.validate(bad)
+
+
+@pytest.mark.parametrize("rules, server", SERVERS)
+def test_layer_entries_travel_as_sortie_entries_beside_the_users(rules, server) -> None:  # type: ignore[no-untyped-def]
+    given_meta = {"Study": "ünï", "sortie:kid": "kek-0123456789abcdef", "sortie:dek": "A-b_c="}
+    native = md.encode(md.validate(given_meta), rules, internal={"sha256": "ab" * 32})
+    user, internal = md.decode(server(native), rules)
+    assert internal == {"sha256": "ab" * 32}
+    assert user == given_meta
+
+
+@pytest.mark.parametrize("metadata, problem", [
+    ({"sortie:Kid": "x"}, "lowercase"),
+    ({"sortie:sha256": "x"}, "lowercase"),  # the contract's own entry is no layer's
+    ({"sortie:kid": "two words"}, "printable ASCII"),
+    ({"sortie:kid": "ü"}, "printable ASCII"),
+    ({f"sortie:k{i}": "v" for i in range(9)}, "layer entries"),
+])
+def test_layer_entries_are_checked(metadata: dict[str, str], problem: str) -> None:
+    with pytest.raises(InvalidMetadata, match=problem):
+        md.validate(metadata)
+
+
+def test_clients_cannot_send_layer_entries() -> None:
+    assert md.validate({"sortie:kid": "k"}) == {"sortie:kid": "k"}
+    with pytest.raises(InvalidMetadata, match="reserved"):
+        md.validate_user({"sortie:kid": "k"})
+    assert md.user_entries({"a": "1", "sortie:kid": "k"}) == {"a": "1"}
