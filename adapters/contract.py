@@ -25,7 +25,8 @@ from enum import Enum
 from typing import Iterator, Mapping, Sequence
 
 from . import metadata as md
-from .errors import HashMismatch, InvalidRequest, RangeNotSatisfiable, TooLarge, Unsupported
+from .errors import (Conflict, HashMismatch, InvalidRequest, RangeNotSatisfiable, TooLarge,
+                     Unsupported)
 from .names import check_bucket, check_key, check_prefix
 from .streams import IngestStream, ObjectReader, PutSource, source_length
 from .uploads import UploadedPart, UploadId, check_parts
@@ -112,6 +113,9 @@ class Feature(str, Enum):
     #: Upload sessions (`start_upload` ... `complete_upload`): parts acknowledged by the backend
     #: survive the process that sent them, so a killed copy resumes from the last part.
     resumable_upload = "resumable_upload"
+    #: `set_metadata` replaces an object's metadata in place, without rewriting its bytes, and
+    #: only while the object is still the one read (its ETag), atomically on the backend.
+    metadata_update = "metadata_update"
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,11 @@ class ObjectStore(abc.ABC):
              cursor: str | None = None, limit: int = MAX_LIST_LIMIT) -> ListPage: ...
     @abc.abstractmethod
     def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo: ...
+    @abc.abstractmethod
+    def set_metadata(self, bucket: str, key: str, metadata: Mapping[str, str], *,
+                     if_etag: str) -> None:
+        """Replace the object's metadata (Feature.metadata_update) if its ETag is still
+        `if_etag`, else Conflict; its bytes, content type and SHA-256 stay as they are."""
 
     # upload sessions (Feature.resumable_upload): an object sent in parts, possibly by several
     # processes over several runs, invisible until `complete_upload`.
@@ -307,6 +316,24 @@ class BaseStore(ObjectStore):
             return self._copy(bucket, key, dest_bucket, dest_key)
         return self._streamed_copy(bucket, key, dest_bucket, dest_key)
 
+    def set_metadata(self, bucket: str, key: str, metadata: Mapping[str, str], *,
+                     if_etag: str) -> None:
+        check_bucket(bucket)
+        check_key(key, bucket=bucket)
+        meta = md.validate(metadata)
+        reason = self.capabilities.lacks.get(Feature.metadata_update)
+        if reason is not None:
+            raise Unsupported(f"metadata updates: {reason}", backend=self.name, bucket=bucket,
+                              key=key)
+        self._set_metadata(bucket, key, meta, if_etag)
+
+    def _changed(self, bucket: str, key: str, current: str | None, if_etag: str) -> None:
+        """Conflict when the object's ETag is no longer the one its caller read."""
+        if current != if_etag:
+            raise Conflict(f"the object changed since it was read (ETag {current}, expected "
+                           f"{if_etag}): its metadata was left as it is", backend=self.name,
+                           bucket=bucket, key=key)
+
     # ---- upload sessions: validated here; the announced hash travels inside the session id ----
     def start_upload(self, bucket: str, key: str, *, sha256: str,
                      content_type: str | None = None,
@@ -398,6 +425,10 @@ class BaseStore(ObjectStore):
     def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         """Server-side copy; only called when capabilities.server_side_copy is True."""
         return self._streamed_copy(bucket, key, dest_bucket, dest_key)
+
+    def _set_metadata(self, bucket: str, key: str, metadata: dict[str, str],
+                      if_etag: str) -> None:
+        raise Unsupported("metadata updates are not implemented", backend=self.name)
 
     # Upload sessions, for adapters that honour Feature.resumable_upload. `native` is the
     # adapter's own session id; the sha256 given to `_start_upload` and `_complete_upload` is the

@@ -50,6 +50,10 @@ class Layer(ObjectStore):
     def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         return self.inner.copy(bucket, key, dest_bucket, dest_key)
 
+    def set_metadata(self, bucket: str, key: str, metadata: Mapping[str, str], *,
+                     if_etag: str) -> None:
+        self.inner.set_metadata(bucket, key, metadata, if_etag=if_etag)
+
     def start_upload(self, bucket: str, key: str, *, sha256: str,
                      content_type: str | None = None,
                      metadata: Mapping[str, str] | None = None) -> str:

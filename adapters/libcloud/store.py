@@ -76,7 +76,9 @@ class LibcloudStore(BaseStore):
                 "libcloud drivers check emptiness and delete in separate calls, and deleting a "
                 "container removes Sortie's staged uploads in it"),
                 Feature.resumable_upload: (
-                    "libcloud's storage API has no parts that outlive one upload call")}))
+                    "libcloud's storage API has no parts that outlive one upload call"),
+                Feature.metadata_update: (
+                    "libcloud's storage API has no call that changes an object's metadata")}))
         self.provider = provider.upper()
         self._driver_cls = get_driver(provider_id(provider))
         self._driver_args = (key, secret)

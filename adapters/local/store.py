@@ -204,6 +204,23 @@ class LocalStore(BaseStore):
                 raise
         return row[0] if row else None
 
+    def _set_metadata(self, bucket: str, key: str, metadata: dict[str, str],
+                      if_etag: str) -> None:
+        with self._db(bucket) as db:
+            db.execute("BEGIN IMMEDIATE")  # the check and the update in one transaction
+            try:
+                row = db.execute("SELECT sha256 FROM objects WHERE key = ?", (key,)).fetchone()
+                if row is None:
+                    raise ObjectNotFound("no such object", backend=self.name, bucket=bucket,
+                                         key=key)
+                self._changed(bucket, key, row[0], if_etag)  # a local object's ETag: its SHA-256
+                db.execute("UPDATE objects SET metadata = ? WHERE key = ?",
+                           (json.dumps(metadata, ensure_ascii=False), key))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
     def _blob_path(self, bucket: str, blob: str) -> Path:
         return self._bucket_dir(bucket) / "blobs" / blob[:2] / blob
 

@@ -41,8 +41,9 @@ from typing import Any, Callable, Iterator, Mapping
 
 from .. import fast_io
 from .. import metadata as md
-from ..contract import BaseStore, ByteRange, Capabilities, ListPage, ObjectInfo
-from ..errors import (BackendError, BucketNotFound, Conflict, StorageError, TooLarge,
+from ..contract import (DEFAULT_CONTENT_TYPE, BaseStore, ByteRange, Capabilities, ListPage,
+                        ObjectInfo)
+from ..errors import (BackendError, BucketNotFound, Conflict, StorageError, TooLarge, Unsupported,
                       UploadNotFound)
 from ..fast_io import FastPath
 from ..streams import IngestStream, ObjectReader
@@ -433,6 +434,25 @@ class S3Store(BaseStore):
         key = self.keys.from_name(name)
         assert key is not None  # S3's codecs map every stored name to a key
         return key
+
+    def _set_metadata(self, bucket: str, key: str, metadata: dict[str, str],
+                      if_etag: str) -> None:
+        # S3 changes metadata only by copying an object onto itself (REPLACE), server-side, and
+        # CopySourceIfMatch makes it conditional; the SHA-256 and type are read to be kept.
+        current = self._head(bucket, key)
+        self._changed(bucket, key, current.etag, if_etag)
+        if current.size > self.settings.quirks.max_single_put:
+            raise Unsupported(f"metadata updates of objects over "
+                              f"{self.settings.quirks.max_single_put} bytes need a multipart copy (UploadPartCopy), not built yet",
+                              backend=self.name, bucket=bucket, key=key)
+        name = self.keys.to_name(key)
+        internal = {"sha256": current.sha256} if current.sha256 else {}
+        with translated(self.name, bucket, key):
+            self.client.copy_object(
+                Bucket=bucket, Key=name, CopySource={"Bucket": bucket, "Key": name},
+                CopySourceIfMatch=f'"{if_etag}"', MetadataDirective="REPLACE",
+                ContentType=current.content_type or DEFAULT_CONTENT_TYPE,
+                Metadata=md.encode(metadata, self.capabilities.metadata, internal=internal))
 
     def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         source = self.head(bucket, key)

@@ -31,7 +31,7 @@ from typing import Any, Iterator, Mapping
 from swiftclient.exceptions import ClientException
 
 from .. import metadata as md
-from ..contract import (BaseStore, ByteRange, Capabilities, GiB, ListPage, MiB, ObjectInfo)
+from ..contract import (BaseStore, ByteRange, Capabilities, Feature, GiB, ListPage, MiB, ObjectInfo)
 from ..errors import (AlreadyExists, BackendError, BucketNotFound, Conflict, IntegrityError,
                       InvalidRequest, ObjectNotFound, StorageError, TooLarge, TransientError,
                       UploadNotFound, translating)
@@ -57,6 +57,8 @@ SWIFT_CAPABILITIES = Capabilities(
     max_parts=1000, min_part_size=16 * MiB, max_part_size=5 * GiB,
     max_object_size=1000 * 5 * GiB, max_single_put=16 * MiB, server_side_copy=True,
     native_hashes=("md5",), metadata=md.SWIFT_RULES,
+    lacks={Feature.metadata_update: "Swift's POST of an object's metadata takes no condition: "
+           "an object written between the check and the POST would get the old one's metadata"},
 )
 
 

@@ -9,7 +9,7 @@ from typing import Iterator
 import pytest
 
 from adapters.contract import ByteRange, Feature, ObjectStore
-from adapters.errors import (BucketNotFound, IntegrityError, InvalidRequest, ObjectNotFound,
+from adapters.errors import (BucketNotFound, Conflict, IntegrityError, InvalidRequest, ObjectNotFound,
                              RangeNotSatisfiable)
 
 from ..conftest import new_bucket_name
@@ -249,3 +249,25 @@ def test_copy_within_the_backend(store: ObjectStore, bucket: str) -> None:
         for o in list(store.iter_objects(other)):
             store.delete(other, o.key)
         store.delete_bucket(other)
+
+
+def test_metadata_updates_in_place_while_the_object_is_unchanged(store: ObjectStore,
+                                                                 bucket: str) -> None:
+    require(store, Feature.metadata_update)
+    data = payload(70_000, seed=4)
+    store.put(bucket, "m", data, content_type="application/dicom", metadata={"old": "1"})
+    before = store.head(bucket, "m")
+    assert before.etag
+    store.set_metadata(bucket, "m", {"new": "ünïcode", "Study": "42"}, if_etag=before.etag)
+    after = store.head(bucket, "m")
+    assert dict(after.metadata) == {"new": "ünïcode", "Study": "42"}
+    assert (after.sha256, after.size, after.content_type) == \
+        (before.sha256, before.size, "application/dicom")
+    assert store.get(bucket, "m").read() == data
+    # Rewritten since it was read: the update is refused and the new object keeps its own.
+    store.put(bucket, "m", b"newer", metadata={"mine": "yes"})
+    with pytest.raises(Conflict):
+        store.set_metadata(bucket, "m", {"stale": "1"}, if_etag=after.etag or "")
+    assert dict(store.head(bucket, "m").metadata) == {"mine": "yes"}
+    with pytest.raises(ObjectNotFound):
+        store.set_metadata(bucket, "absent", {}, if_etag="x")
