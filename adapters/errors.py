@@ -123,6 +123,13 @@ class CorruptObject(StorageError):
     http_status = 502
 
 
+class KeyUnavailable(StorageError):
+    """An encrypted object whose key-encryption key is not configured, or not the one that
+    wrapped its data key: nothing can be read until the right key file is configured."""
+
+    http_status = 500
+
+
 class Unsupported(StorageError):
     """The backend cannot do this at all (declared in its capabilities)."""
 

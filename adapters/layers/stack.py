@@ -1,8 +1,10 @@
 """The layers every store gets, applied once, in one place (the registry calls `wrap`).
 
-Today: the retry layer, and for the gateway the read-verification layer; metrics or encryption
-layers join them here, each applied once and in a fixed order, so no store is ever wrapped twice
-by the same behaviour.
+The retry layer, and for the gateway the read-verification layer, wrap every store of a backend;
+client-side encryption is a bucket's choice, so it wraps a backend's store per bucket
+(`encrypted`), outside the others: the read check and the retries then see the ciphertext the
+backend holds. Each is applied once, in this fixed order, so no store is ever wrapped twice by
+the same behaviour.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..contract import ObjectStore
+from ..encryption.keys import KeyEncryptionKey, Keyring
+from .base import has_layer
+from .encrypt import EncryptingStore
 from .retry import DEFAULT_POLICY, RetryingStore, RetryPolicy
 from .verify import VerifyingStore
 
@@ -33,3 +38,11 @@ def wrap(store: ObjectStore, stack: LayerStack = DEFAULT_STACK) -> ObjectStore:
     if stack.verify_reads:
         layered = VerifyingStore(layered)
     return layered
+
+
+def encrypted(store: ObjectStore, keyring: Keyring, key: KeyEncryptionKey | None) -> ObjectStore:
+    """`store` (already wrapped by `wrap`) inside client-side encryption under `key` (None: writes
+    plaintext, reads decrypt what the keyring can)."""
+    if has_layer(store, EncryptingStore):
+        raise ValueError("this store is already inside the encryption layer")
+    return EncryptingStore(store, keyring, key)

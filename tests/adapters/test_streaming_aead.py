@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from tests.adapters.tink_reference import tink_primitive
 from adapters.encryption.streaming import (HEADER, TAG, DecryptionError, Header, Layout,
                                            decrypt_segments, encrypt, regroup)
 
@@ -83,30 +84,9 @@ def test_any_alteration_fails_authentication(damage: str) -> None:
         _decrypt(bytes(cipher), key=key, aad=aad)
 
 
-def _tink_primitive(segment: int):  # type: ignore[no-untyped-def]
-    """A Tink StreamingAead holding KEY, built from its key proto (no Tink key generation)."""
-    tink = pytest.importorskip("tink")
-    from tink import cleartext_keyset_handle, streaming_aead
-    from tink.proto import aes_gcm_hkdf_streaming_pb2, common_pb2, tink_pb2
-
-    streaming_aead.register()
-    params = aes_gcm_hkdf_streaming_pb2.AesGcmHkdfStreamingParams(
-        ciphertext_segment_size=segment, derived_key_size=32, hkdf_hash_type=common_pb2.SHA256)
-    key = aes_gcm_hkdf_streaming_pb2.AesGcmHkdfStreamingKey(version=0, params=params,
-                                                             key_value=KEY)
-    keyset = tink_pb2.Keyset(primary_key_id=1, key=[tink_pb2.Keyset.Key(
-        key_data=tink_pb2.KeyData(
-            type_url="type.googleapis.com/google.crypto.tink.AesGcmHkdfStreamingKey",
-            value=key.SerializeToString(), key_material_type=tink_pb2.KeyData.SYMMETRIC),
-        status=tink_pb2.ENABLED, key_id=1, output_prefix_type=tink_pb2.RAW)])
-    handle = cleartext_keyset_handle.from_keyset(keyset)
-    assert tink is not None
-    return handle.primitive(streaming_aead.StreamingAead)
-
-
 @pytest.mark.parametrize("size", [0, 1, 5000, 1 << 20, 3 * (1 << 20) + 17])
 def test_tink_decrypts_what_sortie_writes(size: int) -> None:
-    primitive = _tink_primitive(1 << 20)
+    primitive = tink_primitive(KEY, 1 << 20)
     plain = os.urandom(size)
     cipher = _encrypt(plain, Layout(), chunk=100_000)
     with primitive.new_decrypting_stream(io.BytesIO(cipher), AAD) as stream:
@@ -115,7 +95,7 @@ def test_tink_decrypts_what_sortie_writes(size: int) -> None:
 
 @pytest.mark.parametrize("size", [0, 1, 5000, 3 * (1 << 20) + 17])
 def test_sortie_decrypts_what_tink_writes(size: int) -> None:
-    primitive = _tink_primitive(1 << 20)
+    primitive = tink_primitive(KEY, 1 << 20)
     plain = os.urandom(size)
     sink = io.BytesIO()
     with primitive.new_encrypting_stream(_Keep(sink), AAD) as stream:
