@@ -38,9 +38,13 @@ class PlacementPolicy(BaseModel):
     secnumcloud: Requirement | None = None
     eea_only: Requirement | None = None
     extraterritorial_exposure: Requirement | None = None
+    #: The key (a name in `keys:`) that encrypts the objects of this policy's buckets on the
+    #: client side, which `encrypt` rules ask for; a bucket's own `encryption.key` prevails.
+    key: str | None = None
 
     def rules(self) -> list[tuple[str, Requirement]]:
-        return [(name, value) for name, value in self.model_dump().items() if value is not None]
+        return [(name, value) for name, value in self.model_dump(exclude={"key"}).items()
+                if value is not None]
 
 
 @dataclass(frozen=True)
@@ -76,15 +80,13 @@ class Judgement:
         return "; ".join(f"policy {self.policy!r} rule {r.rule}: {r.requirement}: {r.reason}"
                          f" (source: {r.source or 'none recorded'})" for r in failing)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"policy": self.policy, "backend": self.backend, "allowed": self.allowed(),
-                "rules": [r.as_dict() for r in self.results]}
+    def as_dict(self, encrypted: bool = False) -> dict[str, Any]:
+        return {"policy": self.policy, "backend": self.backend, "encrypted": encrypted,
+                "allowed": self.allowed(encrypted), "rules": [r.as_dict() for r in self.results]}
 
 
 #: Rules that name what a policy keeps data away from (`forbidden`: it must not hold).
 _UNDESIRABLE = frozenset({"extraterritorial_exposure"})
-#: Client-side encryption is not built yet: an `encrypt` verdict refuses, and says so.
-ENCRYPTION_AVAILABLE = False
 
 
 def judge(policy_name: str, policy: PlacementPolicy, backend: str,
@@ -106,9 +108,8 @@ def _rule(name: str, requirement: Requirement, facts: ProviderFacts) -> RuleResu
         return RuleResult(name, requirement, "pass", fact, source, f"{what}: {fact!r}")
     if requirement == "encrypt":
         return RuleResult(name, requirement, "encrypt", fact, source,
-                          f"{what}: {fact!r}, allowed only with client-side encryption"
-                          + ("" if ENCRYPTION_AVAILABLE else
-                             ", which this version of Sortie cannot do yet"))
+                          f"{what}: {fact!r}, allowed only with client-side encryption "
+                          "(the bucket's `encryption.key` or its policy's `key`)")
     return RuleResult(name, requirement, "fail", fact, source, f"{what}: {fact!r}")
 
 

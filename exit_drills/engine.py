@@ -31,7 +31,8 @@ from .parts import UploadRecord
 from .projection import EgressPrice, choose_rate, project
 from .report import write_report
 from .retry import Retrier
-from .spec import (ByteCounts, DrillReport, DrillSpec, Failure, Mode, ObjectCounts, Sample)
+from .spec import (ByteCounts, DrillReport, DrillSpec, EncryptionNote, Failure, Mode, ObjectCounts,
+                   Sample)
 
 #: Extra keys and failures listed in report.json beyond which only the count is given.
 REPORT_LIST_LIMIT = 1000
@@ -74,6 +75,7 @@ class _Counters:
     resumed: int = 0
     failed: int = 0
     not_read_back: int = 0  # skipped on recorded hashes alone (read_back_skipped off)
+    encrypted: int = 0  # ciphertext of client-side encryption, settled in this run
     bytes_copied: int = 0
     bytes_read: int = 0
     bytes_live: int = 0  # counted as bytes pass, for progress (includes retried attempts)
@@ -359,6 +361,8 @@ class DrillEngine:
                 self._c.compared += 1
             if status == "unverified":
                 self._c.not_read_back += 1
+            if settled.encrypted:
+                self._c.encrypted += 1
 
     def _count_live(self, n: int) -> None:
         with self._c.lock:
@@ -452,6 +456,7 @@ class DrillEngine:
             projection=projection, timeline=timeline, cleanup=cleanup, runs=run,
             switch_eligible=passed and c.not_read_back == 0,
             not_read_back_keys=checkpoint.keys_with_status("unverified", run, REPORT_LIST_LIMIT),
+            encryption=EncryptionNote.of(c.encrypted),
             evidence=evidence_of(self.evidence),
             source_place=place_of(self.evidence.source) if self.evidence else None,
             target_place=place_of(self.evidence.target) if self.evidence else None,

@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 
 from adapters.contract import ObjectInfo, ObjectStore
 from adapters.errors import NotFound, ObjectNotFound, StorageError
+from adapters.layers.encrypt import encrypted_metadata
 
 from .copy import Observed, SourceCorrupt, copy_object
 from .parts import NoSessions, Sessions
@@ -33,6 +34,8 @@ class Settled:
     bytes_read: int = 0
     #: The drill wrote this object to the target (so `--cleanup` must delete it).
     wrote: bool = False
+    #: It is ciphertext of client-side encryption: copied and verified as stored, undecrypted.
+    encrypted: bool = False
 
     @property
     def outcome(self) -> str:
@@ -132,7 +135,8 @@ class ObjectDrill:
             return Settled("copied", copied.sha256, [*problems, str(exc)],
                            bytes_copied=copied.size, wrote=wrote)
         return Settled("copied", copied.sha256, problems + differences(copied, actual),
-                       bytes_copied=copied.size, bytes_read=actual.size, wrote=wrote)
+                       bytes_copied=copied.size, bytes_read=actual.size, wrote=wrote,
+                       encrypted=encrypted_metadata(copied.metadata))
 
     def _compare(self, source_info: ObjectInfo) -> Settled:
         """verify-only (and what incremental does not copy): the target copy against the
@@ -152,7 +156,8 @@ class ObjectDrill:
                 lambda: read_back(self.target, spec.target.bucket, target_key, self.count_live),
                 spec.target.backend)
         return Settled("compared", expected.sha256, differences(expected, actual),
-                       bytes_read=read + actual.size)
+                       bytes_read=read + actual.size,
+                       encrypted=encrypted_metadata(expected.metadata))
 
     def _expected_from_source(self, info: ObjectInfo) -> Observed:
         """The source's recorded hash when it has one (no egress), else its bytes."""

@@ -184,6 +184,23 @@ def check_schedules(drills: list[DrillSchedule], backends: set[str]) -> list[str
 
 
 # ---- report.json ------------------------------------------------------------------------------
+class EncryptionNote(BaseModel):
+    """What a drill could check of objects encrypted on the client side: it holds no key."""
+
+    #: Objects of this run that held ciphertext (resumed objects are not counted again).
+    objects: int
+    verification: str
+
+    @classmethod
+    def of(cls, objects: int) -> "EncryptionNote | None":
+        if not objects:
+            return None
+        return cls(objects=objects, verification=(
+            "copied as ciphertext, with its wrapped data key in the metadata, and verified by "
+            "reading the ciphertext back and comparing its SHA-256 with the source's; the drill "
+            "holds no key, so the plaintext was not decrypted (the exit provider never sees it)"))
+
+
 class ObjectCounts(BaseModel):
     #: Objects found in the source (under its prefix).
     total: int = 0
@@ -271,6 +288,8 @@ class DrillReport(BaseModel):
     switch_eligible: bool = False
     #: Keys (at most 1,000) that were not read back, when there are any.
     not_read_back_keys: list[str] = []
+    #: Set when objects held ciphertext of client-side encryption: how they were verified.
+    encryption: EncryptionNote | None = None
     evidence: "Evidence" = Field(default_factory=lambda: Evidence())
     #: Where the data was and went: provider, region and the law it answers to (from the
     #: registry's provider facts, each with its source; unknown stays unknown).

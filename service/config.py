@@ -47,6 +47,13 @@ class ConfigError(Exception):
                                    for p, line in zip(problems, self.lines)))
 
 
+class BucketEncryption(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: The key-encryption key (a name in `keys:`) that wraps each object's data key.
+    key: str
+
+
 class BucketRoute(BaseModel):
     """Where one logical bucket lives: a backend and the bucket's name there."""
 
@@ -57,6 +64,16 @@ class BucketRoute(BaseModel):
     name: str | None = None
     #: The placement policy its data obeys (`policies:`; default: `default_policy`).
     policy: str | None = None
+    #: Client-side encryption of its objects (default: its policy's `key`, if any).
+    encryption: BucketEncryption | None = None
+
+
+class KeyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: A key file made by `sortie keys create --out FILE` (mode 0600); relative to the
+    #: configuration file's folder.
+    file: Path
 
 
 class Limits(BaseModel):
@@ -101,6 +118,28 @@ class SortieConfig(BaseModel):
     policies: dict[str, PlacementPolicy] = Field(default_factory=dict)
     #: The policy of buckets that name none (None: no policy, data may land anywhere).
     default_policy: str | None = None
+    #: Key-encryption keys of client-side encryption, by name (adapters/layers/encrypt.py).
+    keys: dict[str, KeyFile] = Field(default_factory=dict)
+
+    def encryption_key(self, logical: str | None) -> str | None:
+        """The key that encrypts bucket `logical`'s objects: its own, else its policy's."""
+        route = self.buckets.get(logical) if logical else None
+        if route is not None and route.encryption is not None:
+            return route.encryption.key
+        name = (route.policy if route is not None else None) or self.default_policy
+        return self.policies[name].key if name in self.policies else None
+
+    @model_validator(mode="after")
+    def _known_keys(self) -> "SortieConfig":
+        known = ", ".join(sorted(self.keys)) or "none configured"
+        for logical, route in self.buckets.items():
+            if route.encryption is not None and route.encryption.key not in self.keys:
+                raise ValueError(f"buckets.{logical}.encryption.key {route.encryption.key!r} is "
+                                 f"not in keys ({known})")
+        for name, policy in self.policies.items():
+            if policy.key is not None and policy.key not in self.keys:
+                raise ValueError(f"policies.{name}.key {policy.key!r} is not in keys ({known})")
+        return self
 
     @model_validator(mode="after")
     def _known_policies(self) -> "SortieConfig":
@@ -202,6 +241,11 @@ class LoadedConfig(BaseModel):
         return path if path.is_absolute() else self.base_dir / path
 
     @property
+    def key_files(self) -> dict[str, Path]:
+        return {name: key.file if key.file.is_absolute() else self.base_dir / key.file
+                for name, key in self.settings.keys.items()}
+
+    @property
     def audit_log(self) -> Path:
         path = self.settings.audit_log
         if path is None:
@@ -250,6 +294,7 @@ def parse(text: str, *, source: str, base_dir: Path, environ: dict[str, str]) ->
         problems += cross_references(resolved)
     if settings is not None:
         problems += _preset_problems(settings)
+        problems += _key_problems(settings, base_dir)
     if problems:
         problems = _one_per_key(problems)
         lines = _key_lines(text)
@@ -315,6 +360,20 @@ def _preset_problems(settings: "SortieConfig") -> list[str]:
             registry.facts(backend)
         except PresetError as exc:
             problems.append(f"backends.{name}.preset: {exc.message}")
+    return problems
+
+
+def _key_problems(settings: "SortieConfig", base_dir: Path) -> list[str]:
+    """A key file that is missing, readable by others or not a key, caught at load: an
+    encrypted bucket must never find out at its first write."""
+    from adapters.encryption.keys import KeyFileError, load_key_file
+
+    problems = []
+    for name, key in settings.keys.items():
+        try:
+            load_key_file(key.file if key.file.is_absolute() else base_dir / key.file)
+        except KeyFileError as exc:
+            problems.append(f"keys.{name}.file: {exc}")
     return problems
 
 

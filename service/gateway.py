@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from adapters.contract import ByteRange, ListPage, ObjectInfo, ObjectStore
+from adapters.encryption.keys import Keyring
+from adapters.layers.stack import encrypted
 from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, InvalidRequest,
                              ObjectNotFound, PlacementRefused, StorageError)
 from adapters.names import check_bucket
@@ -55,6 +57,8 @@ class Gateway:
         private_dir(self.state_dir)
         self.routes = RouteTable(self.state_dir, config.settings.buckets)
         self.default_backend = config.settings.first_backend
+        self.keyring = Keyring.from_files(config.key_files)
+        self._bucket_stores: dict[tuple[str, str], ObjectStore] = {}
         self.locks = BucketLocks()
         self.recover_deletes()
 
@@ -64,7 +68,18 @@ class Gateway:
         route = self.routes.get(logical)
         if route is None:
             raise BucketNotFound("no such bucket", bucket=logical)
-        return Resolved(logical, route, self.stores[route.backend])
+        return Resolved(logical, route, self._bucket_store(logical, route.backend))
+
+    def _bucket_store(self, logical: str, backend: str) -> ObjectStore:
+        """The backend's store inside the encryption layer, under the bucket's key (or none: its
+        writes are plaintext, and encrypted objects still decrypt, or fail, never pass as is)."""
+        store = self._bucket_stores.get((logical, backend))
+        if store is None:
+            name = self.config.settings.encryption_key(logical)
+            key = self.keyring.named(name) if name else None
+            store = encrypted(self.stores[backend], self.keyring, key)
+            self._bucket_stores[(logical, backend)] = store
+        return store
 
     def store(self, backend: str) -> ObjectStore:
         try:

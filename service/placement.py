@@ -27,6 +27,8 @@ class SortieConfig(Protocol):
     policies: Mapping[str, PlacementPolicy]
     default_policy: str | None
 
+    def encryption_key(self, logical: str | None) -> str | None: ...
+
 
 def policy_of(settings: "SortieConfig", logical: str | None) -> tuple[str, PlacementPolicy] | None:
     route = settings.buckets.get(logical) if logical else None
@@ -54,9 +56,10 @@ def landing_refusal(settings: "SortieConfig", logical: str | None, backend: str)
     if policy is None:
         return None
     verdict = judgement(settings, policy, backend)
-    if verdict.allowed():
+    encrypted = settings.encryption_key(logical) is not None
+    if verdict.allowed(encrypted):
         return None
-    return f"backend {backend!r} is refused: {verdict.refusal()}"
+    return f"backend {backend!r} is refused: {verdict.refusal(encrypted)}"
 
 
 def source_bucket(settings: "SortieConfig", spec: DrillSpec,
@@ -94,17 +97,21 @@ def drill_verdict(settings: "SortieConfig", spec: DrillSpec,
     policy = policy_of(settings, logical)
     if policy is None or spec.target.backend not in settings.backends:
         return None
-    return {"bucket": logical, **judgement(settings, policy, spec.target.backend).as_dict()}
+    encrypted = settings.encryption_key(logical) is not None
+    return {"bucket": logical,
+            **judgement(settings, policy, spec.target.backend).as_dict(encrypted)}
 
 
 def compliance(settings: "SortieConfig", logical: str, current: str) -> dict[str, Any]:
     """A bucket's policy judged on every configured backend (`sortie policy check`, the API)."""
     policy = policy_of(settings, logical)
+    key = settings.encryption_key(logical)
     out: dict[str, Any] = {"bucket": logical, "backend": current,
-                           "policy": policy[0] if policy else None, "backends": []}
+                           "policy": policy[0] if policy else None, "encryption_key": key,
+                           "backends": []}
     if policy is None:
         return out
     for backend in settings.backends:
         verdict = judgement(settings, policy, backend)
-        out["backends"].append({**verdict.as_dict(), "current": backend == current})
+        out["backends"].append({**verdict.as_dict(key is not None), "current": backend == current})
     return out

@@ -185,6 +185,8 @@ def statement(folder: Path, report: DrillReport, context: EvidenceContext) -> di
                 "verified": objects.verified,
                 "not_read_back": objects.not_read_back,
                 "failed": objects.failed,
+                "client_side_encryption": (report.encryption.model_dump(mode="json")
+                                           if report.encryption else None),
             },
             "sortie": {"version": context.sortie_version, "host": context.host},
             "started_by": context.started_by,

@@ -8,8 +8,6 @@ public bytes (the DSSE `keyid`), shown short as `ed25519:` and its first 16 hex 
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +15,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from adapters.encryption.keys import KeyFileError, read_private, write_private
+
 PRIVATE_NAME = "sortie-signing.key"
 PUBLIC_NAME = "sortie-signing.pub"
-
-
-class KeyFileError(Exception):
-    """A key file that cannot be used; the message says which and why."""
 
 
 def key_id(public: Ed25519PublicKey) -> str:
@@ -59,25 +55,16 @@ def generate(folder: Path) -> tuple[Path, Path, str]:
         if path.exists():
             raise KeyFileError(f"{path} already exists: move it away or choose another folder")
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
+    write_private(private_path, key.private_bytes(serialization.Encoding.PEM,
+                                                  serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
     public_path.write_bytes(key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     return private_path, public_path, SigningKey(key).fingerprint
 
 
 def load_signing_key(path: Path) -> SigningKey:
-    try:
-        mode = path.stat().st_mode
-        data = path.read_bytes()
-    except OSError as exc:
-        raise KeyFileError(f"signing key {path}: {exc.strerror or exc}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise KeyFileError(f"signing key {path} is readable by others (mode {stat.S_IMODE(mode):o}): "
-                        f"chmod 600 {path}")
+    data = read_private(path, "signing key")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:

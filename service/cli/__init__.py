@@ -23,6 +23,7 @@ from .. import config as config_module
 from .common import ConfigOption, fail, load_config
 from .drills import drill_app, scheduler
 from .evidence import audit_app, evidence_app
+from .keys import keys_app
 from .policy import policy_app
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ app.add_typer(drill_app, name="drill", short_help="Exit drills: copy, verify, re
 app.add_typer(evidence_app, name="evidence")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+app.add_typer(keys_app, name="keys")
 app.command("scheduler", short_help="Run the configured drills on their cron schedules.")(
     scheduler)
 backends_app.command("presets")(backends_presets)

@@ -42,7 +42,10 @@ def policy_check(config: ConfigOption = None,
 
 def _print(report: dict) -> None:
     policy = report["policy"] or "(no policy: data may land anywhere)"
-    typer.echo(f"bucket {report['bucket']}  policy {policy}  routed to {report['backend']}")
+    encryption = f"encrypted under key {report['encryption_key']}" if report["encryption_key"] \
+        else "not encrypted"
+    typer.echo(f"bucket {report['bucket']}  policy {policy}  routed to {report['backend']}  "
+               f"{encryption}")
     for backend in report["backends"]:
         mark = "*" if backend["current"] else " "
         typer.echo(f" {mark} {backend['backend']:<16} {'allowed' if backend['allowed'] else 'REFUSED'}")
