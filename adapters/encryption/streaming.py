@@ -109,12 +109,17 @@ def encrypt(key: bytes, chunks: Iterable[bytes], associated: bytes,
     wanted = layout.first_plain
     for chunk in chunks:
         pending += chunk
-        # Hold one segment back: only the last one is sealed with the "last" flag.
-        while len(pending) > wanted:
-            yield aead.encrypt(_nonce(prefix, index, False), bytes(pending[:wanted]), None)
-            del pending[:wanted]
+        # Hold one segment back: only the last one is sealed with the "last" flag. Segments are
+        # sealed from views of the buffer, which is compacted once per chunk: no copy per segment.
+        start = 0
+        while len(pending) - start > wanted:
+            with memoryview(pending) as view:
+                yield aead.encrypt(_nonce(prefix, index, False), view[start:start + wanted], None)
+            start += wanted
             index += 1
             wanted = layout.plain
+        if start:
+            del pending[:start]
     yield aead.encrypt(_nonce(prefix, index, True), bytes(pending), None)
 
 
@@ -149,9 +154,12 @@ def regroup(chunks: Iterable[bytes], first: int, size: int) -> Iterator[bytes]:
     wanted = first
     for chunk in chunks:
         pending += chunk
-        while len(pending) >= wanted:
-            yield bytes(pending[:wanted])
-            del pending[:wanted]
+        start = 0
+        while len(pending) - start >= wanted:
+            yield bytes(pending[start:start + wanted])
+            start += wanted
             wanted = size
+        if start:
+            del pending[:start]
     if pending:
         yield bytes(pending)

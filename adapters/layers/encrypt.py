@@ -79,9 +79,11 @@ class EncryptingStore(Layer):
         if self.key is None:
             return self.inner.put(bucket, key, data, size=size, content_type=content_type,
                                   metadata=user, expected_sha256=expected_sha256)
+        known: str | None = None
         if expected_sha256 is None and isinstance(data, (bytes, bytearray, memoryview)):
-            expected_sha256 = hashlib.sha256(data).hexdigest()  # one pass in memory, no spool
-        plain = _Plaintext(iter_source(data), size, expected_sha256)
+            # Hashed here in one pass over memory, so the ciphertext needs no spool.
+            known = expected_sha256 = hashlib.sha256(data).hexdigest()
+        plain = _Plaintext(iter_source(data), size, expected_sha256, known)
         data_key = secrets.token_bytes(streaming.KEY_SIZE)
         sealed = streaming.encrypt(data_key, plain, ASSOCIATED, _LAYOUT)
         entries = {ENC: FORMAT, KID: self.key.id,
@@ -287,22 +289,25 @@ class _Plaintext:
     announced size and SHA-256 (raising there fails the inner put: nothing is stored)."""
 
     def __init__(self, chunks: Iterator[bytes], size: int | None,
-                 expected_sha256: str | None) -> None:
+                 expected_sha256: str | None, known_sha256: str | None = None) -> None:
         self._chunks = chunks
         self._size = size
         self._expected = expected_sha256.lower() if expected_sha256 else None
-        self._hash = hashlib.sha256()
+        #: The layer hashed these very bytes already: no second pass.
+        self._hash = None if known_sha256 else hashlib.sha256()
         self.length = 0
-        self.sha256 = ""
+        self.sha256 = known_sha256 or ""
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._chunks:
-            self._hash.update(chunk)
+            if self._hash is not None:
+                self._hash.update(chunk)
             self.length += len(chunk)
             yield chunk
         if self._size is not None and self.length != self._size:
             raise IntegrityError(f"received {self.length} bytes, {self._size} were announced")
-        self.sha256 = self._hash.hexdigest()
+        if self._hash is not None:
+            self.sha256 = self._hash.hexdigest()
         if self._expected is not None and self.sha256 != self._expected:
             raise HashMismatch(f"SHA-256 of the received bytes is {self.sha256}, the caller "
                                f"announced {self._expected}; nothing was stored")
