@@ -14,10 +14,9 @@ from adapters.contract import ByteRange, ObjectStore
 from adapters.encryption import streaming
 from adapters.encryption.keys import FileKey, Keyring
 from adapters.errors import CorruptObject, KeyUnavailable
-from adapters.layers.base import Layer
 from adapters.layers.encrypt import ASSOCIATED, DEK, ENC, KID, PLAIN_SHA256, EncryptingStore
 from adapters.layers.stack import encrypted
-from adapters.streams import ObjectReader
+from bench.bench_encryption import CountingStore
 from tests.adapters.tink_reference import tink_primitive
 from tests.conformance.helpers import payload, sha
 from tests.conftest import empty_and_delete, new_bucket_name
@@ -163,22 +162,6 @@ def test_copy_reencrypts_under_a_new_data_key(erig: Rig, ebucket: str) -> None:
     assert erig.store.head(ebucket, "b").metadata == {"study": "42"}
 
 
-class _Counting(Layer):
-    """Counts the bytes the backend sends (ranges included)."""
-
-    fetched = 0
-
-    def get(self, bucket: str, key: str, byte_range: ByteRange | None = None) -> ObjectReader:
-        reader = self.inner.get(bucket, key, byte_range)
-
-        def counted() -> Iterator[bytes]:
-            for chunk in reader:
-                self.fetched += len(chunk)
-                yield chunk
-        return ObjectReader(reader.info, counted(), start=reader.start, end=reader.end,
-                            on_close=reader.close)
-
-
 def test_a_range_fetches_only_its_segments(rig_local_encrypted: Rig, rig_keyring: Keyring) -> None:
     rig = rig_local_encrypted
     bucket = new_bucket_name()
@@ -186,7 +169,7 @@ def test_a_range_fetches_only_its_segments(rig_local_encrypted: Rig, rig_keyring
     try:
         data = payload(24 * MiB, seed=2)
         rig.store.put(bucket, "big", data)
-        counting = _Counting(plain_store(rig))
+        counting = CountingStore(plain_store(rig))
         layer = EncryptingStore(counting, rig_keyring, rig_keyring.named("test"))
         start = 11 * MiB + 123
         got = layer.get(bucket, "big", ByteRange(start, start + MiB - 1)).read()
