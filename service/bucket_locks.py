@@ -1,6 +1,8 @@
-"""Per-bucket readers-writer locks: writes into a bucket share it, deleting the bucket takes it
-alone. So through one gateway a PUT and a DELETE of its bucket never interleave, even on backends
-that cannot refuse a non-empty delete atomically (Azure: `Feature.atomic_bucket_delete`).
+"""Per-bucket readers-writer locks: writes into a bucket share it; deleting the bucket and
+switching its route take it alone. So through one gateway a PUT never interleaves with a DELETE of
+its bucket, even on backends that cannot refuse a non-empty delete atomically (Azure:
+`Feature.atomic_bucket_delete`), nor with the exit switch: a write that resolved the old route
+lands before the switch checks for writes since its drill, never after it.
 Several gateway replicas need the shared state store for the same guarantee.
 """
 
@@ -60,7 +62,8 @@ class BucketLocks:
                 lock.cond.notify_all()
 
     @contextmanager
-    def deleting(self, bucket: str) -> Iterator[None]:
+    def exclusive(self, bucket: str) -> Iterator[None]:
+        """The bucket alone: no write in flight, none starting (bucket delete, route switch)."""
         lock = self._lock(bucket)
         with lock.cond:
             lock.waiting_deletes += 1

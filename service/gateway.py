@@ -124,7 +124,7 @@ class Gateway:
         return route
 
     def delete_bucket(self, logical: str) -> None:
-        with self.locks.deleting(logical):
+        with self.locks.exclusive(logical):
             target = self.resolve(logical)
             # Journalled: a gateway killed between the backend's delete and the route's removal
             # finishes (or rolls back) the delete on restart rather than listing a lost bucket.
@@ -208,6 +208,12 @@ class Gateway:
 
     # ---- the exit: switch a bucket to another backend ----------------------------------------
     def switch_route(self, logical: str, backend: str, *, check_writes: bool = True) -> SwitchResult:
+        # Alone with the bucket: a write that resolved the old route finishes before the check
+        # for writes since the drill, and writes after the switch resolve the new route.
+        with self.locks.exclusive(logical):
+            return self._switch(logical, backend, check_writes)
+
+    def _switch(self, logical: str, backend: str, check_writes: bool) -> SwitchResult:
         source = self.resolve(logical)
         target_store = self.store(backend)
         if backend == source.route.backend:

@@ -79,3 +79,52 @@ def test_a_drill_that_did_not_read_back_cannot_switch(live_local: LiveGateway) -
                                              json={"backend": "spare"}), 409)
     assert "not read back" in refused["detail"] and "obj-00" in refused["detail"]
     assert live.client.get(f"/v1/buckets/{bucket}/route").json()["backend"] == "main"
+
+
+def test_a_write_in_flight_during_the_switch_is_never_lost(live_local: LiveGateway) -> None:
+    """A PUT that resolved the old route before the switch and lands after the switch's check
+    for writes since the drill: the switch must wait for it (and then refuse, as the object was
+    written after the drill), never switch away from an acknowledged write."""
+    import threading
+
+    import httpx
+
+    live = live_local
+    bucket = _seed(live)
+    assert _drill(live, bucket, Mode.full).status == "passed"
+    time.sleep(1.1)  # the new write must come a whole second after the drill started
+    switch_sent = threading.Event()
+    body = b"late record " * 10_000
+
+    def slow_body():
+        yield body[:1000]
+        switch_sent.wait(10)
+        time.sleep(1.0)  # the switch has run its check by now, unless it waits for this PUT
+        yield body[1000:]
+
+    put_status: list[int] = []
+
+    def put() -> None:
+        with httpx.Client(base_url=live.client.base_url, headers=live.client.headers,
+                          timeout=30) as client:
+            put_status.append(client.put(url(bucket, "late"), content=slow_body()).status_code)
+
+    writer = threading.Thread(target=put)
+    writer.start()
+    time.sleep(0.5)  # the PUT has resolved its route and is streaming into `main`
+    switch_result: list[httpx.Response] = []
+    switcher = threading.Thread(target=lambda: switch_result.append(
+        live.client.put(f"/v1/buckets/{bucket}/route", json={"backend": "spare"})))
+    switcher.start()
+    time.sleep(0.3)
+    switch_sent.set()
+    writer.join(30)
+    switcher.join(30)
+    assert put_status == [200]
+    switched = switch_result[0]
+    if switched.status_code == 200:  # then the acknowledged write must be served
+        assert live.client.get(url(bucket, "late")).content == body
+    else:
+        assert switched.status_code == 409, switched.text
+        assert "'late' was written" in switched.json()["detail"]
+        assert live.client.get(url(bucket, "late")).content == body
