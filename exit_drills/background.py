@@ -25,8 +25,10 @@ class BackgroundDrills:
     def __init__(self, backends: Mapping[str, BackendConfig], *, base_dir: Path,
                  state_dir: Path, max_running: int = 2,
                  secret_refs: Mapping[str, Mapping[str, str]] | None = None,
-                 signer: Callable[[str], Signer] | None = None) -> None:
+                 signer: Callable[[str], Signer] | None = None,
+                 key_files: Mapping[str, Path] | None = None) -> None:
         self.backends = backends
+        self.key_files = key_files or {}
         #: started_by -> what the drill's attestation says of who started it, and its key.
         self.signer = signer or (lambda started_by: Signer(started_by=started_by))
         self.secret_refs = secret_refs or {}
@@ -63,7 +65,8 @@ class BackgroundDrills:
         try:
             run_drill(spec, self.backends, base_dir=self.base_dir, state_dir=self.state_dir,
                       drill_id=drill_id, on_progress=progress, execution=execution,
-                      secret_refs=self.secret_refs, signer=self.signer(started_by))
+                      secret_refs=self.secret_refs, signer=self.signer(started_by),
+                      key_files=self.key_files)
         except Exception as exc:  # noqa: BLE001 - reported through status()
             log.exception("drill %s could not run", drill_id)
             self._errors[drill_id] = f"{type(exc).__name__}: {exc}"

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator, Mapping
 from adapters.config import BackendConfig, from_shipped, secret_values, shippable
 from adapters.contract import MiB, ObjectInfo, ObjectStore
 
-from .object_drill import ObjectDrill, Settled
+from .object_drill import ObjectDrill, Settled, keyring_of
 from .parts import UploadRecord
 from .retry import Retrier
 from .spec import DrillSpec
@@ -86,6 +86,9 @@ class BatchJob:
     #: How a worker builds the stores from `source` and `target` (shipped by reference): the
     #: registry for configured backends; benchmarks ship their own (bench/synthetic.py).
     build: StoreBuilder = from_registry
+    #: Key files of the configuration's KEKs (name -> path), read by each worker: a worker on
+    #: another host needs them at the same paths, else it checks ciphertext only.
+    key_files: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,7 +101,7 @@ class Shipment:
 
 def prepare(spec: DrillSpec, backends: Mapping[str, BackendConfig], base_dir: Path,
             secret_refs: Mapping[str, Mapping[str, str]], execution: Execution,
-            workers: int) -> Shipment:
+            workers: int, key_files: Mapping[str, Path] | None = None) -> Shipment:
     """The job and, for secrets the configuration did not take from the environment, the
     variables a LocalCluster's workers get (an existing cluster cannot be handed them)."""
     env: dict[str, str] = {}
@@ -119,12 +122,18 @@ def prepare(spec: DrillSpec, backends: Mapping[str, BackendConfig], base_dir: Pa
     threads = max(1, spec.concurrency // max(1, workers))
     # One topic per drill: drills sharing a cluster must not record each other's sessions.
     return Shipment(BatchJob(spec, shipped[spec.source.backend], shipped[spec.target.backend],
-                             str(base_dir), threads, f"sortie-upload-sessions-{uuid.uuid4().hex}"),
+                             str(base_dir), threads, f"sortie-upload-sessions-{uuid.uuid4().hex}",
+                             key_files={name: str(path)
+                                        for name, path in (key_files or {}).items()}),
                     env)
+
+
+log = logging.getLogger("sortie.drills")
 
 
 # ---- the worker side ---------------------------------------------------------------------------
 _stores: dict[str, ObjectStore] = {}
+_keyrings: dict[tuple[tuple[str, str], ...], Any] = {}
 _retriers: dict[str, Retrier] = {}
 _pools: dict[int, Any] = {}
 _lock = threading.Lock()
@@ -139,6 +148,21 @@ WORKER_CONFIG = {"distributed.worker.profile.enabled": False,
 #: The same, for `dask worker` processes started outside Sortie (compose, a cluster).
 WORKER_ENV = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
               "DASK_DISTRIBUTED__ADMIN__LOW_LEVEL_LOG_LENGTH": "8"}
+
+
+def _keyring(key_files: Mapping[str, str]) -> Any:
+    """The job's KEKs, loaded once per worker; a worker that cannot read them checks ciphertext
+    only (and says so in its log) rather than failing the drill."""
+    cache_key = tuple(sorted(key_files.items()))
+    with _lock:
+        if cache_key not in _keyrings:
+            try:
+                _keyrings[cache_key] = keyring_of({n: Path(p) for n, p in key_files.items()})
+            except Exception as exc:  # noqa: BLE001 - KeyFileError or OSError, on this host
+                log.warning("key files unreadable on this worker (%s): ciphertext checked only",
+                            exc)
+                _keyrings[cache_key] = None
+        return _keyrings[cache_key]
 
 
 def _store(job: BatchJob, name: str, data: dict[str, Any]) -> ObjectStore:
@@ -196,7 +220,8 @@ def drill_batch(job: BatchJob, infos: list[ObjectInfo],
     from distributed import get_worker
 
     driller = ObjectDrill(spec, source, target, retrier, sessions=_ReportedSessions(
-        get_worker(), job.sessions_topic, resumes or {}))
+        get_worker(), job.sessions_topic, resumes or {}),
+        keyring=_keyring(job.key_files))
     return list(pool.map(driller.settle, infos))
 
 

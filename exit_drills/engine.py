@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from adapters.contract import ObjectInfo, ObjectStore
+from adapters.encryption.keys import Keyring
 from adapters.errors import NotFound, StorageError
 
 from . import distributed, history
@@ -76,6 +77,7 @@ class _Counters:
     failed: int = 0
     not_read_back: int = 0  # skipped on recorded hashes alone (read_back_skipped off)
     encrypted: int = 0  # ciphertext of client-side encryption, settled in this run
+    decrypted: int = 0  # of those, decrypted and checked against their plaintext SHA-256
     bytes_copied: int = 0
     bytes_read: int = 0
     bytes_live: int = 0  # counted as bytes pass, for progress (includes retried attempts)
@@ -89,7 +91,8 @@ class DrillEngine:
                  on_progress: Callable[[Snapshot], None] | None = None,
                  progress_interval: float = 0.5, execution: Execution = IN_PROCESS,
                  shipment: Shipment | None = None,
-                 evidence: EvidenceContext | None = None) -> None:
+                 evidence: EvidenceContext | None = None,
+                 keyring: Keyring | None = None) -> None:
         self.spec = spec
         #: Signs the report (attestation.json) when it holds a key.
         self.evidence = evidence
@@ -121,7 +124,8 @@ class DrillEngine:
         self._extras_count = 0
         self._target_listed = False
         self.report: DrillReport | None = None
-        self._driller = ObjectDrill(spec, source, target, self.retrier, self._count_live)
+        self._driller = ObjectDrill(spec, source, target, self.retrier, self._count_live,
+                                    keyring=keyring)
 
     # ---- public ------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -363,6 +367,8 @@ class DrillEngine:
                 self._c.not_read_back += 1
             if settled.encrypted:
                 self._c.encrypted += 1
+            if settled.decrypted:
+                self._c.decrypted += 1
 
     def _count_live(self, n: int) -> None:
         with self._c.lock:
@@ -456,7 +462,7 @@ class DrillEngine:
             projection=projection, timeline=timeline, cleanup=cleanup, runs=run,
             switch_eligible=passed and c.not_read_back == 0,
             not_read_back_keys=checkpoint.keys_with_status("unverified", run, REPORT_LIST_LIMIT),
-            encryption=EncryptionNote.of(c.encrypted),
+            encryption=EncryptionNote.of(c.encrypted, c.decrypted),
             evidence=evidence_of(self.evidence),
             source_place=place_of(self.evidence.source) if self.evidence else None,
             target_place=place_of(self.evidence.target) if self.evidence else None,

@@ -5,13 +5,17 @@ the checkpoint or counts: the caller does, once per object, from the `Settled` i
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from pathlib import Path
+from typing import Callable, Iterator, Mapping
 
 from adapters.contract import ObjectInfo, ObjectStore
 from adapters.errors import NotFound, ObjectNotFound, StorageError
-from adapters.layers.encrypt import encrypted_metadata
+from adapters.encryption.keys import Keyring
+from adapters.layers.encrypt import (KID, PLAIN_SHA256, EncryptingStore,
+                                     encrypted_metadata)
 
 from .copy import Observed, SourceCorrupt, copy_object
 from .parts import NoSessions, Sessions
@@ -34,8 +38,10 @@ class Settled:
     bytes_read: int = 0
     #: The drill wrote this object to the target (so `--cleanup` must delete it).
     wrote: bool = False
-    #: It is ciphertext of client-side encryption: copied and verified as stored, undecrypted.
+    #: It is ciphertext of client-side encryption, copied and verified as stored; `decrypted`:
+    #: its target copy was also decrypted and its plaintext SHA-256 checked (a KEK was at hand).
     encrypted: bool = False
+    decrypted: bool = False
 
     @property
     def outcome(self) -> str:
@@ -49,8 +55,10 @@ class Settled:
 class ObjectDrill:
     def __init__(self, spec: DrillSpec, source: ObjectStore, target: ObjectStore,
                  retrier: Retrier, count_live: Callable[[int], None] = lambda n: None,
-                 sessions: Sessions | None = None) -> None:
+                 sessions: Sessions | None = None, keyring: Keyring | None = None) -> None:
         self.spec = spec
+        #: The configuration's KEKs: encrypted copies are decrypted to check their plaintext.
+        self.keyring = keyring
         self.source = source
         self.target = target
         self.retrier = retrier
@@ -134,9 +142,9 @@ class ObjectDrill:
         except _ObjectFailed as exc:
             return Settled("copied", copied.sha256, [*problems, str(exc)],
                            bytes_copied=copied.size, wrote=wrote)
-        return Settled("copied", copied.sha256, problems + differences(copied, actual),
-                       bytes_copied=copied.size, bytes_read=actual.size, wrote=wrote,
-                       encrypted=encrypted_metadata(copied.metadata))
+        settled = Settled("copied", copied.sha256, problems + differences(copied, actual),
+                          bytes_copied=copied.size, bytes_read=actual.size, wrote=wrote)
+        return self._check_plaintext(settled, target_key, copied.metadata)
 
     def _compare(self, source_info: ObjectInfo) -> Settled:
         """verify-only (and what incremental does not copy): the target copy against the
@@ -155,9 +163,35 @@ class ObjectDrill:
             actual = self.retrier.call(
                 lambda: read_back(self.target, spec.target.bucket, target_key, self.count_live),
                 spec.target.backend)
-        return Settled("compared", expected.sha256, differences(expected, actual),
-                       bytes_read=read + actual.size,
-                       encrypted=encrypted_metadata(expected.metadata))
+        settled = Settled("compared", expected.sha256, differences(expected, actual),
+                          bytes_read=read + actual.size)
+        return self._check_plaintext(settled, target_key, expected.metadata)
+
+    def _check_plaintext(self, settled: Settled, target_key: str,
+                         metadata: Mapping[str, str]) -> Settled:
+        """For ciphertext of client-side encryption whose KEK is configured: decrypt the target
+        copy (a second read) and compare its plaintext's SHA-256 with the one recorded."""
+        settled.encrypted = encrypted_metadata(metadata)
+        if not settled.encrypted or settled.problems or self.keyring is None:
+            return settled
+        if self.keyring.by_id(metadata.get(KID, "")) is None:
+            return settled  # not one of this configuration's keys: ciphertext only
+        spec = self.spec
+        opened = EncryptingStore(self.target, self.keyring, None)
+        try:
+            with _step("decrypting the target copy"):
+                digest = self.retrier.call(
+                    lambda: _plaintext_sha256(opened, spec.target.bucket, target_key),
+                    spec.target.backend)
+        except _ObjectFailed as exc:
+            settled.problems.append(str(exc))
+            return settled
+        recorded = metadata.get(PLAIN_SHA256)
+        if digest != recorded:
+            settled.problems.append(f"the decrypted target copy hashes to {digest}, the "
+                                    f"plaintext SHA-256 recorded at ingest is {recorded}")
+        settled.decrypted = True
+        return settled
 
     def _expected_from_source(self, info: ObjectInfo) -> Observed:
         """The source's recorded hash when it has one (no egress), else its bytes."""
@@ -167,6 +201,18 @@ class ObjectDrill:
         return self.retrier.call(
             lambda: read_back(self.source, self.spec.source.bucket, info.key, self.count_live),
             self.spec.source.backend)
+
+
+def _plaintext_sha256(store: ObjectStore, bucket: str, key: str) -> str:
+    digest = hashlib.sha256()
+    with store.get(bucket, key) as body:
+        for chunk in body:
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def keyring_of(key_files: Mapping[str, Path] | None) -> Keyring | None:
+    return Keyring.from_files(key_files) if key_files else None
 
 
 class _ObjectFailed(Exception):

@@ -16,6 +16,7 @@ from .distributed import IN_PROCESS, Execution
 from .checkpoint import FILE_NAME as CHECKPOINT_FILE
 from .checkpoint import Checkpoint
 from .engine import DrillEngine, Snapshot, new_drill_id
+from .object_drill import keyring_of
 from .evidence.attestation import Signer, context_for
 from .projection import egress_price
 from .spec import DrillReport, DrillSpec
@@ -62,16 +63,18 @@ def run_drill(spec: DrillSpec, backends: Mapping[str, BackendConfig], *, base_di
               on_engine: Callable[[DrillEngine], None] | None = None,
               execution: Execution = IN_PROCESS,
               secret_refs: Mapping[str, Mapping[str, str]] | None = None,
-              signer: Signer | None = None) -> DrillReport:
+              signer: Signer | None = None,
+              key_files: Mapping[str, Path] | None = None) -> DrillReport:
     """Run one drill. `execution` says where its objects are drilled (threads here, or Dask
     workers); `secret_refs` (backend -> field -> environment variable, from the configuration)
-    lets secrets reach Dask workers as references instead of values."""
+    lets secrets reach Dask workers as references instead of values; `key_files` (the
+    configuration's KEKs) let the drill decrypt encrypted copies to check their plaintext."""
     check_backends(spec, backends)
     shipment = None
     if execution.distributed:
         try:
             shipment = distributed.prepare(spec, backends, base_dir, secret_refs or {},
-                                           execution, execution.workers or 1)
+                                           execution, execution.workers or 1, key_files)
         except ValueError as exc:
             raise DrillSetupError(str(exc)) from None
     drill_id = drill_id or new_drill_id()
@@ -85,7 +88,7 @@ def run_drill(spec: DrillSpec, backends: Mapping[str, BackendConfig], *, base_di
                                  report_dir=report_dir or folder, drill_id=drill_id,
                                  state_dir=state_dir, price=price, price_note=note,
                                  on_progress=on_progress, execution=execution,
-                                 shipment=shipment,
+                                 shipment=shipment, keyring=keyring_of(key_files),
                                  evidence=context_for(spec, backends, signer or UNNAMED))
             if on_engine is not None:
                 on_engine(engine)

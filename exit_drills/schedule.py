@@ -32,7 +32,8 @@ def _unsigned(started_by: str) -> Signer:
 def run_scheduled(schedule: DrillSchedule, backends: Mapping[str, BackendConfig], *,
                   base_dir: Path, state_dir: Path,
                   secret_refs: Mapping[str, Mapping[str, str]] | None = None,
-                  signer: Callable[[str], Signer] | None = None) -> DrillReport | None:
+                  signer: Callable[[str], Signer] | None = None,
+                  key_files: Mapping[str, Path] | None = None) -> DrillReport | None:
     """One run of a scheduled drill; failures are logged and counted, never raised (the
     scheduler must go on with the next run)."""
     log.info("drill %s starting: %s -> %s (%s)", schedule.name, schedule.source, schedule.target,
@@ -40,7 +41,7 @@ def run_scheduled(schedule: DrillSchedule, backends: Mapping[str, BackendConfig]
     try:
         report = run_drill(schedule.spec(), backends, base_dir=base_dir, state_dir=state_dir,
                            execution=Execution(schedule.workers, schedule.scheduler),
-                           secret_refs=secret_refs,
+                           secret_refs=secret_refs, key_files=key_files,
                            signer=(signer or _unsigned)(f"scheduler:{schedule.name}"))
     except Exception:  # noqa: BLE001 - reported through logs and metrics
         log.exception("drill %s could not run", schedule.name)
@@ -56,12 +57,13 @@ def run_scheduled(schedule: DrillSchedule, backends: Mapping[str, BackendConfig]
 def build_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendConfig], *,
                     base_dir: Path, state_dir: Path, run_now: bool = False,
                     secret_refs: Mapping[str, Mapping[str, str]] | None = None,
-                    signer: Callable[[str], Signer] | None = None) -> BlockingScheduler:
+                    signer: Callable[[str], Signer] | None = None,
+                    key_files: Mapping[str, Path] | None = None) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     for drill in drills:
         kwargs = dict(args=[drill, backends], kwargs={"base_dir": base_dir, "state_dir": state_dir,
                                                       "secret_refs": secret_refs,
-                                                      "signer": signer},
+                                                      "signer": signer, "key_files": key_files},
                       id=drill.name, name=f"drill {drill.name}", max_instances=1, coalesce=True,
                       misfire_grace_time=3600)
         scheduler.add_job(run_scheduled, CronTrigger.from_crontab(drill.cron, timezone="UTC"),
@@ -75,7 +77,8 @@ def run_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendCon
                   base_dir: Path, state_dir: Path, metrics_port: int | None = None,
                   metrics_host: str = "127.0.0.1", run_now: bool = False,
                   secret_refs: Mapping[str, Mapping[str, str]] | None = None,
-                  signer: Callable[[str], Signer] | None = None) -> None:
+                  signer: Callable[[str], Signer] | None = None,
+                  key_files: Mapping[str, Path] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if metrics_port is not None:
         from prometheus_client import start_http_server
@@ -83,7 +86,8 @@ def run_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendCon
         start_http_server(metrics_port, addr=metrics_host, registry=metrics.REGISTRY)
         log.info("metrics on http://%s:%d/metrics", metrics_host, metrics_port)
     scheduler = build_scheduler(drills, backends, base_dir=base_dir, state_dir=state_dir,
-                                run_now=run_now, secret_refs=secret_refs, signer=signer)
+                                run_now=run_now, secret_refs=secret_refs, signer=signer,
+                                key_files=key_files)
     for job in scheduler.get_jobs():
         log.info("scheduled %s: %s", job.name, job.trigger)
     try:

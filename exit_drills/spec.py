@@ -189,16 +189,26 @@ class EncryptionNote(BaseModel):
 
     #: Objects of this run that held ciphertext (resumed objects are not counted again).
     objects: int
+    #: Of those, decrypted on the target and checked against their plaintext SHA-256.
+    decrypted: int = 0
     verification: str
 
     @classmethod
-    def of(cls, objects: int) -> "EncryptionNote | None":
+    def of(cls, objects: int, decrypted: int = 0) -> "EncryptionNote | None":
         if not objects:
             return None
-        return cls(objects=objects, verification=(
-            "copied as ciphertext, with its wrapped data key in the metadata, and verified by "
-            "reading the ciphertext back and comparing its SHA-256 with the source's; the drill "
-            "holds no key, so the plaintext was not decrypted (the exit provider never sees it)"))
+        said = ("copied as ciphertext, with the wrapped data key in the metadata (the exit "
+                "provider never sees plaintext), and verified by reading the ciphertext back and "
+                "comparing its SHA-256 with the source's; ")
+        if decrypted == objects:
+            said += ("each target copy was also decrypted with the configured key and its "
+                     "plaintext SHA-256 checked")
+        elif decrypted:
+            said += (f"{decrypted} of them were also decrypted with a configured key and their "
+                     f"plaintext SHA-256 checked; the others' keys are not configured here")
+        else:
+            said += "no key of theirs is configured here, so their plaintext was not checked"
+        return cls(objects=objects, decrypted=decrypted, verification=said)
 
 
 class ObjectCounts(BaseModel):

@@ -61,7 +61,8 @@ def create_app(config: LoadedConfig) -> FastAPI:
     app.state.drills = BackgroundDrills(config.settings.backends, base_dir=config.base_dir,
                                         state_dir=config.state_dir,
                                         secret_refs=config.secret_refs,
-                                        signer=signer_factory(config))
+                                        signer=signer_factory(config),
+                                        key_files=config.key_files)
     problems.install(app)
     app.add_middleware(methods.OptionsMiddleware)  # innermost: OPTIONS needs a token too
     # Added before the access middleware, so it runs inside it: refusals are audited too.

@@ -93,7 +93,7 @@ def drill_run(
             report = run_drill(spec, loaded.settings.backends, base_dir=loaded.base_dir,
                                state_dir=state_dir, report_dir=report_dir, drill_id=resume,
                                on_progress=display, execution=execution,
-                               secret_refs=loaded.secret_refs,
+                               secret_refs=loaded.secret_refs, key_files=loaded.key_files,
                                signer=signer_factory(loaded)(f"cli:{getpass.getuser()}"))
         finally:
             display.close()
@@ -155,4 +155,4 @@ def scheduler(config: ConfigOption = None,
     run_scheduler(drills, loaded.settings.backends, base_dir=loaded.base_dir,
                   state_dir=loaded.state_dir, metrics_port=metrics_port,
                   metrics_host=metrics_host, run_now=run_now, secret_refs=loaded.secret_refs,
-                  signer=signer_factory(loaded))
+                  signer=signer_factory(loaded), key_files=loaded.key_files)

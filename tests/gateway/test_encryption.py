@@ -198,7 +198,24 @@ def test_a_drill_copies_ciphertext_as_it_is(tmp_path: Path, server_azurite: Azur
     assert done.returncode == 0, done.stderr
     report = report_of(next((tmp_path / "state" / "drills").glob("*/")))
     assert report["objects"]["verified"] == 1
+    # The configuration holds the key: the copy was decrypted and its plaintext checked too.
+    assert report["encryption"]["objects"] == report["encryption"]["decrypted"] == 1
     assert "ciphertext" in report["encryption"]["verification"]
+    assert "decrypted with the configured key" in report["encryption"]["verification"]
+    # On Dask workers as well; and without the key in the configuration, ciphertext only.
+    on_dask = sortie("drill", "run", "--config", str(path), "--from", "azure:imaging",
+                     "--to", "disk:imaging-dask", "--workers", "1", env=_env(server_azurite))
+    assert on_dask.returncode == 0, on_dask.stderr
+    document = yaml.safe_load(path.read_text())
+    keyless = tmp_path / "keyless.yaml"
+    keyless.write_text(yaml.safe_dump({**document, "keys": {}, "buckets": {}}))
+    blind = sortie("drill", "run", "--config", str(keyless), "--from", "azure:imaging",
+                   "--to", "disk:imaging-blind", "--workers", "0", env=_env(server_azurite))
+    assert blind.returncode == 0, blind.stderr
+    reports = {r["target"]: r for r in map(report_of, (tmp_path / "state" / "drills").glob("*/"))}
+    assert reports["disk:imaging-dask"]["encryption"]["decrypted"] == 1
+    assert reports["disk:imaging-blind"]["encryption"]["decrypted"] == 0
+    assert "plaintext was not checked" in reports["disk:imaging-blind"]["encryption"]["verification"]
     disk = build_store("disk", config.settings.backends["disk"], tmp_path)
     copied = disk.get("imaging-exit", "r1").read()
     assert b"health record" not in copied  # the exit target holds ciphertext too
