@@ -7,16 +7,24 @@ Routes fill in what they know (action, bucket, key, backend, token id) on `reque
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.errors import TransientError
+
 from .audit import AuditLog
 from .metrics import Metrics
+
+log = logging.getLogger("sortie.gateway")
 
 AUDITED_PREFIX = "/v1/"
 
@@ -45,6 +53,17 @@ class AccessMiddleware:
         self.app = app
         self.metrics = metrics
         self.audit = audit
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        """One audit line, in a worker thread (a file write, or a PostgreSQL round trip). When
+        the state database is down the line cannot join the chain: it goes to the gateway's log
+        whole, at ERROR, rather than being lost silently (requests are refused with 503 until
+        the database returns, so only requests in flight meet this)."""
+        try:
+            self.audit.write(entry)
+        except TransientError as exc:
+            log.error("audit line not chained (%s): %s", exc.message,
+                      json.dumps(entry, ensure_ascii=False))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,11 +103,15 @@ class AccessMiddleware:
                 elif operation == "get_object" and counts["status"] in (200, 206):
                     data_bytes = counts["out"]
                 client = scope.get("client")
-                self.audit.write({
+                entry = {
                     "time": started_at.isoformat(timespec="milliseconds"),
                     "token": access.token_id, "action": operation, "method": scope["method"],
                     "bucket": access.bucket, "key": access.key, "backend": access.backend,
                     "status": counts["status"], "bytes": data_bytes,
                     "bytes_in": counts["in"], "bytes_out": counts["out"],
                     "duration_ms": round(seconds * 1000, 3),
-                    "client": client[0] if client else None, **access.detail})
+                    "client": client[0] if client else None, **access.detail}
+                # Shielded: a client that went away cancels the request, not its audit line.
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._write, entry)
+

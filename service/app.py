@@ -16,14 +16,13 @@ from exit_drills.background import BackgroundDrills
 from . import __version__, methods, openapi, problems
 from .console import pages as console
 from .access import AccessMiddleware
-from .audit import AuditLog
 from .evidence import signer_factory
 from .config import LoadedConfig
 from .gateway import Gateway
 from .guard import RequestGuard
 from .metrics import Metrics
 from .routes import buckets, drills, objects, ops
-from .tokens import TokenStore
+from .state import open_state
 
 #: Blocking adapter calls run in worker threads; this bounds how many run at once.
 WORKER_THREADS = 200
@@ -34,9 +33,10 @@ def create_app(config: LoadedConfig) -> FastAPI:
         name: build_store(name, settings, config.base_dir, stack=SERVING_STACK)
         for name, settings in config.settings.backends.items()
     }
-    gateway = Gateway(config, stores)
-    audit = AuditLog(config.audit_log)
-    tokens = TokenStore(config.state_dir)
+    state = open_state(config)
+    gateway = Gateway(config, stores, state=state)
+    audit = state.audit
+    tokens = state.tokens
     metrics = Metrics()
 
     @asynccontextmanager
@@ -45,9 +45,8 @@ def create_app(config: LoadedConfig) -> FastAPI:
         # of 40 would let 40 slow uploads queue every other request behind them.
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         yield
-        tokens.close()
         gateway.close()
-        audit.close()
+        state.close()
 
     app = FastAPI(title="Sortie gateway", version=__version__, lifespan=lifespan,
                   docs_url=None, redoc_url=None,  # served from the package: service/openapi.py

@@ -29,7 +29,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from exit_drills.private import private_dir
 
@@ -74,10 +74,7 @@ class AuditLog:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
                 head = self._current_head()
-                body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
-                line = (f'{{"seq":{head.seq + 1},"prev":"{head.sha256}",' + body[1:]
-                        if body != "{}" else
-                        f'{{"seq":{head.seq + 1},"prev":"{head.sha256}"}}').encode("utf-8")
+                line = chained_line(head, entry)
                 # One write() per line keeps lines whole when processes share the file.
                 os.write(self._fd, line + b"\n")
                 new = Head(head.seq + 1, line_hash(line))
@@ -112,6 +109,13 @@ class AuditLog:
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
+
+
+def chained_line(head: Head, entry: dict[str, Any]) -> bytes:
+    """The audit line of `entry` after `head`: its seq and the previous line's SHA-256 first."""
+    body = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+    return (f'{{"seq":{head.seq + 1},"prev":"{head.sha256}",' + body[1:] if body != "{}" else
+            f'{{"seq":{head.seq + 1},"prev":"{head.sha256}"}}').encode("utf-8")
 
 
 def _write_head(log: Path, head: Head) -> None:
@@ -184,21 +188,20 @@ def verify(files: Iterable[Path], head_of: Path | None = None) -> Verification:
     """Check the chain through `files` in order; `head_of` (the live log) is also checked
     against its head file, which shows lines removed at the end."""
     result = Verification()
-    previous: tuple[str, int, str] | None = None  # (where, seq, sha256) of the last good line
-    for path in files:
-        result.files.append(str(path))
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            result.problems.append(f"{path}: cannot be read ({exc.strerror or exc})")
-            return result
-        for number, line in enumerate(data.split(b"\n")[:-1] if data.endswith(b"\n")
-                                      else data.split(b"\n"), 1):
-            where = f"{path.name}:{number}"
-            previous = _check_line(where, line, previous, result)
-            result.lines += 1
-    if previous is not None:
-        result.head = Head(previous[1], previous[2])
+
+    def lines() -> Iterator[tuple[str, bytes]]:
+        for path in files:
+            result.files.append(str(path))
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                result.problems.append(f"{path}: cannot be read ({exc.strerror or exc})")
+                return
+            for number, line in enumerate(data.split(b"\n")[:-1] if data.endswith(b"\n")
+                                          else data.split(b"\n"), 1):
+                yield f"{path.name}:{number}", line
+
+    verify_lines(lines(), result)
     if head_of is not None:
         recorded = _recorded_head(head_of)
         if recorded is not None and result.head != recorded:
@@ -207,6 +210,17 @@ def verify(files: Iterable[Path], head_of: Path | None = None) -> Verification:
                 f"{head_of}: the log ends at {ends} but its head file records seq "
                 f"{recorded.seq} ({recorded.sha256[:16]}...): line(s) at the end were removed "
                 "or changed")
+    return result
+
+
+def verify_lines(lines: Iterable[tuple[str, bytes]], result: Verification) -> Verification:
+    """Check the chain through (where, line) pairs in order, into `result`."""
+    previous: tuple[str, int, str] | None = None  # (where, seq, sha256) of the last good line
+    for where, line in lines:
+        previous = _check_line(where, line, previous, result)
+        result.lines += 1
+    if previous is not None:
+        result.head = Head(previous[1], previous[2])
     return result
 
 

@@ -3,14 +3,19 @@ switching its route take it alone. So through one gateway a PUT never interleave
 its bucket, even on backends that cannot refuse a non-empty delete atomically (Azure:
 `Feature.atomic_bucket_delete`), nor with the exit switch: a write that resolved the old route
 lands before the switch checks for writes since its drill, never after it.
-Several gateway replicas need the shared state store for the same guarantee.
+With a folder, the locks also hold across the processes of one host (an flock on a file per
+bucket, taken after the in-process lock, which keeps waiting deletes ahead of new writes);
+several hosts need the shared state store (service/state/locks.py) for the same guarantee.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import threading
 from collections import defaultdict
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 
@@ -23,7 +28,10 @@ class _Lock:
 
 
 class BucketLocks:
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
+        self._folder = folder
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
         self._locks: defaultdict[str, _Lock] = defaultdict(_Lock)
         self._guard = threading.Lock()
         self._keys: dict[tuple[str, str], list[object]] = {}  # (bucket, key) -> [lock, users]
@@ -36,7 +44,7 @@ class BucketLocks:
             entry[1] += 1  # type: ignore[operator]
         lock: threading.Lock = entry[0]  # type: ignore[assignment]
         try:
-            with lock:
+            with lock, self._across_processes(f"{bucket}/{key}", fcntl.LOCK_EX):
                 yield
         finally:
             with self._guard:
@@ -49,13 +57,24 @@ class BucketLocks:
             return self._locks[bucket]
 
     @contextmanager
+    def _across_processes(self, name: str, mode: int) -> Iterator[None]:
+        if self._folder is None:
+            yield
+            return
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
+        with open(self._folder / f"{digest}.lock", "a") as handle:
+            fcntl.flock(handle, mode)  # released when the file closes
+            yield
+
+    @contextmanager
     def writing(self, bucket: str) -> Iterator[None]:
         lock = self._lock(bucket)
         with lock.cond:
             lock.cond.wait_for(lambda: not lock.deleting and not lock.waiting_deletes)
             lock.writers += 1
         try:
-            yield
+            with self._across_processes(bucket, fcntl.LOCK_SH):
+                yield
         finally:
             with lock.cond:
                 lock.writers -= 1
@@ -71,7 +90,8 @@ class BucketLocks:
             lock.waiting_deletes -= 1
             lock.deleting = True
         try:
-            yield
+            with self._across_processes(bucket, fcntl.LOCK_EX):
+                yield
         finally:
             with lock.cond:
                 lock.deleting = False

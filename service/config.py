@@ -89,6 +89,16 @@ class Limits(BaseModel):
     max_in_flight_per_client: int = Field(default=128, ge=1, le=10_000)
 
 
+class StateSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: PostgreSQL URL of the state shared by several gateway replicas (service/state/), e.g.
+    #: `postgresql://sortie:${SORTIE_DB_PASSWORD}@db:5432/sortie`. None: files under state_dir.
+    url: str | None = None
+    #: Connections per process; each write in flight holds one (its bucket's lock).
+    pool_size: int = Field(default=50, ge=2, le=1000)
+
+
 class EvidenceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -104,6 +114,8 @@ class SortieConfig(BaseModel):
     #: Where Sortie keeps its own state: tokens, audit log, drill history and reports.
     #: Relative paths resolve against the configuration file's folder.
     state_dir: Path = Path("data/state")
+    #: Tokens, routes, locks and the audit chain in PostgreSQL instead (several replicas).
+    state: StateSettings = Field(default_factory=StateSettings)
     #: Logical bucket -> where it lives; buckets created through the API are added at run time.
     buckets: dict[str, BucketRoute] = Field(default_factory=dict)
     #: Backend of buckets created through the API without naming one (default: the first backend).
@@ -433,12 +445,21 @@ def _secret_refs(raw: dict[str, Any]) -> dict[str, dict[str, str]]:
     return refs
 
 
+#: A URL with a password that is not a ${VAR} reference (user:password@).
+_INLINE_PASSWORD = re.compile(r"^[a-z]+://[^:/@]+:(?!\$\{)[^@]+@")
+
+
 def _substitute(node: Any, path: tuple[str, ...], env: dict[str, str], problems: list[str]) -> Any:
     if isinstance(node, dict):
         return {k: _substitute(v, path + (str(k),), env, problems) for k, v in node.items()}
     if isinstance(node, list):
         return [_substitute(v, path + (str(i),), env, problems) for i, v in enumerate(node)]
     where = ".".join(path)
+    if path == ("state", "url") and isinstance(node, str) and _INLINE_PASSWORD.match(node):
+        problems.append(f"{where}: the database password must not be written in the file; "
+                        "reference an environment variable instead, e.g. "
+                        "postgresql://sortie:${SORTIE_DB_PASSWORD}@host/sortie")
+        return node
     if path and path[-1] in SECRET_FIELDS and path[0] == "backends" and node is not None:
         if not (isinstance(node, str) and (_WHOLE_REF.fullmatch(node) or node in _CLEAR_ALLOWED)):
             problems.append(f"{where}: secrets must not be written in the file; "

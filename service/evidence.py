@@ -40,6 +40,8 @@ def signer_factory(loaded: LoadedConfig) -> Callable[[str], Signer]:
     digest = config_digest(loaded)
 
     def audit_head() -> dict[str, Any] | None:
+        if loaded.settings.state.url is not None:
+            return _database_audit_head(loaded)
         return read_head(log).as_dict(log) if log.exists() else None
 
     def placement(spec: DrillSpec) -> dict[str, Any] | None:
@@ -50,3 +52,14 @@ def signer_factory(loaded: LoadedConfig) -> Callable[[str], Signer]:
                       audit_head=audit_head, placement=placement)
 
     return signer
+
+
+def _database_audit_head(loaded: LoadedConfig) -> dict[str, Any] | None:
+    from .state import open_database
+    from .state.audit import PgAuditLog
+
+    db = open_database(loaded)
+    try:
+        return PgAuditLog(db).head_dict()
+    finally:
+        db.close()

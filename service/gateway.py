@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from adapters.contract import ByteRange, ListPage, ObjectInfo, ObjectStore
 from adapters.encryption.keys import Keyring
@@ -30,6 +30,9 @@ from .conditions import Conditions, check_write
 from .config import LoadedConfig
 from .placement import landing_refusal
 from .routing import Route, RouteTable
+
+if TYPE_CHECKING:
+    from .state import State
 
 log = logging.getLogger("sortie.gateway")
 
@@ -50,16 +53,19 @@ class SwitchResult:
 
 
 class Gateway:
-    def __init__(self, config: LoadedConfig, stores: Mapping[str, ObjectStore]) -> None:
+    def __init__(self, config: LoadedConfig, stores: Mapping[str, ObjectStore],
+                 state: "State | None" = None) -> None:
         self.config = config
         self.stores = dict(stores)
         self.state_dir = config.state_dir
         private_dir(self.state_dir)
-        self.routes = RouteTable(self.state_dir, config.settings.buckets)
+        # Routes and locks from the shared state where replicas share one (service/state/).
+        self.routes = state.routes if state else RouteTable(self.state_dir,
+                                                            config.settings.buckets)
         self.default_backend = config.settings.first_backend
         self.keyring = Keyring.from_files(config.key_files)
         self._bucket_stores: dict[tuple[str, str], ObjectStore] = {}
-        self.locks = BucketLocks()
+        self.locks = state.locks if state else BucketLocks()
         self.recover_deletes()
 
     # ---- routing -----------------------------------------------------------------------------

@@ -18,10 +18,13 @@ import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.errors import TransientError
+
 from .config import Limits
-from .problems import problem
+from .problems import RETRY_AFTER_SECONDS, problem
 from .tokens import TokenStore
 
 #: JSON bodies (drill requests, route switches) are a few hundred bytes; this leaves room.
@@ -45,7 +48,7 @@ class RequestGuard:
         if scope["type"] != "http" or not scope["path"].startswith(PROTECTED):
             await self.app(scope, receive, send)
             return
-        refusal = self._path_refusal(scope) or self._token_refusal(scope)
+        refusal = self._path_refusal(scope) or await self._token_refusal(scope)
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -91,15 +94,24 @@ class RequestGuard:
                            slug="invalid-name")
         return None
 
-    def _token_refusal(self, scope: Scope) -> Any:
+    async def _token_refusal(self, scope: Scope) -> Any:
         header = dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
             return problem(401, "a bearer token is required (Authorization: Bearer ...)",
                            slug="unauthorized", headers={"WWW-Authenticate": CHALLENGE})
-        info = self.tokens.verify(credentials.strip())
+        try:
+            # In a worker thread: with the state in PostgreSQL this is a network round trip,
+            # and a database that does not answer must not stall the event loop.
+            return await anyio.to_thread.run_sync(self._check_token, scope, credentials.strip())
+        except TransientError as exc:  # the state database is down: say so, never a 500
+            return problem(503, exc.message, slug="state-unavailable",
+                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    def _check_token(self, scope: Scope, token: str) -> Any:
+        info = self.tokens.verify(token)
         if info is None:
-            expired = self.tokens.expired_on(credentials.strip())
+            expired = self.tokens.expired_on(token)
             if expired:
                 return problem(401, f"the bearer token expired at {expired}; create a new one "
                                     "(sortie token create)", slug="token-expired",

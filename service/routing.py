@@ -2,7 +2,8 @@
 
 The configuration's `buckets:` are the base; routes created or switched at run time are kept in
 STATE_DIR/routes.json (written atomically: temp file, fsync, rename) and take precedence, so they
-survive a restart. A runtime entry `null` hides a config route (its bucket was deleted).
+survive a restart; processes of one host see each other's changes (service/state/ for several
+hosts). A runtime entry `null` hides a config route (its bucket was deleted).
 
 A bucket delete is journalled there too (`deleting`): marked before the backend is asked, cleared
 with the route. A gateway killed in between finds the mark on restart and finishes or rolls back
@@ -11,13 +12,15 @@ the delete (`Gateway.recover_deletes`), instead of listing a route whose bucket 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
 import threading
 from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Mapping
+from typing import Iterator, Mapping
 
 from .config import BucketRoute, LoadedConfig
 
@@ -32,16 +35,39 @@ class Route:
 
 
 class RouteTable:
+    """The routes file. Every read looks at the file's identity first (a stat) and reloads it
+    when another process (the CLI, a second gateway on this host) replaced it; every change is a
+    read-modify-write under an exclusive lock on `routes.json.lock`, so no process overwrites
+    another's change with a stale copy."""
+
     def __init__(self, state_dir: Path, base: Mapping[str, BucketRoute]) -> None:
         self._path = state_dir / _FILE
         self._base = {logical: Route(r.backend, r.name or logical) for logical, r in base.items()}
         self._lock = threading.Lock()
+        self._seen: tuple[int, int, int] | None = None
+        self._runtime: dict[str, Route | None] = {}
+        self._deleting: dict[str, Route] = {}
+        with self._lock:
+            self._refresh()
+
+    def _identity(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self._path.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+    def _refresh(self, force: bool = False) -> None:
+        """Reload the file if it changed since this process last read or wrote it."""
+        identity = self._identity()
+        if identity == self._seen and not force:
+            return
         raw = self._load()
-        self._runtime: dict[str, Route | None] = {
-            logical: _route(entry) for logical, entry in raw.get("routes", {}).items()}
-        self._deleting: dict[str, Route] = {
-            logical: route for logical, entry in raw.get("deleting", {}).items()
-            if (route := _route(entry)) is not None}
+        self._runtime = {logical: _route(entry)
+                         for logical, entry in raw.get("routes", {}).items()}
+        self._deleting = {logical: route for logical, entry in raw.get("deleting", {}).items()
+                          if (route := _route(entry)) is not None}
+        self._seen = identity
 
     def _load(self) -> dict[str, dict[str, dict[str, str] | None]]:
         try:
@@ -49,10 +75,25 @@ class RouteTable:
         except FileNotFoundError:
             return {}
 
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Change the routes: the latest file, changed in memory, written back atomically; on
+        any failure the file is as it was and so is this process's copy."""
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, open(self._path.with_name(_FILE + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._refresh(force=True)
+            try:
+                yield
+                self._save()
+            except BaseException:
+                self._refresh(force=True)
+                raise
+            self._seen = self._identity()
+
     def _save(self) -> None:
         data = {"routes": {logical: _entry(r) for logical, r in sorted(self._runtime.items())},
                 "deleting": {logical: _entry(r) for logical, r in sorted(self._deleting.items())}}
-        self._path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self._path.parent, prefix=".routes-", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -66,11 +107,13 @@ class RouteTable:
 
     def all(self) -> dict[str, Route]:
         with self._lock:
+            self._refresh()
             merged: dict[str, Route | None] = {**self._base, **self._runtime}
         return {logical: route for logical, route in sorted(merged.items()) if route is not None}
 
     def get(self, logical: str) -> Route | None:
         with self._lock:
+            self._refresh()
             if logical in self._runtime:
                 return self._runtime[logical]
             return self._base.get(logical)
@@ -86,67 +129,57 @@ class RouteTable:
         return None
 
     def set(self, logical: str, route: Route) -> None:
-        with self._lock:
-            previous = self._runtime.get(logical, ...)
+        with self._changing():
             self._runtime[logical] = route
-            try:
-                self._save()
-            except BaseException:
-                self._restore(logical, previous)
-                raise
 
     def remove(self, logical: str) -> None:
         """Forget the route (and its delete mark, in the same atomic write)."""
-        with self._lock:
-            previous = self._runtime.get(logical, ...)
-            mark = self._deleting.pop(logical, None)
+        with self._changing():
+            self._deleting.pop(logical, None)
             if logical in self._base:
                 self._runtime[logical] = None
             else:
                 self._runtime.pop(logical, None)
-            try:
-                self._save()
-            except BaseException:
-                self._restore(logical, previous)
-                if mark is not None:
-                    self._deleting[logical] = mark
-                raise
 
     # ---- the delete journal ---------------------------------------------------------------------
     def mark_deleting(self, logical: str, route: Route) -> None:
-        with self._lock:
+        with self._changing():
             self._deleting[logical] = route
-            try:
-                self._save()
-            except BaseException:
-                del self._deleting[logical]
-                raise
 
     def clear_deleting(self, logical: str) -> None:
-        with self._lock:
-            mark = self._deleting.pop(logical, None)
-            if mark is None:
-                return
-            try:
-                self._save()
-            except BaseException:
-                self._deleting[logical] = mark
-                raise
+        with self._changing():
+            self._deleting.pop(logical, None)
 
     def pending_deletes(self) -> dict[str, Route]:
         with self._lock:
+            self._refresh()
             return dict(self._deleting)
 
-    def _restore(self, logical: str, previous: object) -> None:
-        if previous is ...:
-            self._runtime.pop(logical, None)
-        else:
-            self._runtime[logical] = previous  # type: ignore[assignment]
+    # ---- moving an installation (`sortie state export` / `import`) ----------------------------
+    def runtime_entries(self) -> dict[str, Route | None]:
+        """The routes set at run time (None: a configured route hidden by a bucket delete)."""
+        with self._lock:
+            self._refresh()
+            return dict(self._runtime)
+
+    def import_entry(self, logical: str, route: Route | None) -> None:
+        with self._changing():
+            self._runtime[logical] = route
 
 
 def current_routes(loaded: LoadedConfig) -> dict[str, Route]:
     """The routes as the gateway serves them (configuration, then runtime switches)."""
-    return RouteTable(loaded.state_dir, loaded.settings.buckets).all()
+    from .state import open_database
+
+    db = open_database(loaded)
+    if db is None:
+        return RouteTable(loaded.state_dir, loaded.settings.buckets).all()
+    from .state.routes import PgRouteTable
+
+    try:
+        return PgRouteTable(db, loaded.settings.buckets).all()
+    finally:
+        db.close()
 
 
 def _route(entry: Mapping[str, str] | None) -> Route | None:

@@ -1,4 +1,5 @@
-"""API tokens: scopes over bucket-name patterns, stored hashed in STATE_DIR/tokens.sqlite3.
+"""API tokens: scopes over bucket-name patterns, stored hashed in STATE_DIR/tokens.sqlite3, or in
+the shared PostgreSQL state (service/state/) where several gateway replicas run.
 
 A token reads `sortie_<id>_<secret>`: the id (public, shown in `token list` and the audit log)
 finds the row, the secret is 256 random bits. Only the SHA-256 of the whole token is stored: a
@@ -24,7 +25,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Any, Iterable, Literal, Protocol, Sequence
 
 from exit_drills.private import private_dir, private_sqlite
 
@@ -74,7 +75,17 @@ class TokenInfo:
         return any(fnmatch.fnmatchcase(bucket, pattern) for pattern in self.buckets)
 
 
-class TokenStore:
+class Rows(Protocol):
+    """Where tokens are kept: SQL with `?` placeholders, over SQLite or PostgreSQL."""
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int: ...
+    def close(self) -> None: ...
+
+
+class SqliteRows:
+    """STATE_DIR/tokens.sqlite3, shared by the CLI and the server of one host."""
+
     def __init__(self, state_dir: Path) -> None:
         private_dir(state_dir)
         self._path = state_dir / _FILE
@@ -83,15 +94,40 @@ class TokenStore:
             columns = {row[1] for row in db.execute("PRAGMA table_info(tokens)")}
             if "expires" not in columns:  # tokens made before they could expire: never do
                 db.execute("ALTER TABLE tokens ADD COLUMN expires TEXT")
-        # verify() runs on every request: one long-lived connection saves opening the file each
+        # Reads run on every request: one long-lived connection saves opening the file each
         # time. In autocommit mode each query still sees what other processes (the CLI) committed,
         # so a revocation applies from the next request on.
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
-        # One connection per call: the CLI and the server share the file; SQLite serialises them.
+        # One connection per write: the CLI and the server share the file; SQLite serialises them.
         return private_sqlite(self._path, timeout=10, isolation_level=None)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._reader_lock:
+            if self._reader is None:
+                self._reader = sqlite3.connect(self._path, timeout=10, isolation_level=None,
+                                               check_same_thread=False)
+            return self._reader.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with closing(self._connect()) as db:
+            return db.execute(sql, params).rowcount
+
+    def close(self) -> None:
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+
+class TokenStore:
+    def __init__(self, state_dir: Path | None = None, *, rows: Rows | None = None) -> None:
+        if rows is None:
+            assert state_dir is not None, "a state folder or a database"
+            rows = SqliteRows(state_dir)
+        self._rows = rows
 
     def create(self, name: str, scopes: Iterable[str], buckets: Iterable[str],
                expires_in: timedelta | None = None) -> tuple[str, TokenInfo]:
@@ -109,11 +145,10 @@ class TokenStore:
         expires = (now + expires_in).isoformat(timespec="seconds") if expires_in else None
         info = TokenInfo(token_id, name, scope_set, patterns, now.isoformat(timespec="seconds"),
                          expires=expires)
-        with closing(self._connect()) as db:
-            db.execute("INSERT INTO tokens (id, hash, name, scopes, buckets, created, expires) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (token_id, _digest(token), name, json.dumps(sorted(scope_set)),
-                        json.dumps(list(patterns)), info.created, expires))
+        self._rows.execute("INSERT INTO tokens (id, hash, name, scopes, buckets, created, expires) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (token_id, _digest(token), name, json.dumps(sorted(scope_set)),
+                            json.dumps(list(patterns)), info.created, expires))
         return token, info
 
     def verify(self, token: str) -> TokenInfo | None:
@@ -121,13 +156,10 @@ class TokenStore:
         match = _TOKEN.fullmatch(token)
         if not match:
             return None
-        with self._reader_lock:
-            if self._reader is None:
-                self._reader = sqlite3.connect(self._path, timeout=10, isolation_level=None,
-                                               check_same_thread=False)
-            row = self._reader.execute(
-                "SELECT id, hash, name, scopes, buckets, created, revoked, expires FROM tokens WHERE id = ?",
-                (match.group(1),)).fetchone()
+        rows = self._rows.query(
+            "SELECT id, hash, name, scopes, buckets, created, revoked, expires FROM tokens "
+            "WHERE id = ?", (match.group(1),))
+        row = rows[0] if rows else None
         if row is None or not hmac.compare_digest(row[1], _digest(token)) or row[6] is not None:
             return None
         info = _info(row)
@@ -138,35 +170,42 @@ class TokenStore:
         match = _TOKEN.fullmatch(token)
         if not match:
             return None
-        with closing(self._connect()) as db:
-            row = db.execute("SELECT hash, revoked, expires FROM tokens WHERE id = ?",
-                             (match.group(1),)).fetchone()
+        rows = self._rows.query("SELECT hash, revoked, expires FROM tokens WHERE id = ?",
+                                (match.group(1),))
+        row = rows[0] if rows else None
         if row is None or not hmac.compare_digest(row[0], _digest(token)) or row[1] or not row[2]:
             return None
         return str(row[2])
 
     def list(self) -> list[TokenInfo]:
-        with closing(self._connect()) as db:
-            rows = db.execute("SELECT id, hash, name, scopes, buckets, created, revoked, expires FROM tokens "
-                              "ORDER BY created, id").fetchall()
+        rows = self._rows.query("SELECT id, hash, name, scopes, buckets, created, revoked, "
+                                "expires FROM tokens ORDER BY created, id")
         return [_info(row) for row in rows]
 
     def revoke(self, token_id: str) -> bool:
         """Revoke a token by id; False if there is no such active token."""
-        with closing(self._connect()) as db:
-            cursor = db.execute("UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
-                                (datetime.now(timezone.utc).isoformat(timespec="seconds"), token_id))
-            return cursor.rowcount == 1
+        return self._rows.execute(
+            "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
+            (datetime.now(timezone.utc).isoformat(timespec="seconds"), token_id)) == 1
 
     def close(self) -> None:
-        with self._reader_lock:
-            if self._reader is not None:
-                self._reader.close()
-                self._reader = None
+        self._rows.close()
 
     def is_empty(self) -> bool:
-        with closing(self._connect()) as db:
-            return db.execute("SELECT 1 FROM tokens LIMIT 1").fetchone() is None
+        return not self._rows.query("SELECT 1 FROM tokens LIMIT 1")
+
+    def export_rows(self) -> list[tuple[Any, ...]]:
+        """Every token row as stored (hashes, never secrets), to move an installation."""
+        return self._rows.query("SELECT id, hash, name, scopes, buckets, created, revoked, "
+                                "expires FROM tokens ORDER BY created, id")
+
+    def import_row(self, row: Sequence[Any]) -> bool:
+        """Add one exported row; False when a token of that id is there already."""
+        if self._rows.query("SELECT 1 FROM tokens WHERE id = ?", (row[0],)):
+            return False
+        self._rows.execute("INSERT INTO tokens (id, hash, name, scopes, buckets, created, "
+                           "revoked, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", tuple(row))
+        return True
 
 
 def _digest(token: str) -> str:

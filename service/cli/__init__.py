@@ -25,8 +25,13 @@ from .drills import drill_app, scheduler
 from .evidence import audit_app, evidence_app
 from .keys import keys_app
 from .policy import policy_app
+from .state import state_app
 
 if TYPE_CHECKING:
+    from typing import Callable
+
+    from ..config import LoadedConfig
+    from ..state import State
     from ..tokens import TokenStore
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -53,6 +58,7 @@ app.add_typer(evidence_app, name="evidence")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
+app.add_typer(state_app, name="state")
 app.command("scheduler", short_help="Run the configured drills on their cron schedules.")(
     scheduler)
 backends_app.command("presets")(backends_presets)
@@ -70,9 +76,13 @@ def serve(config: ConfigOption = None,
     from ..app import create_app
     from ..evidence import EvidenceError
 
+    from ..state.postgres import SchemaOutOfDate, StateUnavailable
+
     loaded = load_config(config)
     try:
         application = create_app(loaded)
+    except (SchemaOutOfDate, StateUnavailable) as exc:
+        raise fail(str(exc), 1) from None
     except StorageError as exc:
         raise fail(f"cannot open a backend: {exc}", 1) from None
     except EvidenceError as exc:
@@ -85,7 +95,8 @@ def serve(config: ConfigOption = None,
         typer.echo(f"sortie: created the first admin token {info.id} (shown once, keep it):\n"
                    f"{token}", err=True)
     else:
-        typer.echo(f"sortie: tokens in {loaded.state_dir}; lost the admin token? make another "
+        where = "the PostgreSQL state" if loaded.settings.state.url else str(loaded.state_dir)
+        typer.echo(f"sortie: tokens in {where}; lost the admin token? make another "
                    "with `sortie token create --scope admin` (and revoke the old one)", err=True)
     typer.echo(f"sortie: serving on http://{host}:{port} with {loaded.source} "
                f"({', '.join(sorted(loaded.settings.backends))})", err=True)
@@ -123,15 +134,33 @@ def parse_duration(text: str) -> timedelta:
 
 
 def token_store(config: Path | None) -> "TokenStore":
-    from ..tokens import TokenStore
+    import atexit
+
+    from ..state import open_state
 
     loaded = load_config(config)
+    if loaded.settings.state.url is not None:
+        shared = open_state_or_fail(loaded, open_state)
+        atexit.register(shared.close)
+        return shared.tokens
     state = loaded.state_dir
     if not state.exists():
         typer.echo(f"sortie: the state folder {state} did not exist and is created now (from "
                    f"{loaded.source}): if you expected tokens there, give the right --config or "
                    "run from the configuration's folder", err=True)
+    from ..tokens import TokenStore
+
     return TokenStore(state)
+
+
+def open_state_or_fail(loaded: "LoadedConfig", opener: "Callable[..., State]") -> "State":
+    """The state (files or PostgreSQL), or a CLI error that says why it cannot be opened."""
+    from ..state.postgres import SchemaOutOfDate, StateUnavailable
+
+    try:
+        return opener(loaded, audit=False)
+    except (StateUnavailable, SchemaOutOfDate) as exc:
+        raise fail(str(exc), 1) from None
 
 
 @token_app.command("create")

@@ -4,9 +4,13 @@ audit log's hash chain)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import TYPE_CHECKING, Annotated, List, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from ..audit import Verification
+    from ..config import LoadedConfig
 
 from .common import ConfigOption, fail, load_config
 
@@ -69,14 +73,32 @@ def audit_verify(files: Annotated[Optional[List[Path]], typer.Argument(
 
     live: Path | None = None
     if not files:
-        live = load_config(config).audit_log
+        loaded = load_config(config)
+        if loaded.settings.state.url is not None:
+            _report_chain(_database_verification(loaded))
+            return
+        live = loaded.audit_log
         files = chain_files(live)
         if not files:
             raise fail(f"no audit log at {live}", 1)
     else:
         head_files = [f for f in files if f.with_name(f.name + ".head").exists()]
         live = head_files[-1] if head_files and head_files[-1] == files[-1] else None
-    result = verify(files, head_of=live)
+    _report_chain(verify(files, head_of=live))
+
+
+def _database_verification(loaded: "LoadedConfig") -> "Verification":
+    from ..state import open_state
+    from . import open_state_or_fail
+
+    state = open_state_or_fail(loaded, open_state)
+    try:
+        return state.audit.verify()  # type: ignore[no-any-return]
+    finally:
+        state.close()
+
+
+def _report_chain(result: "Verification") -> None:
     for problem in result.problems:
         typer.echo(f"BROKEN {problem}")
     first = result.first_seq or 0
@@ -96,7 +118,11 @@ def audit_rotate(config: ConfigOption = None) -> None:
     """Start a new audit log file; the chain continues in it."""
     from ..audit import AuditLog
 
-    log = AuditLog(load_config(config).audit_log)
+    loaded = load_config(config)
+    if loaded.settings.state.url is not None:
+        raise fail("the audit chain is in PostgreSQL (`state.url`): there is no file to rotate; "
+                   "archive old rows with the database's own tools")
+    log = AuditLog(loaded.audit_log)
     try:
         rotated = log.rotate()
     finally:

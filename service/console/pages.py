@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import anyio.to_thread
+
 from datetime import datetime, timezone
 from typing import Any
 
@@ -229,6 +231,8 @@ async def backends(request: Request) -> HTMLResponse:
 async def audit(request: Request) -> HTMLResponse:
     session, token = _who(request)
     log = request.app.state.audit.path
+    if log is None:  # the chain is in PostgreSQL
+        return await anyio.to_thread.run_sync(lambda: _database_audit(request, token, session))
     files = chain_files(log)
     result = verify(files, head_of=log) if files else None
     recent: list[str] = []
@@ -238,6 +242,13 @@ async def audit(request: Request) -> HTMLResponse:
             recent = data.read().decode("utf-8", "replace").splitlines()[-50:][::-1]
     return _page("audit.html", request, token, session, result=result, recent=recent,
                  log=str(log), now=datetime.now(timezone.utc))
+
+
+def _database_audit(request: Request, token: Any, session: Any) -> HTMLResponse:
+    audit_log = request.app.state.audit
+    recent = [line.decode("utf-8", "replace") for _, line in audit_log.recent(50)]
+    return _page("audit.html", request, token, session, result=audit_log.verify(),
+                 recent=recent, log="PostgreSQL audit table", now=datetime.now(timezone.utc))
 
 
 def _read_json(path: Any) -> dict[str, Any] | None:

@@ -75,13 +75,20 @@ def test_every_service_the_configuration_refers_to_exists(compose: dict,  # type
             assert fields["AccountKey"] == example_env["AZURITE_ACCOUNTS"].split(":", 1)[1]
     assert hosts == {"azurite", "seaweedfs"}
     assert hosts <= set(services)
-    for runner, command in (("gateway", "serve"), ("scheduler", "scheduler")):
+    # The replicas' shared state is the stack's PostgreSQL, its schema migrated before they start.
+    assert urlparse(loaded.settings.state.url or "").hostname == "postgres"
+    assert "migrate" in services["state-migrate"]["command"]
+    for runner, command in (("gateway", "serve"), ("gateway-2", "serve"),
+                            ("scheduler", "scheduler"), ("state-migrate", "state")):
         service = services[runner]
         assert command in service["command"]
         assert "./deploy/sortie.yaml:/etc/sortie/sortie.yaml:ro" in service["volumes"]
         assert service["environment"]["SORTIE_CONFIG"] == "/etc/sortie/sortie.yaml"
         for dependency, condition in service["depends_on"].items():
             assert dependency in services
+            if dependency == "state-migrate":
+                assert condition == {"condition": "service_completed_successfully"}
+                continue
             assert condition == {"condition": "service_healthy"}
             assert "healthcheck" in services[dependency]
     # Every variable the configuration references is passed to the containers that load it.
@@ -98,4 +105,5 @@ def test_no_secret_is_written_in_the_compose_file(compose: dict) -> None:  # typ
     for name, service in compose["services"].items():
         for mapping in service.get("ports", []):
             assert str(mapping).startswith("127.0.0.1:"), (name, mapping)
-    assert set(compose["volumes"]) == {"sortie-state", "azurite-data", "seaweedfs-data"}
+    assert set(compose["volumes"]) == {"sortie-state", "postgres-data", "azurite-data",
+                                       "seaweedfs-data"}

@@ -1,0 +1,86 @@
+"""Where Sortie keeps its state: tokens, routes (and the bucket-delete journal), the locks that
+order writes against deletes and switches, and the audit chain.
+
+Two implementations of the same parts, chosen by the configuration:
+- files (the embedded default; `make run` needs nothing else): tokens in SQLite, routes in a JSON
+  file, locks as flocks, the audit chain in a file, all under STATE_DIR: right for the processes
+  of one host;
+- PostgreSQL (`state: {url: "postgresql://..."}`, the password from `${ENV}`), shared by several
+  gateway replicas and the CLI: every request reads tokens and routes from the database, so a
+  revocation or a switch holds on every replica from the next request on; locks are advisory
+  locks; the audit chain is one table (service/state/*.py).
+Drill history, checkpoints and reports stay under STATE_DIR in both (see the README).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..audit import AuditLog
+from ..bucket_locks import BucketLocks
+from ..config import LoadedConfig
+from ..routing import RouteTable
+from ..tokens import TokenStore
+
+
+@dataclass
+class State:
+    tokens: TokenStore
+    routes: RouteTable
+    locks: Any  # BucketLocks or PgBucketLocks: writing / exclusive / key
+    audit: Any  # AuditLog or PgAuditLog: write / close
+    database: Any = None  # the PostgreSQL pool, when the state is there
+
+    @property
+    def shared(self) -> bool:
+        return self.database is not None
+
+    def close(self) -> None:
+        self.tokens.close()
+        self.audit.close()
+        if self.database is not None:
+            self.database.close()
+
+
+def open_database(config: LoadedConfig) -> Any:
+    """The configured PostgreSQL database (None: the state is in files); its schema must be
+    current (`sortie state migrate`)."""
+    settings = config.settings.state
+    if settings.url is None:
+        return None
+    from .postgres import Database
+
+    db = Database(settings.url, pool_size=settings.pool_size)
+    try:
+        db.require_schema()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def open_state(config: LoadedConfig, *, audit: bool = True) -> State:
+    db = open_database(config)
+    if db is None:
+        return State(TokenStore(config.state_dir),
+                     RouteTable(config.state_dir, config.settings.buckets),
+                     BucketLocks(config.state_dir / "locks"),
+                     AuditLog(config.audit_log) if audit else _NoAudit())
+    from .audit import PgAuditLog
+    from .locks import PgBucketLocks
+    from .routes import PgRouteTable
+    from .tokens import PgRows
+
+    return State(TokenStore(rows=PgRows(db)), PgRouteTable(db, config.settings.buckets),
+                 PgBucketLocks(db), PgAuditLog(db), db)
+
+
+class _NoAudit:
+    """For commands that only read the state."""
+
+    def write(self, entry: dict[str, Any]) -> None:
+        raise RuntimeError("this state was opened without its audit log")
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,150 @@
+"""One suite over both state stores: tokens, routes and the delete journal, locks, the audit
+chain. A second `open_state` on the same configuration plays another process (or replica)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+from service.config import LoadedConfig
+from service.routing import Route
+from service.state import State, open_state
+
+
+def test_tokens_are_seen_and_revoked_everywhere(config: LoadedConfig, state: State) -> None:
+    other = open_state(config)
+    try:
+        assert state.tokens.is_empty()
+        token, info = state.tokens.create("ops", ["read", "write"], ["imaging-*"])
+        seen = other.tokens.verify(token)
+        assert seen is not None and seen.id == info.id and seen.allows("write", "imaging-ct")
+        assert other.tokens.verify(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+        assert [t.id for t in other.tokens.list()] == [info.id]
+        assert other.tokens.revoke(info.id) and not other.tokens.revoke(info.id)
+        assert state.tokens.verify(token) is None  # the very next check, in the other "replica"
+        short, _ = state.tokens.create("short", ["read"], ["*"], expires_in=timedelta(minutes=1))
+        assert other.tokens.verify(short) is not None
+    finally:
+        other.close()
+
+
+def test_routes_and_the_delete_journal(config: LoadedConfig, state: State) -> None:
+    other = open_state(config)
+    try:
+        routes, seen = state.routes, other.routes
+        assert seen.get("configured") == Route("main", "configured")
+        routes.set("made", Route("main", "made"))
+        assert seen.get("made") == Route("main", "made")
+        routes.set("configured", Route("spare", "configured-exit"))  # a switch
+        assert seen.get("configured") == Route("spare", "configured-exit")
+        assert seen.owner_of("spare", "configured-exit") == "configured"
+        assert set(seen.all()) == {"configured", "made"}
+        routes.mark_deleting("made", Route("main", "made"))
+        assert seen.pending_deletes() == {"made": Route("main", "made")}
+        routes.remove("made")
+        assert seen.get("made") is None and seen.pending_deletes() == {}
+        routes.remove("configured")  # a configured route is hidden, not forgotten
+        assert seen.get("configured") is None and "configured" not in seen.all()
+        assert seen.is_configured("configured")
+        assert seen.runtime_entries() == {"configured": None}
+    finally:
+        other.close()
+
+
+def test_a_bucket_taken_alone_waits_for_writes_in_flight(config: LoadedConfig,
+                                                         state: State) -> None:
+    other = open_state(config)
+    try:
+        events: list[str] = []
+        writing = threading.Event()
+
+        def write() -> None:
+            with state.locks.writing("b"):
+                writing.set()
+                time.sleep(0.5)
+                events.append("write done")
+
+        def switch() -> None:
+            writing.wait(5)
+            with other.locks.exclusive("b"):
+                events.append("switch")
+
+        threads = [threading.Thread(target=write), threading.Thread(target=switch)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        assert events == ["write done", "switch"]
+        with state.locks.writing("b"), other.locks.writing("b"):  # writes share the bucket
+            pass
+    finally:
+        other.close()
+
+
+def test_the_audit_chain_is_one_and_shows_an_edit(config: LoadedConfig, state: State) -> None:
+    other = open_state(config)
+    try:
+        for index in range(5):
+            (state if index % 2 else other).audit.write({"action": "GET", "n": index})
+        if state.shared:
+            result = state.audit.verify()
+            assert result.holds and result.lines == 5 and result.head.seq == 5
+            state.database.execute("UPDATE audit SET line = replace(line, '\"n\":2', '\"n\":9') "
+                                   "WHERE seq = 3")
+            broken = state.audit.verify()
+        else:
+            from service.audit import chain_files, verify
+
+            result = verify(chain_files(config.audit_log), head_of=config.audit_log)
+            assert result.holds and result.lines == 5
+            text = config.audit_log.read_text().replace('"n":2', '"n":9')
+            config.audit_log.write_text(text)
+            broken = verify(chain_files(config.audit_log), head_of=config.audit_log)
+        assert not broken.holds and any("seq 4" in p or "prev" in p for p in broken.problems)
+    finally:
+        other.close()
+
+
+def test_many_writers_one_chain(config: LoadedConfig, state: State) -> None:
+    states = [open_state(config) for _ in range(3)]
+    try:
+        def write(s: State) -> None:
+            for index in range(20):
+                s.audit.write({"action": "PUT", "i": index})
+
+        threads = [threading.Thread(target=write, args=(s,)) for s in states]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        if state.shared:
+            result = state.audit.verify()
+        else:
+            from service.audit import chain_files, verify
+
+            result = verify(chain_files(config.audit_log), head_of=config.audit_log)
+        assert result.holds, result.problems
+        assert result.lines == 60
+    finally:
+        for s in states:
+            s.close()
+
+
+@pytest.mark.parametrize("config", ["postgres"], indirect=True)
+def test_an_old_schema_is_refused_until_migrated(config: LoadedConfig) -> None:
+    from service.state import open_database
+    from service.state.postgres import Database, SchemaOutOfDate, migrate
+
+    db = Database(config.settings.state.url or "", pool_size=2)
+    try:
+        db.execute("DELETE FROM sortie_schema")
+        with pytest.raises(SchemaOutOfDate, match="sortie state migrate"):
+            open_database(config)
+        db.execute("DROP TABLE tokens, routes, route_deletes, audit")
+        assert migrate(db) and not migrate(db)  # the second run has nothing to do
+    finally:
+        db.close()
+    open_database(config).close()
