@@ -13,7 +13,7 @@ from exit_drills.spec import DrillSpec
 
 from .audit import read_head
 from .placement import drill_verdict
-from .routing import current_routes
+from .state import current_routes
 from .config import LoadedConfig
 
 

@@ -17,12 +17,12 @@ import json
 import os
 import tempfile
 import threading
-from dataclasses import dataclass
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from .config import BucketRoute, LoadedConfig
+from .config import BucketRoute
 
 _FILE = "routes.json"
 
@@ -165,21 +165,6 @@ class RouteTable:
     def import_entry(self, logical: str, route: Route | None) -> None:
         with self._changing():
             self._runtime[logical] = route
-
-
-def current_routes(loaded: LoadedConfig) -> dict[str, Route]:
-    """The routes as the gateway serves them (configuration, then runtime switches)."""
-    from .state import open_database
-
-    db = open_database(loaded)
-    if db is None:
-        return RouteTable(loaded.state_dir, loaded.settings.buckets).all()
-    from .state.routes import PgRouteTable
-
-    try:
-        return PgRouteTable(db, loaded.settings.buckets).all()
-    finally:
-        db.close()
 
 
 def _route(entry: Mapping[str, str] | None) -> Route | None:

@@ -56,7 +56,7 @@ def drill_run(
     from exit_drills.report import human_bytes
 
     from ..placement import drill_refusal
-    from ..routing import current_routes
+    from ..state import current_routes
     from exit_drills.runner import DrillSetupError, resume_spec, run_drill
     from exit_drills.spec import DrillSpec, Endpoint, Mode, explain
 

@@ -41,7 +41,7 @@ def keys_rotate(bucket: Annotated[str, typer.Argument(help="A logical bucket.")]
     from adapters.encryption.rotation import rotate
     from adapters.errors import StorageError
 
-    from ..routing import current_routes
+    from ..state import current_routes
 
     loaded = load_config(config)
     settings = loaded.settings

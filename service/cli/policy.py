@@ -20,7 +20,7 @@ def policy_check(config: ConfigOption = None,
     """Print bucket x backend x rule -> pass / fail / unknown / encrypt, with each fact's
     source. Exits 1 when a bucket is routed where its policy refuses it."""
     from ..placement import compliance
-    from ..routing import current_routes
+    from ..state import current_routes
 
     loaded = load_config(config)
     settings = loaded.settings

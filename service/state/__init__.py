@@ -20,7 +20,7 @@ from typing import Any
 from ..audit import AuditLog
 from ..bucket_locks import BucketLocks
 from ..config import LoadedConfig
-from ..routing import RouteTable
+from ..routing import Route, RouteTable
 from ..tokens import TokenStore
 
 
@@ -74,6 +74,19 @@ def open_state(config: LoadedConfig, *, audit: bool = True) -> State:
 
     return State(TokenStore(rows=PgRows(db)), PgRouteTable(db, config.settings.buckets),
                  PgBucketLocks(db), PgAuditLog(db), db)
+
+
+def current_routes(loaded: LoadedConfig) -> dict[str, Route]:
+    """The routes as the gateway serves them (configuration, then runtime switches)."""
+    db = open_database(loaded)
+    if db is None:
+        return RouteTable(loaded.state_dir, loaded.settings.buckets).all()
+    from .routes import PgRouteTable
+
+    try:
+        return PgRouteTable(db, loaded.settings.buckets).all()
+    finally:
+        db.close()
 
 
 class _NoAudit:
