@@ -26,8 +26,11 @@ class BackgroundDrills:
                  state_dir: Path, max_running: int = 2,
                  secret_refs: Mapping[str, Mapping[str, str]] | None = None,
                  signer: Callable[[str], Signer] | None = None,
-                 key_files: Mapping[str, Path] | None = None) -> None:
+                 key_files: Mapping[str, Path] | None = None,
+                 history_at: history.Where | None = None) -> None:
         self.backends = backends
+        #: Where drills are recorded (the state folder, or the shared database).
+        self.history_at = history_at if history_at is not None else state_dir
         self.key_files = key_files or {}
         #: started_by -> what the drill's attestation says of who started it, and its key.
         self.signer = signer or (lambda started_by: Signer(started_by=started_by))
@@ -66,14 +69,14 @@ class BackgroundDrills:
             run_drill(spec, self.backends, base_dir=self.base_dir, state_dir=self.state_dir,
                       drill_id=drill_id, on_progress=progress, execution=execution,
                       secret_refs=self.secret_refs, signer=self.signer(started_by),
-                      key_files=self.key_files)
+                      key_files=self.key_files, history_at=self.history_at)
         except Exception as exc:  # noqa: BLE001 - reported through status()
             log.exception("drill %s could not run", drill_id)
             self._errors[drill_id] = f"{type(exc).__name__}: {exc}"
 
     def status(self, drill_id: str) -> dict[str, Any] | None:
         """The drill's record (any drill in the history) with live progress if this process runs it."""
-        record = history.get(self.state_dir, drill_id)
+        record = history.get(self.history_at, drill_id)
         live = self._live.get(drill_id)
         if record is None and live is None:
             return None
@@ -86,7 +89,7 @@ class BackgroundDrills:
         return out
 
     def report_dir(self, drill_id: str) -> Path | None:
-        record = history.get(self.state_dir, drill_id)
+        record = history.get(self.history_at, drill_id)
         return Path(record["report_dir"]) if record else None
 
     def wait(self, drill_id: str, timeout: float | None = None) -> None:

@@ -92,7 +92,8 @@ class DrillEngine:
                  progress_interval: float = 0.5, execution: Execution = IN_PROCESS,
                  shipment: Shipment | None = None,
                  evidence: EvidenceContext | None = None,
-                 keyring: Keyring | None = None) -> None:
+                 keyring: Keyring | None = None,
+                 history_at: history.Where | None = None) -> None:
         self.spec = spec
         #: Signs the report (attestation.json) when it holds a key.
         self.evidence = evidence
@@ -102,6 +103,8 @@ class DrillEngine:
         self.drill_dir = drill_dir
         self.report_dir = report_dir or drill_dir
         self.state_dir = state_dir
+        #: Where the drill is recorded: the state folder's history, or the shared database's.
+        self.history_at = history_at if history_at is not None else state_dir
         self.price = price
         self.price_note = price_note
         self.retrier = retrier or Retrier(breaker_threshold=max(8, spec.concurrency * 2))
@@ -151,8 +154,9 @@ class DrillEngine:
             self._driller.sessions = checkpoint  # large objects' upload sessions, for resume
             started = datetime.now(timezone.utc)
             self._started_mono = time.monotonic()
-            if self.state_dir is not None:
-                history.record_start(self.state_dir, self.drill_id, spec, self.report_dir, started)
+            if self.history_at is not None:
+                history.record_start(self.history_at, self.drill_id, spec, self.report_dir,
+                                     started)
             self._state = "running"
             timeline = self._execute(checkpoint, run)
             finished = datetime.now(timezone.utc)
@@ -163,8 +167,8 @@ class DrillEngine:
             write_report(self.report, self.report_dir, checkpoint.verified_rows(run))
             if self.evidence is not None:
                 attest(self.report_dir, self.report, self.evidence)
-            if self.state_dir is not None:
-                history.record_finish(self.state_dir, self.drill_id, self.report.status, finished,
+            if self.history_at is not None:
+                history.record_finish(self.history_at, self.drill_id, self.report.status, finished,
                                       switch_eligible=self.report.switch_eligible)
             self._state = "finished"
             self._emit()
@@ -469,9 +473,9 @@ class DrillEngine:
             provenance=provenance_of(self.evidence) if self.evidence else {})
 
     def _earlier_full_rate(self) -> tuple[str, str, float] | None:
-        if self.state_dir is None:
+        if self.history_at is None:
             return None
-        return history.last_full_copy_rate(self.state_dir, self.spec)
+        return history.last_full_copy_rate(self.history_at, self.spec)
 
     def _emit(self) -> None:
         if self.on_progress is not None:

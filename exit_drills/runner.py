@@ -41,7 +41,8 @@ def check_backends(spec: DrillSpec, backends: Mapping[str, BackendConfig]) -> No
                                   f"(configured: {', '.join(sorted(backends))})")
 
 
-def resume_spec(state_dir: Path, drill_id: str) -> tuple[DrillSpec, Path | None]:
+def resume_spec(state_dir: Path, drill_id: str,
+                history_at: history.Where | None = None) -> tuple[DrillSpec, Path | None]:
     """The spec a drill was started with, and its report folder, to continue it."""
     folder = drill_dir(state_dir, drill_id)
     if "/" in drill_id or drill_id.startswith(".") or not (folder / CHECKPOINT_FILE).is_file():
@@ -53,7 +54,7 @@ def resume_spec(state_dir: Path, drill_id: str) -> tuple[DrillSpec, Path | None]
         checkpoint.close()
     if spec is None:
         raise DrillSetupError(f"--resume: drill {drill_id!r} has no saved spec")
-    row = history.get(state_dir, drill_id)
+    row = history.get(history_at if history_at is not None else state_dir, drill_id)
     return spec, Path(row["report_dir"]) if row else None
 
 
@@ -64,7 +65,8 @@ def run_drill(spec: DrillSpec, backends: Mapping[str, BackendConfig], *, base_di
               execution: Execution = IN_PROCESS,
               secret_refs: Mapping[str, Mapping[str, str]] | None = None,
               signer: Signer | None = None,
-              key_files: Mapping[str, Path] | None = None) -> DrillReport:
+              key_files: Mapping[str, Path] | None = None,
+              history_at: history.Where | None = None) -> DrillReport:
     """Run one drill. `execution` says where its objects are drilled (threads here, or Dask
     workers); `secret_refs` (backend -> field -> environment variable, from the configuration)
     lets secrets reach Dask workers as references instead of values; `key_files` (the
@@ -89,6 +91,7 @@ def run_drill(spec: DrillSpec, backends: Mapping[str, BackendConfig], *, base_di
                                  state_dir=state_dir, price=price, price_note=note,
                                  on_progress=on_progress, execution=execution,
                                  shipment=shipment, keyring=keyring_of(key_files),
+                                 history_at=history_at,
                                  evidence=context_for(spec, backends, signer or UNNAMED))
             if on_engine is not None:
                 on_engine(engine)

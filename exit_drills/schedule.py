@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from adapters.config import BackendConfig
 
-from . import metrics
+from . import history, metrics
 from .distributed import Execution
 from .evidence.attestation import Signer
 from .runner import run_drill
@@ -33,7 +33,8 @@ def run_scheduled(schedule: DrillSchedule, backends: Mapping[str, BackendConfig]
                   base_dir: Path, state_dir: Path,
                   secret_refs: Mapping[str, Mapping[str, str]] | None = None,
                   signer: Callable[[str], Signer] | None = None,
-                  key_files: Mapping[str, Path] | None = None) -> DrillReport | None:
+                  key_files: Mapping[str, Path] | None = None,
+                  history_at: history.Where | None = None) -> DrillReport | None:
     """One run of a scheduled drill; failures are logged and counted, never raised (the
     scheduler must go on with the next run)."""
     log.info("drill %s starting: %s -> %s (%s)", schedule.name, schedule.source, schedule.target,
@@ -41,7 +42,7 @@ def run_scheduled(schedule: DrillSchedule, backends: Mapping[str, BackendConfig]
     try:
         report = run_drill(schedule.spec(), backends, base_dir=base_dir, state_dir=state_dir,
                            execution=Execution(schedule.workers, schedule.scheduler),
-                           secret_refs=secret_refs, key_files=key_files,
+                           secret_refs=secret_refs, key_files=key_files, history_at=history_at,
                            signer=(signer or _unsigned)(f"scheduler:{schedule.name}"))
     except Exception:  # noqa: BLE001 - reported through logs and metrics
         log.exception("drill %s could not run", schedule.name)
@@ -58,12 +59,14 @@ def build_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendC
                     base_dir: Path, state_dir: Path, run_now: bool = False,
                     secret_refs: Mapping[str, Mapping[str, str]] | None = None,
                     signer: Callable[[str], Signer] | None = None,
-                    key_files: Mapping[str, Path] | None = None) -> BlockingScheduler:
+                    key_files: Mapping[str, Path] | None = None,
+                    history_at: history.Where | None = None) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     for drill in drills:
         kwargs = dict(args=[drill, backends], kwargs={"base_dir": base_dir, "state_dir": state_dir,
                                                       "secret_refs": secret_refs,
-                                                      "signer": signer, "key_files": key_files},
+                                                      "signer": signer, "key_files": key_files,
+                                                      "history_at": history_at},
                       id=drill.name, name=f"drill {drill.name}", max_instances=1, coalesce=True,
                       misfire_grace_time=3600)
         scheduler.add_job(run_scheduled, CronTrigger.from_crontab(drill.cron, timezone="UTC"),
@@ -78,7 +81,8 @@ def run_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendCon
                   metrics_host: str = "127.0.0.1", run_now: bool = False,
                   secret_refs: Mapping[str, Mapping[str, str]] | None = None,
                   signer: Callable[[str], Signer] | None = None,
-                  key_files: Mapping[str, Path] | None = None) -> None:
+                  key_files: Mapping[str, Path] | None = None,
+                  history_at: history.Where | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if metrics_port is not None:
         from prometheus_client import start_http_server
@@ -87,7 +91,7 @@ def run_scheduler(drills: list[DrillSchedule], backends: Mapping[str, BackendCon
         log.info("metrics on http://%s:%d/metrics", metrics_host, metrics_port)
     scheduler = build_scheduler(drills, backends, base_dir=base_dir, state_dir=state_dir,
                                 run_now=run_now, secret_refs=secret_refs, signer=signer,
-                                key_files=key_files)
+                                key_files=key_files, history_at=history_at)
     for job in scheduler.get_jobs():
         log.info("scheduled %s: %s", job.name, job.trigger)
     try:

@@ -61,7 +61,8 @@ def create_app(config: LoadedConfig) -> FastAPI:
                                         state_dir=config.state_dir,
                                         secret_refs=config.secret_refs,
                                         signer=signer_factory(config),
-                                        key_files=config.key_files)
+                                        key_files=config.key_files,
+                                        history_at=state.history)
     problems.install(app)
     app.add_middleware(methods.OptionsMiddleware)  # innermost: OPTIONS needs a token too
     # Added before the access middleware, so it runs inside it: refusals are audited too.

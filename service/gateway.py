@@ -66,6 +66,8 @@ class Gateway:
         self.keyring = Keyring.from_files(config.key_files)
         self._bucket_stores: dict[tuple[str, str], ObjectStore] = {}
         self.locks = state.locks if state else BucketLocks()
+        #: Where drills are recorded: the state folder, or the shared database.
+        self.history_at = state.history if state else self.state_dir
         self.recover_deletes()
 
     # ---- routing -----------------------------------------------------------------------------
@@ -289,7 +291,7 @@ def _latest_passed_drill(gateway: Gateway, route: Route, logical: str, backend: 
         latest = getattr(history, "latest_passed_drill")
     except (ImportError, AttributeError):
         raise Conflict(f"{refusal} (drills not available)", bucket=logical) from None
-    drill = latest(gateway.state_dir, route.backend, route.physical, backend)
+    drill = latest(gateway.history_at, route.backend, route.physical, backend)
     if not drill:
         raise Conflict(refusal, bucket=logical)
     return dict(drill)

@@ -56,51 +56,53 @@ def drill_run(
     from exit_drills.report import human_bytes
 
     from ..placement import drill_refusal
-    from ..state import current_routes
+    from ..state import current_routes, history_of
     from exit_drills.runner import DrillSetupError, resume_spec, run_drill
     from exit_drills.spec import DrillSpec, Endpoint, Mode, explain
 
     loaded = load_config(config)
     state_dir = loaded.state_dir
-    try:
-        if resume:
-            if source or target:
-                raise fail("--resume continues a drill as it was started: do not give --from/--to")
-            spec, saved_report_dir = resume_spec(state_dir, resume)
-            report_dir = report_dir or saved_report_dir
-        else:
-            if not source or not target:
-                raise fail("drill run needs --from BACKEND:BUCKET[/PREFIX] and --to BACKEND:BUCKET "
-                           "(or --resume DRILL_ID)")
-            try:
-                chosen = Mode(mode)
-            except ValueError:
-                raise fail(f"--mode {mode!r}: expected full, incremental or verify-only") from None
-            try:
-                spec = DrillSpec(name=name, source=Endpoint.parse(source),
-                                 target=Endpoint.parse(target), mode=chosen,
-                                 concurrency=concurrency, cleanup=cleanup,
-                                 read_back_skipped=read_back_skipped)
-            except ValueError as exc:
-                raise fail(f"invalid drill: {explain(exc)}") from None
-        refusal = drill_refusal(loaded.settings, spec, current_routes(loaded))
-        if refusal:
-            raise fail(f"refused by placement policy: {refusal}")
-        display = display_for(sys.stderr)
+    with history_of(loaded) as history_at:
         try:
-            execution = Execution(workers=(os.cpu_count() or 1) if workers is None else workers,
-                                  scheduler=scheduler)
-            report = run_drill(spec, loaded.settings.backends, base_dir=loaded.base_dir,
-                               state_dir=state_dir, report_dir=report_dir, drill_id=resume,
-                               on_progress=display, execution=execution,
-                               secret_refs=loaded.secret_refs, key_files=loaded.key_files,
-                               signer=signer_factory(loaded)(f"cli:{getpass.getuser()}"))
-        finally:
-            display.close()
-    except DrillSetupError as exc:
-        raise fail(str(exc)) from None
-    except StorageError as exc:
-        raise fail(f"cannot open a backend: {exc}") from None
+            if resume:
+                if source or target:
+                    raise fail("--resume continues a drill as it was started: do not give --from/--to")
+                spec, saved_report_dir = resume_spec(state_dir, resume, history_at)
+                report_dir = report_dir or saved_report_dir
+            else:
+                if not source or not target:
+                    raise fail("drill run needs --from BACKEND:BUCKET[/PREFIX] and --to BACKEND:BUCKET "
+                               "(or --resume DRILL_ID)")
+                try:
+                    chosen = Mode(mode)
+                except ValueError:
+                    raise fail(f"--mode {mode!r}: expected full, incremental or verify-only") from None
+                try:
+                    spec = DrillSpec(name=name, source=Endpoint.parse(source),
+                                     target=Endpoint.parse(target), mode=chosen,
+                                     concurrency=concurrency, cleanup=cleanup,
+                                     read_back_skipped=read_back_skipped)
+                except ValueError as exc:
+                    raise fail(f"invalid drill: {explain(exc)}") from None
+            refusal = drill_refusal(loaded.settings, spec, current_routes(loaded))
+            if refusal:
+                raise fail(f"refused by placement policy: {refusal}")
+            display = display_for(sys.stderr)
+            try:
+                execution = Execution(workers=(os.cpu_count() or 1) if workers is None else workers,
+                                      scheduler=scheduler)
+                report = run_drill(spec, loaded.settings.backends, base_dir=loaded.base_dir,
+                                   state_dir=state_dir, report_dir=report_dir, drill_id=resume,
+                                   on_progress=display, execution=execution,
+                                   secret_refs=loaded.secret_refs, key_files=loaded.key_files,
+                                   signer=signer_factory(loaded)(f"cli:{getpass.getuser()}"),
+                                   history_at=history_at)
+            finally:
+                display.close()
+        except DrillSetupError as exc:
+            raise fail(str(exc)) from None
+        except StorageError as exc:
+            raise fail(f"cannot open a backend: {exc}") from None
     folder = report_dir or (state_dir / "drills" / report.id)
     o = report.objects
     moved = "read" if report.mode.value == "verify-only" else "copied"
@@ -126,7 +128,10 @@ def drill_history(config: ConfigOption = None,
     """List past drills, most recent first."""
     from exit_drills import history
 
-    rows = history.list_drills(load_config(config).state_dir, limit)
+    from ..state import history_of
+
+    with history_of(load_config(config)) as history_at:
+        rows = history.list_drills(history_at, limit)
     for row in rows:
         if as_json:
             typer.echo(json.dumps(row, ensure_ascii=False))
@@ -152,7 +157,11 @@ def scheduler(config: ConfigOption = None,
     drills = loaded.settings.drills
     if not drills:
         raise fail(f"{loaded.source}: no drills configured (add a `drills:` list)")
-    run_scheduler(drills, loaded.settings.backends, base_dir=loaded.base_dir,
-                  state_dir=loaded.state_dir, metrics_port=metrics_port,
-                  metrics_host=metrics_host, run_now=run_now, secret_refs=loaded.secret_refs,
-                  signer=signer_factory(loaded), key_files=loaded.key_files)
+    from ..state import history_of
+
+    with history_of(loaded) as history_at:
+        run_scheduler(drills, loaded.settings.backends, base_dir=loaded.base_dir,
+                      state_dir=loaded.state_dir, metrics_port=metrics_port,
+                      metrics_host=metrics_host, run_now=run_now, secret_refs=loaded.secret_refs,
+                      signer=signer_factory(loaded), key_files=loaded.key_files,
+                      history_at=history_at)

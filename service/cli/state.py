@@ -42,9 +42,10 @@ def state_migrate(config: ConfigOption = None) -> None:
 @state_app.command("export")
 def state_export(out: Annotated[Path, typer.Option(help="JSON-lines file to write (0600).")],
                  config: ConfigOption = None) -> None:
-    """Write tokens (hashes only), runtime routes, pending bucket deletes and the audit chain of
-    the configured state to OUT."""
+    """Write tokens (hashes only), runtime routes, pending bucket deletes, the drill history and
+    the audit chain of the configured state to OUT."""
     from adapters.encryption.keys import write_private
+    from exit_drills import history
 
     from ..audit import chain_files
     from . import open_state_or_fail
@@ -59,6 +60,7 @@ def state_export(out: Annotated[Path, typer.Option(help="JSON-lines file to writ
                   for logical, route in sorted(state.routes.runtime_entries().items())]
         lines += [{"kind": "deleting", "bucket": logical, "route": _route(route)}
                   for logical, route in sorted(state.routes.pending_deletes().items())]
+        lines += [{"kind": "drill", "row": list(row)} for row in history.export_rows(state.history)]
         if state.shared:
             audit = [line for _, line in state.audit.lines()]
         else:
@@ -73,15 +75,17 @@ def state_export(out: Annotated[Path, typer.Option(help="JSON-lines file to writ
     except Exception as exc:  # noqa: BLE001 - KeyFileError (exists) or OSError
         raise fail(str(exc), 1) from None
     counts = {kind: sum(1 for line in lines if line["kind"] == kind)
-              for kind in ("token", "route", "deleting", "audit")}
+              for kind in ("token", "route", "deleting", "drill", "audit")}
     typer.echo(f"exported to {out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
 
 
 @state_app.command("import")
 def state_import(file: Annotated[Path, typer.Argument(help="A file from `sortie state export`.")],
                  config: ConfigOption = None) -> None:
-    """Load an export into the configured PostgreSQL state: tokens not there yet, runtime routes
-    and delete marks, and the audit chain (into an empty table, byte for byte)."""
+    """Load an export into the configured PostgreSQL state: tokens and drills not there yet,
+    runtime routes and delete marks, and the audit chain (into an empty table, byte for byte)."""
+    from exit_drills import history
+
     from ..routing import Route
     from ..state import open_state
     from . import open_state_or_fail
@@ -91,7 +95,7 @@ def state_import(file: Annotated[Path, typer.Argument(help="A file from `sortie 
         raise fail("import goes into PostgreSQL: configure `state: {url: ...}` first")
     entries = [json.loads(line) for line in file.read_text("utf-8").splitlines() if line]
     state = open_state_or_fail(loaded, open_state)
-    added = skipped = routes = 0
+    added = skipped = routes = drills = 0
     try:
         for entry in entries:
             if entry["kind"] == "token":
@@ -106,6 +110,8 @@ def state_import(file: Annotated[Path, typer.Argument(help="A file from `sortie 
                 routes += 1
             elif entry["kind"] == "deleting":
                 state.routes.mark_deleting(entry["bucket"], Route(**entry["route"]))
+            elif entry["kind"] == "drill":
+                drills += history.import_row(state.history, entry["row"])
         audit = [e["line"].encode("utf-8") for e in entries if e["kind"] == "audit"]
         try:
             imported = state.audit.import_lines(audit) if audit else 0
@@ -115,7 +121,7 @@ def state_import(file: Annotated[Path, typer.Argument(help="A file from `sortie 
     finally:
         state.close()
     typer.echo(f"imported {added} token(s) ({skipped} already there), {routes} route(s), "
-               f"{imported} audit line(s); the audit chain "
+               f"{drills} drill(s), {imported} audit line(s); the audit chain "
                + ("holds" if verified.holds else "is BROKEN: " + "; ".join(verified.problems)))
     if not verified.holds:
         raise typer.Exit(1)

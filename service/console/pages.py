@@ -113,7 +113,7 @@ async def logout(request: Request, csrf: str = Form("")) -> Response:
 async def overview(request: Request) -> HTMLResponse:
     session, token = _who(request)
     gateway = request.app.state.gateway
-    rows = [bucket_status(gateway.config, logical, route)
+    rows = [bucket_status(gateway.config, logical, route, history_at=gateway.history_at)
             for logical, route in sorted(gateway.routes.all().items()) if token.sees(logical)]
     return _page("overview.html", request, token, session, rows=rows,
                  backends=sorted(gateway.config.settings.backends))
@@ -123,8 +123,8 @@ async def overview(request: Request) -> HTMLResponse:
 async def drills(request: Request, status: str | None = None,
                  bucket: str | None = None) -> HTMLResponse:
     session, token = _who(request)
-    state_dir = request.app.state.gateway.state_dir
-    rows = [r for r in history.find(state_dir, status=status or None, bucket=bucket or None,
+    history_at = request.app.state.gateway.history_at
+    rows = [r for r in history.find(history_at, status=status or None, bucket=bucket or None,
                                     limit=200)
             if token.sees(r["source_bucket"]) or token.sees(r["target_bucket"])]
     live = request.app.state.drills

@@ -42,7 +42,7 @@ class BucketStatus:
 
 
 def bucket_status(loaded: LoadedConfig, logical: str, route: Route,
-                  now: datetime | None = None) -> BucketStatus:
+                  now: datetime | None = None, history_at: Any = None) -> BucketStatus:
     settings = loaded.settings
     provider, region, jurisdiction = _place(settings.backends[route.backend])
     policy_name = (settings.buckets[logical].policy if logical in settings.buckets else None) \
@@ -50,9 +50,10 @@ def bucket_status(loaded: LoadedConfig, logical: str, route: Route,
     refusal = landing_refusal(settings, logical, route.backend) if policy_name else None
     placement = "no policy" if policy_name is None else ("refused: " + refusal if refusal
                                                           else "allowed")
-    drill = _last_drill(loaded.state_dir, route)
+    where = history_at if history_at is not None else loaded.state_dir
+    drill = _last_drill(where, route)
     passed = drill if drill is None or drill["status"] == "passed" else \
-        _last_drill(loaded.state_dir, route, status="passed")
+        _last_drill(where, route, status="passed")
     now = now or datetime.now(timezone.utc)
     age = exit_days = None
     if drill is not None and drill.get("finished"):
@@ -94,8 +95,9 @@ def _place(settings: Any) -> tuple[str, str, str]:
             facts.compliance.hq_jurisdiction.value or "unknown")
 
 
-def _last_drill(state_dir: Path, route: Route, status: str | None = None) -> dict[str, Any] | None:
-    for row in history.find(state_dir, bucket=route.physical, status=status, limit=50):
+def _last_drill(where: history.Where, route: Route,
+                status: str | None = None) -> dict[str, Any] | None:
+    for row in history.find(where, bucket=route.physical, status=status, limit=50):
         if (row["source_backend"], row["source_bucket"]) == (route.backend, route.physical):
             return row
     return None

@@ -108,7 +108,7 @@ async def list_drills(request: Request,
     if since is not None:  # the history keeps UTC times to the millisecond, as text
         aware = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
         when = aware.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-    rows = history.find(drills_of(request).state_dir, status=status, bucket=bucket, since=when,
+    rows = history.find(drills_of(request).history_at, status=status, bucket=bucket, since=when,
                         after=after, limit=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]

@@ -9,13 +9,15 @@ Two implementations of the same parts, chosen by the configuration:
   gateway replicas and the CLI: every request reads tokens and routes from the database, so a
   revocation or a switch holds on every replica from the next request on; locks are advisory
   locks; the audit chain is one table (service/state/*.py).
-Drill history, checkpoints and reports stay under STATE_DIR in both (see the README).
+Drill history is in the database too; checkpoints and reports stay under STATE_DIR (files a
+drill's coordinator writes; replicas that show each other's reports share that folder).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from ..audit import AuditLog
 from ..bucket_locks import BucketLocks
@@ -30,6 +32,8 @@ class State:
     routes: RouteTable
     locks: Any  # BucketLocks or PgBucketLocks: writing / exclusive / key
     audit: Any  # AuditLog or PgAuditLog: write / close
+    #: Where drills are recorded (exit_drills/history.py): the state folder, or database rows.
+    history: Any
     database: Any = None  # the PostgreSQL pool, when the state is there
 
     @property
@@ -66,14 +70,14 @@ def open_state(config: LoadedConfig, *, audit: bool = True) -> State:
         return State(TokenStore(config.state_dir),
                      RouteTable(config.state_dir, config.settings.buckets),
                      BucketLocks(config.state_dir / "locks"),
-                     AuditLog(config.audit_log) if audit else _NoAudit())
+                     AuditLog(config.audit_log) if audit else _NoAudit(), config.state_dir)
     from .audit import PgAuditLog
     from .locks import PgBucketLocks
     from .routes import PgRouteTable
     from .tokens import PgRows
 
     return State(TokenStore(rows=PgRows(db)), PgRouteTable(db, config.settings.buckets),
-                 PgBucketLocks(db), PgAuditLog(db), db)
+                 PgBucketLocks(db), PgAuditLog(db), PgRows(db), db)
 
 
 def current_routes(loaded: LoadedConfig) -> dict[str, Route]:
@@ -85,6 +89,22 @@ def current_routes(loaded: LoadedConfig) -> dict[str, Route]:
 
     try:
         return PgRouteTable(db, loaded.settings.buckets).all()
+    finally:
+        db.close()
+
+
+@contextmanager
+def history_of(loaded: LoadedConfig) -> Iterator[Any]:
+    """Where drills are recorded, for a command: the state folder, or the shared database
+    (opened for the command's duration)."""
+    db = open_database(loaded)
+    if db is None:
+        yield loaded.state_dir
+        return
+    from .tokens import PgRows
+
+    try:
+        yield PgRows(db)
     finally:
         db.close()
 

@@ -31,6 +31,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             logical TEXT PRIMARY KEY, backend TEXT NOT NULL, physical TEXT NOT NULL);
         CREATE TABLE audit (seq BIGINT PRIMARY KEY, line TEXT NOT NULL, sha256 TEXT NOT NULL);
     """),
+    (2, "drill history (exit_drills/history.py: the same columns as its SQLite table)", """
+        CREATE TABLE drills (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, source_backend TEXT NOT NULL,
+            source_bucket TEXT NOT NULL, source_prefix TEXT NOT NULL,
+            target_backend TEXT NOT NULL, target_bucket TEXT NOT NULL,
+            target_prefix TEXT NOT NULL, mode TEXT NOT NULL, cleanup INTEGER NOT NULL,
+            status TEXT NOT NULL, started TEXT NOT NULL, finished TEXT, report_dir TEXT NOT NULL,
+            switch_eligible INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX drills_route ON drills (source_backend, source_bucket, target_backend,
+                                             status, finished);
+    """),
 ]
 LATEST = MIGRATIONS[-1][0]
 #: Advisory lock keys (first of two int4 keys): one namespace per use.

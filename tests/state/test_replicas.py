@@ -20,7 +20,7 @@ import pytest
 from exit_drills.runner import run_drill
 from exit_drills.spec import DrillSpec, Endpoint, Mode
 from service.config import LoadedConfig, load
-from service.state import open_state
+from service.state import history_of, open_state
 from tests.servers.postgres import PostgresServer, reachable_root, start_postgres
 from tests.servers.process import free_port
 
@@ -145,8 +145,9 @@ def test_writes_through_both_replicas_during_a_switch_lose_nothing(
         time.sleep(1.1)
         spec = DrillSpec(source=Endpoint(backend="main", bucket="busy"),
                          target=Endpoint(backend="spare", bucket="busy-exit"), mode=Mode.full)
-        assert run_drill(spec, config.settings.backends, base_dir=config.base_dir,
-                         state_dir=config.state_dir).status == "passed"
+        with history_of(config) as history_at:  # recorded in the shared database
+            assert run_drill(spec, config.settings.backends, base_dir=config.base_dir,
+                             state_dir=config.state_dir, history_at=history_at).status == "passed"
         time.sleep(1.1)
         acknowledged: list[str] = []
         lock = threading.Lock()
@@ -238,11 +239,21 @@ def test_an_installation_moves_from_files_to_postgresql(tmp_path: Path,
     before.routes.remove("configured")
     for index in range(7):
         before.audit.write({"action": "GET", "n": index})
+    spec = DrillSpec(source=Endpoint(backend="main", bucket="imaging"),
+                     target=Endpoint(backend="spare", bucket="imaging-exit"), mode=Mode.full)
+    from datetime import datetime, timezone
+
+    from exit_drills import history
+
+    history.record_start(before.history, "d-moved", spec, files_dir / "reports",
+                         datetime.now(timezone.utc))
+    history.record_finish(before.history, "d-moved", "passed", datetime.now(timezone.utc),
+                          switch_eligible=True)
     before.close()
     exported = _sortie("state", "export", "--out", str(tmp_path / "state.jsonl"), "--config",
                        str(files_dir / "sortie.yaml"), env={})
     assert exported.returncode == 0, exported.stderr
-    assert "2 token, 2 route, 0 deleting, 7 audit" in exported.stdout
+    assert "2 token, 2 route, 0 deleting, 1 drill, 7 audit" in exported.stdout
 
     url = new_database(server_postgres)
     env = {"SORTIE_TEST_DB": url}
@@ -257,5 +268,7 @@ def test_an_installation_moves_from_files_to_postgresql(tmp_path: Path,
         assert after.routes.all() == {"imaging": Route("spare", "imaging-exit")}
         assert after.routes.get("configured") is None
         assert after.audit.verify().lines == 7
+        moved = history.latest_passed_drill(after.history, "main", "imaging", "spare")
+        assert moved is not None and moved["id"] == "d-moved"
     finally:
         after.close()

@@ -143,8 +143,32 @@ def test_an_old_schema_is_refused_until_migrated(config: LoadedConfig) -> None:
         db.execute("DELETE FROM sortie_schema")
         with pytest.raises(SchemaOutOfDate, match="sortie state migrate"):
             open_database(config)
-        db.execute("DROP TABLE tokens, routes, route_deletes, audit")
+        db.execute("DROP TABLE tokens, routes, route_deletes, audit, drills")
         assert migrate(db) and not migrate(db)  # the second run has nothing to do
     finally:
         db.close()
     open_database(config).close()
+
+
+def test_the_drill_history_is_one(config: LoadedConfig, state: State) -> None:
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from exit_drills import history
+    from exit_drills.spec import DrillSpec, Endpoint, Mode
+
+    other = open_state(config)
+    try:
+        spec = DrillSpec(source=Endpoint(backend="main", bucket="scans"),
+                         target=Endpoint(backend="spare", bucket="scans-exit"), mode=Mode.full)
+        history.record_start(state.history, "d1", spec, Path("/reports/d1"),
+                             datetime.now(timezone.utc))
+        assert history.get(other.history, "d1")["status"] == "running"
+        history.record_finish(state.history, "d1", "passed", datetime.now(timezone.utc),
+                              switch_eligible=True)
+        latest = history.latest_passed_drill(other.history, "main", "scans", "spare")
+        assert latest is not None and latest["id"] == "d1" and latest["switch_eligible"] == 1
+        assert [r["id"] for r in history.find(other.history, bucket="scans-exit")] == ["d1"]
+        assert not history.import_row(other.history, history.export_rows(state.history)[0])
+    finally:
+        other.close()
