@@ -49,10 +49,13 @@ def access_of(request: Request) -> Access:
 
 
 class AccessMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics, audit: AuditLog) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, audit: AuditLog,
+                 audited_prefix: str = AUDITED_PREFIX) -> None:
         self.app = app
         self.metrics = metrics
         self.audit = audit
+        #: Paths whose requests are audited (the REST API's /v1/; every path of the S3 front).
+        self.audited_prefix = audited_prefix
 
     def _write(self, entry: dict[str, Any]) -> None:
         """One audit line, in a worker thread (a file write, or a PostgreSQL round trip). When
@@ -95,7 +98,7 @@ class AccessMiddleware:
             operation = access.action or "other"
             self.metrics.observe(access.backend or "-", operation, counts["status"], seconds,
                                  counts["in"], counts["out"])
-            if scope["path"].startswith(AUDITED_PREFIX):
+            if scope["path"].startswith(self.audited_prefix):
                 # `bytes`: object data moved (what a reader of health data got); raw totals beside.
                 data_bytes = 0
                 if operation == "put_object":

@@ -99,6 +99,20 @@ class StateSettings(BaseModel):
     pool_size: int = Field(default=50, ge=2, le=1000)
 
 
+class S3ApiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: Port of the S3-compatible front (service/s3api/); None: not served (`serve --s3-port`).
+    port: int | None = Field(default=None, ge=1, le=65535)
+    #: Address it listens on (the REST API's `--host` by default).
+    host: str | None = None
+    #: The region clients sign for (SigV4's credential scope).
+    region: str = "us-east-1"
+    #: Key file that seals the S3 secret keys of tokens (0600; made on first use). Several
+    #: replicas need the same file. Default: STATE_DIR/s3-secrets.key.
+    secrets_key: Path | None = None
+
+
 class EvidenceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -116,6 +130,8 @@ class SortieConfig(BaseModel):
     state_dir: Path = Path("data/state")
     #: Tokens, routes, locks and the audit chain in PostgreSQL instead (several replicas).
     state: StateSettings = Field(default_factory=StateSettings)
+    #: The S3-compatible front: existing S3 clients through the same buckets and tokens.
+    s3_api: S3ApiSettings = Field(default_factory=S3ApiSettings)
     #: Logical bucket -> where it lives; buckets created through the API are added at run time.
     buckets: dict[str, BucketRoute] = Field(default_factory=dict)
     #: Backend of buckets created through the API without naming one (default: the first backend).
@@ -250,6 +266,13 @@ class LoadedConfig(BaseModel):
         path = self.settings.evidence.signing_key
         if path is None:
             return None
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def s3_secrets_key(self) -> Path:
+        path = self.settings.s3_api.secrets_key
+        if path is None:
+            return self.state_dir / "s3-secrets.key"
         return path if path.is_absolute() else self.base_dir / path
 
     @property

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     buckets TEXT NOT NULL,
     created TEXT NOT NULL,
     revoked TEXT,
-    expires TEXT                   -- ISO time after which the token is refused; NULL: never
+    expires TEXT,                  -- ISO time after which the token is refused; NULL: never
+    s3_secret TEXT                 -- the S3 front's secret key, sealed (service/s3api/keys.py)
 );
 """
 
@@ -94,6 +95,8 @@ class SqliteRows:
             columns = {row[1] for row in db.execute("PRAGMA table_info(tokens)")}
             if "expires" not in columns:  # tokens made before they could expire: never do
                 db.execute("ALTER TABLE tokens ADD COLUMN expires TEXT")
+            if "s3_secret" not in columns:  # tokens made before the S3 front: no S3 key
+                db.execute("ALTER TABLE tokens ADD COLUMN s3_secret TEXT")
         # Reads run on every request: one long-lived connection saves opening the file each
         # time. In autocommit mode each query still sees what other processes (the CLI) committed,
         # so a revocation applies from the next request on.
@@ -193,6 +196,22 @@ class TokenStore:
 
     def is_empty(self) -> bool:
         return not self._rows.query("SELECT 1 FROM tokens LIMIT 1")
+
+    def set_s3_secret(self, token_id: str, sealed: str) -> None:
+        """Give an active token S3 credentials (its secret sealed by the caller)."""
+        if self._rows.execute("UPDATE tokens SET s3_secret = ? WHERE id = ? AND revoked IS NULL",
+                              (sealed, token_id)) != 1:
+            raise ValueError(f"no active token {token_id!r}")
+
+    def s3_identity(self, token_id: str) -> tuple[TokenInfo, str] | None:
+        """An active, unexpired token with S3 credentials, and its sealed secret."""
+        rows = self._rows.query(
+            "SELECT id, hash, name, scopes, buckets, created, revoked, expires, s3_secret "
+            "FROM tokens WHERE id = ?", (token_id,))
+        if not rows or rows[0][6] is not None or not rows[0][8]:
+            return None
+        info = _info(rows[0][:8])
+        return None if info.expired() else (info, str(rows[0][8]))
 
     def export_rows(self) -> list[tuple[Any, ...]]:
         """Every token row as stored (hashes, never secrets), to move an installation."""

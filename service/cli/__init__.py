@@ -69,7 +69,10 @@ backends_app.command("sweep")(backends_sweep)
 @app.command()
 def serve(config: ConfigOption = None,
           host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000) -> None:
+          port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+          s3_port: Annotated[Optional[int], typer.Option(
+              help="Also serve the S3-compatible API on this port (config: s3_api.port).")]
+          = None) -> None:
     """Start the gateway."""
     import uvicorn
 
@@ -100,8 +103,32 @@ def serve(config: ConfigOption = None,
                    "with `sortie token create --scope admin` (and revoke the old one)", err=True)
     typer.echo(f"sortie: serving on http://{host}:{port} with {loaded.source} "
                f"({', '.join(sorted(loaded.settings.backends))})", err=True)
-    server = uvicorn.Config(application, host=host, port=port, log_level="info")
-    uvicorn.Server(server).run(sockets=[listener])
+    server = uvicorn.Server(uvicorn.Config(application, host=host, port=port,
+                                           log_level="info"))
+    s3_port = s3_port or loaded.settings.s3_api.port
+    if s3_port is None:
+        server.run(sockets=[listener])
+        return
+    from ..s3api.app import create_s3_app
+
+    s3_host = loaded.settings.s3_api.host or host
+    s3_listener = _bind(s3_host, s3_port)
+    s3_server = uvicorn.Server(uvicorn.Config(create_s3_app(loaded, application), host=s3_host,
+                                              port=s3_port, log_level="info", lifespan="off"))
+    typer.echo(f"sortie: S3 API on http://{s3_host}:{s3_port} (region "
+               f"{loaded.settings.s3_api.region}; credentials: sortie token create --s3)",
+               err=True)
+
+    async def both() -> None:
+        import asyncio
+
+        # The REST server owns the lifespan (the shared state opens and closes with it).
+        await asyncio.gather(server.serve(sockets=[listener]),
+                             s3_server.serve(sockets=[s3_listener]))
+
+    import asyncio
+
+    asyncio.run(both())
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -175,16 +202,33 @@ def token_create(
         = ["*"],
         expires_in: Annotated[Optional[str], typer.Option(
             help="Refuse the token after this long: 90d, 12h, 30m (default: never).")] = None,
+        s3: Annotated[bool, typer.Option(
+            "--s3", help="Also print S3 credentials (access key id, secret access key) for the "
+                         "S3 front, bound to the same scopes and buckets.")] = False,
         ) -> None:
     """Create a token and print it once (only its hash is stored)."""
     try:
         lifetime = parse_duration(expires_in) if expires_in else None
-        token, info = token_store(config).create(name, scope, bucket, lifetime)
+        store = token_store(config)
+        token, info = store.create(name, scope, bucket, lifetime)
     except ValueError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"sortie: token {info.id} ({', '.join(sorted(info.scopes))} on "
                f"{', '.join(info.buckets)})", err=True)
     typer.echo(token)
+    if s3:
+        from adapters.encryption.keys import KeyFileError
+
+        from ..s3api import keys
+
+        try:
+            sealing = keys.sealing_key(load_config(config).s3_secrets_key, create=True)
+        except KeyFileError as exc:
+            raise fail(str(exc), 1) from None
+        secret = keys.new_secret()
+        store.set_s3_secret(info.id, keys.seal(sealing, info.id, secret))
+        typer.echo(f"access_key_id: {keys.access_key_of(info.id)}\n"
+                   f"secret_access_key: {secret}")
 
 
 @token_app.command("list")

@@ -42,6 +42,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX drills_route ON drills (source_backend, source_bucket, target_backend,
                                              status, finished);
     """),
+    (3, "S3 front credentials (a token's sealed secret key)", """
+        ALTER TABLE tokens ADD COLUMN s3_secret TEXT;
+    """),
 ]
 LATEST = MIGRATIONS[-1][0]
 #: Advisory lock keys (first of two int4 keys): one namespace per use.

@@ -1,0 +1,387 @@
+"""The S3 front: existing S3 clients (boto3, the AWS CLI, SDKs) over the same service layer as the
+REST API (service/gateway.py): the same logical buckets, routes and exit switch, tokens (as S3
+credentials), scopes, audit, integrity checks and client-side encryption.
+
+Path-style requests, SigV4 (header, presigned, signed and unsigned aws-chunked bodies with
+trailing checksums). Operations built: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+GetBucketLocation, ListObjectsV2 and V1, GetObject (one range), HeadObject, PutObject,
+DeleteObject, DeleteObjects. Everything else answers `NotImplemented` (501), saying so.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from functools import partial
+from typing import Any, Iterator
+from urllib.parse import parse_qsl, unquote
+
+import anyio.to_thread
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, HashMismatch,
+                             IntegrityError, InvalidMetadata, InvalidName, InvalidRequest,
+                             ObjectNotFound, RangeNotSatisfiable, StorageError, TransientError)
+from adapters.metadata import validate_user
+
+from .. import headers as h
+from ..access import Access
+from ..bodies import ObjectStream, run_with_body
+from ..gateway import Gateway
+from ..tokens import TokenInfo, TokenStore
+from . import keys, sigv4, xml
+from .chunked import ChunkError, decode
+from .listing import ListingError, list_v1, list_v2
+
+#: Query parameters that name a subresource this front does not serve.
+_NOT_BUILT = {"acl", "versioning", "lifecycle", "policy", "tagging", "cors", "website",
+              "encryption", "object-lock", "replication", "logging", "notification", "uploads",
+              "uploadId", "partNumber", "versions", "select", "restore", "retention",
+              "legal-hold", "accelerate", "requestPayment", "analytics", "inventory", "metrics",
+              "ownershipControls", "publicAccessBlock", "intelligent-tiering", "attributes"}
+_CHUNKED = (sigv4.STREAMING_SIGNED, sigv4.STREAMING_UNSIGNED_TRAILER)
+
+
+class S3Error(Exception):
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+class S3Front:
+    def __init__(self, gateway: Gateway, tokens: TokenStore, region: str,
+                 secrets_key: Any) -> None:
+        self.gateway = gateway
+        self.tokens = tokens
+        self.region = region
+        self.secrets_key = secrets_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        request_id = uuid.uuid4().hex[:16].upper()
+        try:
+            response = await self._handle(request)
+        except S3Error as exc:
+            response = _error(exc.code, exc.message, exc.status, scope["path"], request_id)
+        except sigv4.AuthFailure as exc:
+            response = _error(exc.code, exc.message, exc.status, scope["path"], request_id)
+        except ChunkError as exc:
+            response = _error(exc.code, exc.message, 400, scope["path"], request_id)
+        except StorageError as exc:
+            code, status = _storage_code(exc)
+            response = _error(code, exc.message, status, scope["path"], request_id)
+            if isinstance(exc, TransientError):
+                response.headers["Retry-After"] = "5"
+        response.headers["x-amz-request-id"] = request_id
+        if response.status_code >= 400 and scope["method"] in ("PUT", "POST"):
+            # Refused before its body was read: the rest of the body would be taken for the
+            # next request on this connection.
+            response.headers["Connection"] = "close"
+        await response(scope, receive, send)
+
+    # ---- authentication and authorisation ----------------------------------------------------
+    def _secret_of(self, access_key: str) -> str | None:
+        token_id = keys.token_id_of(access_key)
+        identity = self.tokens.s3_identity(token_id) if token_id else None
+        if identity is None:
+            return None
+        return keys.unseal(self.secrets_key, identity[0].id, identity[1])
+
+    def _authenticate(self, request: Request) -> tuple[sigv4.Credentials, TokenInfo]:
+        signed = sigv4.Request(request.method, request.scope.get("raw_path", b"").decode("latin-1")
+                               or request.url.path,
+                               request.scope.get("query_string", b"").decode("latin-1"),
+                               {k.lower(): v for k, v in request.headers.items()})
+        credentials = sigv4.verify(signed, self._secret_of, self.region)
+        token_id = keys.token_id_of(credentials.access_key) or ""
+        identity = self.tokens.s3_identity(token_id)
+        if identity is None:  # revoked between the two reads
+            raise sigv4.AuthFailure("InvalidAccessKeyId", "the access key id was revoked")
+        return credentials, identity[0]
+
+    @staticmethod
+    def _allow(token: TokenInfo, scope: str, bucket: str | None, access: Access) -> None:
+        access.token_id = token.id
+        if not token.allows(scope, bucket):  # type: ignore[arg-type]
+            raise S3Error("AccessDenied", f"token {token.id} has no {scope!r} scope"
+                          + (f" on bucket {bucket!r}" if bucket else ""), 403)
+
+    # ---- dispatch ----------------------------------------------------------------------------
+    async def _handle(self, request: Request) -> Response:
+        access: Access = request.scope.setdefault("state", {}).setdefault("access", Access())
+        credentials, token = await anyio.to_thread.run_sync(self._authenticate, request)
+        path = unquote(request.scope.get("raw_path", b"").decode("latin-1")
+                       or request.url.path)
+        bucket, _, key = path.lstrip("/").partition("/")
+        query = dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1"),
+                               keep_blank_values=True))
+        access.bucket, access.key = bucket or None, key or None
+        built = _NOT_BUILT.intersection(query)
+        if built:
+            raise S3Error("NotImplemented", f"{sorted(built)[0]!r} is not served by Sortie's "
+                                            "S3 front", 501)
+        method = request.method
+        if not bucket:
+            if method != "GET":
+                raise S3Error("MethodNotAllowed", "only GET (ListBuckets) on /", 405)
+            access.action = "list_buckets"
+            return await self._list_buckets(token)
+        if not key:
+            return await self._bucket(request, method, bucket, query, token, access)
+        return await self._object(request, method, bucket, key, credentials, token, access)
+
+    async def _bucket(self, request: Request, method: str, bucket: str, query: dict[str, str],
+                      token: TokenInfo, access: Access) -> Response:
+        run = self._run
+        if method == "PUT":
+            access.action = "create_bucket"
+            self._allow(token, "write", bucket, access)
+            try:
+                route = await run(self.gateway.create_bucket, bucket)
+            except AlreadyExists:
+                raise S3Error("BucketAlreadyOwnedByYou", "the bucket exists and is yours",
+                              409) from None
+            access.backend = route.backend
+            return Response(status_code=200, headers={"Location": f"/{bucket}"})
+        if method == "DELETE":
+            access.action = "delete_bucket"
+            self._allow(token, "write", bucket, access)
+            await run(self.gateway.delete_bucket, bucket)
+            return Response(status_code=204)
+        if method == "HEAD":
+            access.action = "head_bucket"
+            self._allow(token, "read", bucket, access)
+            await run(self._exists, bucket, access)
+            return Response(status_code=200, headers={"x-amz-bucket-region": self.region})
+        if method == "POST" and "delete" in query:
+            access.action = "delete_objects"
+            self._allow(token, "write", bucket, access)
+            return await self._delete_objects(request, bucket)
+        if method != "GET":
+            raise S3Error("MethodNotAllowed", f"{method} on a bucket", 405)
+        self._allow(token, "read", bucket, access)
+        if "location" in query:
+            access.action = "get_bucket_location"
+            await run(self._exists, bucket, access)
+            location = "" if self.region == "us-east-1" else self.region
+            return _xml(xml.location(location))
+        access.action = "list_objects"
+        await run(self._exists, bucket, access)
+        lister = list_v2 if query.get("list-type") == "2" else list_v1
+        try:
+            return _xml(await run(lister, self.gateway, bucket, query))
+        except ListingError as exc:
+            raise S3Error("InvalidArgument", str(exc), 400) from None
+
+    def _exists(self, bucket: str, access: Access) -> None:
+        target = self.gateway.resolve(bucket)
+        access.backend = target.route.backend
+        if not target.store.bucket_exists(target.route.physical):
+            raise BucketNotFound("no such bucket", bucket=bucket)
+
+    async def _list_buckets(self, token: TokenInfo) -> Response:
+        routes = await self._run(self.gateway.list_buckets)
+        names = [(name, None) for name in sorted(routes) if token.sees(name)]
+        return _xml(xml.buckets(names, f"sortie-{token.id}"))
+
+    async def _delete_objects(self, request: Request, bucket: str) -> Response:
+        import xml.etree.ElementTree as ElementTree
+
+        body = await request.body()
+        if len(body) > 2 * 1024 * 1024:
+            raise S3Error("MalformedXML", "the Delete document is over 2 MiB", 400)
+        try:
+            root = ElementTree.fromstring(body)
+        except ElementTree.ParseError:
+            raise S3Error("MalformedXML", "the Delete document is not XML", 400) from None
+        quiet = any(e.tag.endswith("Quiet") and (e.text or "").strip() == "true" for e in root)
+        wanted = [(obj.find("{*}Key") if obj.find("{*}Key") is not None else obj.find("Key"))
+                  for obj in root if obj.tag.endswith("Object")]
+        if len(wanted) > 1000:
+            raise S3Error("MalformedXML", "at most 1000 keys per Delete", 400)
+        done, failed = [], []
+        for element in wanted:
+            key = (element.text or "") if element is not None else ""
+            try:
+                await self._run(self.gateway.delete_object, bucket, key)
+                done.append(key)
+            except StorageError as exc:
+                failed.append((key, _storage_code(exc)[0], exc.message))
+        parts = "" if quiet else "".join(f"<Deleted>{xml.element('Key', k)}</Deleted>"
+                                         for k in done)
+        parts += "".join(f"<Error>{xml.element('Key', k)}{xml.element('Code', c)}"
+                         f"{xml.element('Message', m)}</Error>" for k, c, m in failed)
+        return _xml(xml.document("DeleteResult", parts))
+
+    async def _object(self, request: Request, method: str, bucket: str, key: str,
+                      credentials: sigv4.Credentials, token: TokenInfo,
+                      access: Access) -> Response:
+        if method == "PUT":
+            access.action = "put_object"
+            self._allow(token, "write", bucket, access)
+            if "x-amz-copy-source" in request.headers:
+                raise S3Error("NotImplemented", "CopyObject is not served by Sortie's S3 front "
+                                                "yet", 501)
+            return await self._put(request, bucket, key, credentials, access)
+        if method in ("GET", "HEAD"):
+            access.action = "get_object" if method == "GET" else "head_object"
+            self._allow(token, "read", bucket, access)
+            return await self._get(request, bucket, key, head=method == "HEAD", access=access)
+        if method == "DELETE":
+            access.action = "delete_object"
+            self._allow(token, "write", bucket, access)
+            await self._run(self._delete, bucket, key, access)
+            return Response(status_code=204)
+        raise S3Error("NotImplemented", f"{method} on an object is not served", 501)
+
+    def _delete(self, bucket: str, key: str, access: Access) -> None:
+        access.backend = self.gateway.resolve(bucket).route.backend
+        self.gateway.delete_object(bucket, key)
+
+    async def _put(self, request: Request, bucket: str, key: str,
+                   credentials: sigv4.Credentials, access: Access) -> Response:
+        headers = request.headers
+        mode = credentials.payload_hash
+        chunked = mode in _CHUNKED
+        size_header = headers.get("x-amz-decoded-content-length") if chunked else \
+            headers.get("content-length")
+        size = int(size_header) if size_header and size_header.isdigit() else None
+        expected = mode.lower() if len(mode) == 64 else None  # the body's SHA-256, signed
+        metadata = _user_metadata(request)
+        content_type = h.check_content_type(headers.get("content-type"))
+        md5 = hashlib.md5()  # noqa: S324 - the S3 ETag clients compare, not a security hash
+        content_md5 = headers.get("content-md5")
+
+        def consume(raw: Iterator[bytes]) -> Any:
+            body: Iterator[bytes] = raw
+            if chunked:
+                body = decode(raw, signed=credentials if mode == sigv4.STREAMING_SIGNED else None,
+                              trailer=headers.get("x-amz-trailer"))
+            body = _md5_checked(body, md5, content_md5)
+            target = self.gateway.resolve(bucket)
+            access.backend = target.route.backend
+            try:
+                return self.gateway.put_object(bucket, key, body, size=size,
+                                               content_type=content_type, metadata=metadata,
+                                               expected_sha256=expected)
+            except HashMismatch:
+                raise S3Error("XAmzContentSHA256Mismatch", "the body's SHA-256 is not the "
+                              "x-amz-content-sha256 signed with the request", 400) from None
+
+        info = await run_with_body(request.stream(), consume,
+                                   idle_timeout=self.gateway.config.settings.limits
+                                   .body_idle_timeout_s)
+        # The ETag is Sortie's SHA-256, as GET and listings give it (recording the MD5 at ingest,
+        # which some clients compare, is not built yet); Content-MD5 was checked above.
+        return Response(status_code=200, headers={"ETag": f'"{info.sha256 or ""}"'})
+
+    async def _get(self, request: Request, bucket: str, key: str, *, head: bool,
+                   access: Access) -> Response:
+        byte_range = h.parse_range(request.headers.get("range")) if not head else None
+
+        def open_reader() -> Any:
+            access.backend = self.gateway.resolve(bucket).route.backend
+            if head:
+                return self.gateway.head_object(bucket, key)
+            return self.gateway.get_object(bucket, key, byte_range)
+
+        try:
+            opened = await self._run(open_reader)
+        except RangeNotSatisfiable as exc:
+            raise S3Error("InvalidRange", exc.message, 416) from None
+        info = opened if head else opened.info
+        out = {"ETag": f'"{info.sha256 or info.etag or ""}"',
+               "Last-Modified": h.object_headers(info).get("last-modified", ""),
+               "Content-Type": info.content_type or "application/octet-stream",
+               "Accept-Ranges": "bytes"}
+        if info.sha256:
+            out["x-amz-meta-sortie-sha256"] = info.sha256
+        for name, value in info.metadata.items():
+            if not name.startswith("sortie:"):
+                out[f"x-amz-meta-{name.lower()}"] = h.encode_word(value)
+        if head:
+            out["Content-Length"] = str(info.size)
+            return Response(status_code=200, headers=out)
+        reader = opened
+        out["Content-Length"] = str(reader.length)
+        status = 200
+        if byte_range is not None:
+            status = 206
+            out["Content-Range"] = f"bytes {reader.start}-{reader.end}/{info.size}"
+        stream = ObjectStream(reader)
+        return StreamingResponse(stream.chunks(), status_code=status, headers=out,
+                                 background=BackgroundTask(stream.stop))
+
+    @staticmethod
+    async def _run(function: Any, *args: Any) -> Any:
+        return await anyio.to_thread.run_sync(partial(function, *args))
+
+
+def _md5_checked(body: Iterator[bytes], md5: Any, content_md5: str | None) -> Iterator[bytes]:
+    for chunk in body:
+        md5.update(chunk)
+        yield chunk
+    if content_md5 is not None and base64.b64encode(md5.digest()).decode() != content_md5:
+        raise S3Error("BadDigest", "the Content-MD5 you specified did not match what we "
+                                   "received", 400)
+
+
+def _user_metadata(request: Request) -> dict[str, str]:
+    found = {}
+    for name, value in request.headers.items():
+        lowered = name.lower()
+        if lowered.startswith("x-amz-meta-"):
+            found[lowered[len("x-amz-meta-"):]] = h.decode_value(value, lowered)
+    try:
+        return validate_user(found)
+    except InvalidMetadata as exc:
+        raise S3Error("InvalidArgument", exc.message, 400) from None
+
+
+def _storage_code(exc: StorageError) -> tuple[str, int]:
+    if isinstance(exc, BucketNotFound):
+        return "NoSuchBucket", 404
+    if isinstance(exc, ObjectNotFound):
+        return "NoSuchKey", 404
+    if isinstance(exc, Conflict) and "not empty" in exc.message.lower():
+        return "BucketNotEmpty", 409
+    if isinstance(exc, AlreadyExists):
+        return "BucketAlreadyOwnedByYou", 409
+    if isinstance(exc, Conflict):
+        return "OperationAborted", 409
+    if isinstance(exc, InvalidName):
+        return "InvalidBucketName" if exc.key is None else "KeyTooLongError", 400
+    if isinstance(exc, (HashMismatch, IntegrityError)):
+        return "BadDigest", 400
+    if isinstance(exc, InvalidRequest):
+        return "InvalidArgument", exc.http_status
+    if isinstance(exc, TransientError):
+        return "ServiceUnavailable", 503
+    return "InternalError", 500 if exc.http_status >= 500 else exc.http_status
+
+
+def _xml(body: bytes) -> Response:
+    return Response(body, media_type="application/xml")
+
+
+def _error(code: str, message: str, status: int, resource: str, request_id: str) -> Response:
+    return Response(xml.error(code, message, resource, request_id), status_code=status,
+                    media_type="application/xml")
+
+
+def create_s3_app(config: Any, rest: Any) -> Any:
+    """The S3 front over the REST app's gateway, tokens, audit and metrics (one process, one
+    state: the REST app's lifespan opens and closes them)."""
+    from ..access import AccessMiddleware
+
+    secrets_key = keys.sealing_key(config.s3_secrets_key, create=True)
+    front = S3Front(rest.state.gateway, rest.state.tokens, config.settings.s3_api.region,
+                    secrets_key)
+    return AccessMiddleware(front, metrics=rest.state.metrics, audit=rest.state.audit,
+                            audited_prefix="/")

@@ -1,0 +1,134 @@
+"""ListObjectsV2 and V1 over the gateway's listing: S3's parameters mapped onto Sortie's cursor
+pages (a continuation token holds the last key given and the Sortie cursor of its page; V1's
+marker skips keys up to the one named, page by page, so a deep V1 listing re-reads from the
+start), keys URL-encoded when `encoding-type=url` is asked."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Mapping
+from urllib.parse import quote
+
+from adapters.contract import MAX_LIST_LIMIT, ObjectInfo
+
+from ..gateway import Gateway
+from . import xml
+
+
+class ListingError(Exception):
+    pass
+
+
+def _max_keys(query: Mapping[str, str]) -> int:
+    try:
+        wanted = int(query.get("max-keys", str(MAX_LIST_LIMIT)))
+    except ValueError:
+        raise ListingError("max-keys must be a number") from None
+    return max(0, min(wanted, MAX_LIST_LIMIT))
+
+
+def _collect(gateway: Gateway, bucket: str, prefix: str, delimiter: str | None,
+             cursor: str | None, after: str,
+             wanted: int) -> tuple[list[ObjectInfo], list[str], tuple[str, str | None] | None]:
+    """Up to `wanted` entries (objects and common prefixes) after key `after`, and where to go
+    on: (the last key given, the Sortie cursor of the page holding it), None when complete."""
+    objects: list[ObjectInfo] = []
+    prefixes: list[str] = []
+    while True:
+        page_cursor = cursor
+        page = gateway.list_objects(bucket, prefix, delimiter, cursor, MAX_LIST_LIMIT)
+        objects += [info for info in page.objects if info.key > after]
+        prefixes += [common for common in page.common_prefixes if common > after]
+        cursor = page.next_cursor
+        if len(objects) + len(prefixes) >= wanted or not cursor:
+            break
+    if len(objects) + len(prefixes) > wanted:
+        # The page held more than asked: keep the first `wanted` in key order, and go on from
+        # the same page, after the last key kept.
+        merged = sorted([(o.key, o) for o in objects] + [(p, p) for p in prefixes],
+                        key=lambda pair: pair[0])[:wanted]
+        objects = [v for _, v in merged if isinstance(v, ObjectInfo)]
+        prefixes = [v for _, v in merged if isinstance(v, str)]
+        return objects, prefixes, (merged[-1][0], page_cursor)
+    if cursor is None:
+        return objects, prefixes, None
+    last = max([o.key for o in objects] + prefixes, default=after)
+    return objects, prefixes, (last, cursor)
+
+
+def encode_token(position: tuple[str, str | None]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(position)).encode()).decode()
+
+
+def decode_token(token: str) -> tuple[str, str | None]:
+    try:
+        after, cursor = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return str(after), cursor
+    except (ValueError, TypeError):
+        raise ListingError("the continuation token is not one this listing gave") from None
+
+
+def _contents(objects: list[ObjectInfo], encode: bool) -> str:
+    out = []
+    for info in objects:
+        etag = info.sha256 or (info.etag or "").strip('"')
+        out.append("<Contents>" + xml.element("Key", _key(info.key, encode))
+                   + xml.element("LastModified", xml.timestamp(info.last_modified))
+                   + xml.element("ETag", f'"{etag}"') + xml.element("Size", info.size)
+                   + xml.element("StorageClass", "STANDARD") + "</Contents>")
+    return "".join(out)
+
+
+def _key(key: str, encode: bool) -> str:
+    return quote(key, safe="/") if encode else key
+
+
+def _prefixes(prefixes: list[str], encode: bool) -> str:
+    return "".join(f"<CommonPrefixes>{xml.element('Prefix', _key(p, encode))}</CommonPrefixes>"
+                   for p in prefixes)
+
+
+def list_v2(gateway: Gateway, bucket: str, query: Mapping[str, str]) -> bytes:
+    prefix, delimiter = query.get("prefix", ""), query.get("delimiter") or None
+    encode = query.get("encoding-type") == "url"
+    wanted = _max_keys(query)
+    after, cursor = query.get("start-after", ""), None
+    if query.get("continuation-token"):
+        after, cursor = decode_token(query["continuation-token"])
+    objects, prefixes, position = _collect(gateway, bucket, prefix, delimiter, cursor,
+                                           after, wanted) if wanted else ([], [], None)
+    truncated = position is not None
+    body = (xml.element("Name", bucket) + xml.element("Prefix", _key(prefix, encode))
+            + xml.element("KeyCount", len(objects) + len(prefixes))
+            + xml.element("MaxKeys", wanted)
+            + (xml.element("Delimiter", delimiter) if delimiter else "")
+            + (xml.element("EncodingType", "url") if encode else "")
+            + xml.element("IsTruncated", "true" if truncated else "false")
+            + (xml.element("ContinuationToken", query["continuation-token"])
+               if "continuation-token" in query else "")
+            + (xml.element("StartAfter", query["start-after"]) if "start-after" in query else ""))
+    if position is not None:
+        body += xml.element("NextContinuationToken", encode_token(position))
+    return xml.document("ListBucketResult",
+                        body + _contents(objects, encode) + _prefixes(prefixes, encode))
+
+
+def list_v1(gateway: Gateway, bucket: str, query: Mapping[str, str]) -> bytes:
+    prefix, delimiter = query.get("prefix", ""), query.get("delimiter") or None
+    encode = query.get("encoding-type") == "url"
+    wanted = _max_keys(query)
+    marker = query.get("marker", "")
+    objects, prefixes, position = _collect(gateway, bucket, prefix, delimiter, None, marker,
+                                           wanted) if wanted else ([], [], None)
+    truncated = position is not None
+    body = (xml.element("Name", bucket) + xml.element("Prefix", _key(prefix, encode))
+            + xml.element("Marker", marker) + xml.element("MaxKeys", wanted)
+            + (xml.element("Delimiter", delimiter) if delimiter else "")
+            + (xml.element("EncodingType", "url") if encode else "")
+            + xml.element("IsTruncated", "true" if truncated else "false"))
+    if position is not None and delimiter:
+        body += xml.element("NextMarker", position[0])
+    return xml.document("ListBucketResult",
+                        body + _contents(objects, encode) + _prefixes(prefixes, encode))
+
