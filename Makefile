@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 STAMPS := .stamps
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+S3_PORT ?= 9000
 PYTEST_ARGS ?=
 
 .PHONY: run test test-encrypted bench install install-test clean
@@ -35,7 +36,7 @@ $(STAMPS)/servers: scripts/install-test-servers.sh
 	@mkdir -p $(STAMPS) && touch $@
 
 run: install
-	$(BIN)/sortie serve --host $(HOST) --port $(PORT)
+	$(BIN)/sortie serve --host $(HOST) --port $(PORT) --s3-port $(S3_PORT)
 
 # The conformance suite through the encryption layer over every rig is its own target (about two
 # minutes), so that `make test` stays near twelve minutes on two cores; .ci/run calls both.

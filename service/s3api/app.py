@@ -35,12 +35,12 @@ from ..gateway import Gateway
 from ..tokens import TokenInfo, TokenStore
 from . import keys, sigv4, xml
 from .chunked import ChunkError, decode
-from .listing import ListingError, list_v1, list_v2
+from .listing import ListingError, list_v1, list_v2, list_versions
 
 #: Query parameters that name a subresource this front does not serve.
 _NOT_BUILT = {"acl", "versioning", "lifecycle", "policy", "tagging", "cors", "website",
               "encryption", "object-lock", "replication", "logging", "notification", "uploads",
-              "uploadId", "partNumber", "versions", "select", "restore", "retention",
+              "uploadId", "partNumber", "select", "restore", "retention",
               "legal-hold", "accelerate", "requestPayment", "analytics", "inventory", "metrics",
               "ownershipControls", "publicAccessBlock", "intelligent-tiering", "attributes"}
 _CHUNKED = (sigv4.STREAMING_SIGNED, sigv4.STREAMING_UNSIGNED_TRAILER)
@@ -173,7 +173,8 @@ class S3Front:
             return _xml(xml.location(location))
         access.action = "list_objects"
         await run(self._exists, bucket, access)
-        lister = list_v2 if query.get("list-type") == "2" else list_v1
+        lister = list_versions if "versions" in query else \
+            list_v2 if query.get("list-type") == "2" else list_v1
         try:
             return _xml(await run(lister, self.gateway, bucket, query))
         except ListingError as exc:

@@ -132,3 +132,29 @@ def list_v1(gateway: Gateway, bucket: str, query: Mapping[str, str]) -> bytes:
     return xml.document("ListBucketResult",
                         body + _contents(objects, encode) + _prefixes(prefixes, encode))
 
+
+
+def list_versions(gateway: Gateway, bucket: str, query: Mapping[str, str]) -> bytes:
+    """ListObjectVersions of a bucket without versioning (Sortie keeps one version of each
+    key): every object once, as version `null`, the latest."""
+    prefix, delimiter = query.get("prefix", ""), query.get("delimiter") or None
+    wanted = _max_keys(query)
+    marker = query.get("key-marker", "")
+    objects, prefixes, position = _collect(gateway, bucket, prefix, delimiter, None, marker,
+                                           wanted) if wanted else ([], [], None)
+    body = (xml.element("Name", bucket) + xml.element("Prefix", prefix)
+            + xml.element("KeyMarker", marker) + xml.element("VersionIdMarker", "")
+            + xml.element("MaxKeys", wanted)
+            + (xml.element("Delimiter", delimiter) if delimiter else "")
+            + xml.element("IsTruncated", "true" if position is not None else "false"))
+    if position is not None:
+        body += xml.element("NextKeyMarker", position[0]) + xml.element("NextVersionIdMarker",
+                                                                        "null")
+    for info in objects:
+        etag = info.sha256 or (info.etag or "").strip('"')
+        body += ("<Version>" + xml.element("Key", info.key) + xml.element("VersionId", "null")
+                 + xml.element("IsLatest", "true")
+                 + xml.element("LastModified", xml.timestamp(info.last_modified))
+                 + xml.element("ETag", f'"{etag}"') + xml.element("Size", info.size)
+                 + xml.element("StorageClass", "STANDARD") + "</Version>")
+    return xml.document("ListVersionsResult", body + _prefixes(prefixes, False))
