@@ -4,8 +4,9 @@ credentials), scopes, audit, integrity checks and client-side encryption.
 
 Path-style requests, SigV4 (header, presigned, signed and unsigned aws-chunked bodies with
 trailing checksums). Operations built: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
-GetBucketLocation, ListObjectsV2 and V1, GetObject (one range), HeadObject, PutObject,
-DeleteObject, DeleteObjects. Everything else answers `NotImplemented` (501), saying so.
+GetBucketLocation, ListObjectsV2 and V1, ListObjectVersions, GetObject (one range), HeadObject,
+PutObject, CopyObject, DeleteObject, DeleteObjects, and the canned `private` ACL. Everything
+else answers `NotImplemented` (501), saying so.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from .chunked import ChunkError, decode
 from .listing import ListingError, list_v1, list_v2, list_versions
 
 #: Query parameters that name a subresource this front does not serve.
-_NOT_BUILT = {"acl", "versioning", "lifecycle", "policy", "tagging", "cors", "website",
+_NOT_BUILT = {"versioning", "lifecycle", "policy", "tagging", "cors", "website",
               "encryption", "object-lock", "replication", "logging", "notification", "uploads",
               "uploadId", "partNumber", "select", "restore", "retention",
               "legal-hold", "accelerate", "requestPayment", "analytics", "inventory", "metrics",
@@ -127,6 +128,9 @@ class S3Front:
             raise S3Error("NotImplemented", f"{sorted(built)[0]!r} is not served by Sortie's "
                                             "S3 front", 501)
         method = request.method
+        _canned_private_only(request)
+        if "acl" in query and bucket:
+            return await self._acl(request, method, bucket, key, token, access)
         if not bucket:
             if method != "GET":
                 raise S3Error("MethodNotAllowed", "only GET (ListBuckets) on /", 405)
@@ -180,6 +184,32 @@ class S3Front:
         except ListingError as exc:
             raise S3Error("InvalidArgument", str(exc), 400) from None
 
+    async def _acl(self, request: Request, method: str, bucket: str, key: str,
+                   token: TokenInfo, access: Access) -> Response:
+        """Sortie has one access model (tokens and their scopes): the only ACL is the canned
+        `private` one, the owner's FULL_CONTROL; it can be read, and set again."""
+        access.action = "get_acl" if method == "GET" else "put_acl"
+        self._allow(token, "read" if method == "GET" else "write", bucket, access)
+        if method == "PUT":
+            body = await request.body()
+            if body and b"FULL_CONTROL" not in body or body.count(b"<Grant>") > 1:
+                raise S3Error("NotImplemented", "only the canned private ACL (the owner's "
+                                                "FULL_CONTROL) is served", 501)
+        elif method != "GET":
+            raise S3Error("MethodNotAllowed", f"{method} on ?acl", 405)
+        await self._run(self._exists, bucket, access)
+        if key:
+            await self._run(self.gateway.head_object, bucket, key)
+        if method == "PUT":
+            return Response(status_code=200)
+        owner = f"sortie-{token.id}"
+        person = xml.element("ID", owner) + xml.element("DisplayName", owner)
+        return _xml(xml.document("AccessControlPolicy", (
+            f"<Owner>{person}</Owner><AccessControlList><Grant>"
+            '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+            f'xsi:type="CanonicalUser">{person}</Grantee>'
+            "<Permission>FULL_CONTROL</Permission></Grant></AccessControlList>")))
+
     def _exists(self, bucket: str, access: Access) -> None:
         target = self.gateway.resolve(bucket)
         access.backend = target.route.backend
@@ -227,8 +257,8 @@ class S3Front:
             access.action = "put_object"
             self._allow(token, "write", bucket, access)
             if "x-amz-copy-source" in request.headers:
-                raise S3Error("NotImplemented", "CopyObject is not served by Sortie's S3 front "
-                                                "yet", 501)
+                access.action = "copy_object"
+                return await self._copy(request, bucket, key, token, access)
             return await self._put(request, bucket, key, credentials, access)
         if method in ("GET", "HEAD"):
             access.action = "get_object" if method == "GET" else "head_object"
@@ -282,6 +312,42 @@ class S3Front:
         # which some clients compare, is not built yet); Content-MD5 was checked above.
         return Response(status_code=200, headers={"ETag": f'"{info.sha256 or ""}"'})
 
+    async def _copy(self, request: Request, bucket: str, key: str, token: TokenInfo,
+                    access: Access) -> Response:
+        """CopyObject through the service layer: the source streamed from its route to the
+        target's (any two logical buckets, any two backends), its recorded SHA-256 announced so
+        that a byte changed on the way stores nothing."""
+        source = unquote(request.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
+        source_bucket, _, source_key = source.partition("/")
+        if not source_bucket or not source_key:
+            raise S3Error("InvalidArgument", "x-amz-copy-source must be /BUCKET/KEY", 400)
+        self._allow(token, "read", source_bucket, access)
+        directive = request.headers.get("x-amz-metadata-directive", "COPY").upper()
+        if directive not in ("COPY", "REPLACE"):
+            raise S3Error("InvalidArgument", "x-amz-metadata-directive is COPY or REPLACE", 400)
+        if (source_bucket, source_key) == (bucket, key) and directive == "COPY":
+            raise S3Error("InvalidRequest", "This copy request is illegal because it is trying "
+                          "to copy an object to itself without changing the object's metadata",
+                          400)
+        replaced = _user_metadata(request) if directive == "REPLACE" else None
+        content_type = h.check_content_type(request.headers.get("content-type"))
+
+        def copy() -> Any:
+            access.backend = self.gateway.resolve(bucket).route.backend
+            with self.gateway.get_object(source_bucket, source_key, None) as reader:
+                info = reader.info
+                return self.gateway.put_object(
+                    bucket, key, iter(reader), size=info.size,
+                    content_type=content_type if replaced is not None else info.content_type,
+                    metadata=replaced if replaced is not None else
+                    {k: v for k, v in info.metadata.items() if not k.startswith("sortie:")},
+                    expected_sha256=info.sha256)
+
+        stored = await self._run(copy)
+        return _xml(xml.document("CopyObjectResult",
+                                 xml.element("LastModified", xml.timestamp(stored.last_modified))
+                                 + xml.element("ETag", f'"{stored.sha256 or ""}"')))
+
     async def _get(self, request: Request, bucket: str, key: str, *, head: bool,
                    access: Access) -> Response:
         byte_range = h.parse_range(request.headers.get("range")) if not head else None
@@ -301,8 +367,8 @@ class S3Front:
                "Last-Modified": h.object_headers(info).get("last-modified", ""),
                "Content-Type": info.content_type or "application/octet-stream",
                "Accept-Ranges": "bytes"}
-        if info.sha256:
-            out["x-amz-meta-sortie-sha256"] = info.sha256
+        if info.sha256:  # not as x-amz-meta-*: a client copying user metadata would send it back
+            out["x-sortie-sha256"] = info.sha256
         for name, value in info.metadata.items():
             if not name.startswith("sortie:"):
                 out[f"x-amz-meta-{name.lower()}"] = h.encode_word(value)
@@ -322,6 +388,14 @@ class S3Front:
     @staticmethod
     async def _run(function: Any, *args: Any) -> Any:
         return await anyio.to_thread.run_sync(partial(function, *args))
+
+
+def _canned_private_only(request: Request) -> None:
+    acl = request.headers.get("x-amz-acl")
+    grants = [name for name in request.headers if name.lower().startswith("x-amz-grant-")]
+    if (acl is not None and acl != "private") or grants:
+        raise S3Error("NotImplemented", "only the canned private ACL is served: access is "
+                                        "given by Sortie's tokens and their scopes", 501)
 
 
 def _md5_checked(body: Iterator[bytes], md5: Any, content_md5: str | None) -> Iterator[bytes]:

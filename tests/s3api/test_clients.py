@@ -218,3 +218,33 @@ def test_the_minio_client_library(front: Front, admin: tuple[str, str, str]) -> 
     stat = client.stat_object("minio-made", "blob.bin")
     assert stat.size == len(data)
     assert [o.object_name for o in client.list_objects("minio-made")] == ["blob.bin"]
+
+
+def test_copy_and_the_private_acl(front: Front, admin: tuple[str, str, str]) -> None:
+    s3 = front.client(admin[0], admin[1])
+    s3.create_bucket(Bucket="copy-src", ACL="private")
+    s3.create_bucket(Bucket="copy-dst")
+    body = os.urandom(2 * 1024 * 1024 + 5)
+    s3.put_object(Bucket="copy-src", Key="a", Body=body, Metadata={"study": "1"},
+                  ContentType="application/dicom")
+    copied = s3.copy_object(Bucket="copy-dst", Key="b", CopySource={"Bucket": "copy-src",
+                                                                    "Key": "a"})
+    assert copied["CopyObjectResult"]["ETag"] == f'"{hashlib.sha256(body).hexdigest()}"'
+    got = s3.get_object(Bucket="copy-dst", Key="b")
+    assert got["Body"].read() == body and got["Metadata"] == {"study": "1"}
+    assert got["ContentType"] == "application/dicom"
+    s3.copy_object(Bucket="copy-src", Key="a", CopySource={"Bucket": "copy-src", "Key": "a"},
+                   MetadataDirective="REPLACE", Metadata={"study": "2"}, ContentType="text/plain")
+    head = s3.head_object(Bucket="copy-src", Key="a")
+    assert head["Metadata"] == {"study": "2"} and head["ContentType"] == "text/plain"
+    with pytest.raises(ClientError) as itself:
+        s3.copy_object(Bucket="copy-src", Key="a", CopySource={"Bucket": "copy-src", "Key": "a"})
+    assert _code(itself.value) == "InvalidRequest"
+    acl = s3.get_bucket_acl(Bucket="copy-src")
+    assert [g["Permission"] for g in acl["Grants"]] == ["FULL_CONTROL"]
+    assert s3.get_object_acl(Bucket="copy-dst", Key="b")["Grants"][0]["Permission"] == \
+        "FULL_CONTROL"
+    s3.put_bucket_acl(Bucket="copy-src", ACL="private")
+    with pytest.raises(ClientError) as public:
+        s3.put_bucket_acl(Bucket="copy-src", ACL="public-read")
+    assert _code(public.value) == "NotImplemented"
