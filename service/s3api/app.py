@@ -4,8 +4,9 @@ credentials), scopes, audit, integrity checks and client-side encryption.
 
 Path-style requests, SigV4 (header, presigned, signed and unsigned aws-chunked bodies with
 trailing checksums). Operations built: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
-GetBucketLocation, ListObjectsV2 and V1, ListObjectVersions, GetObject (one range), HeadObject,
-PutObject, CopyObject, DeleteObject, DeleteObjects, and the canned `private` ACL. Everything
+GetBucketLocation, ListObjectsV2 and V1, ListObjectVersions, GetObject (one range, conditions,
+`response-*` overrides), HeadObject, PutObject (conditional writes), CopyObject, DeleteObject,
+DeleteObjects, and the canned `private` ACL. Everything
 else answers `NotImplemented` (501), saying so.
 """
 
@@ -32,6 +33,7 @@ from adapters.metadata import validate_user
 from .. import headers as h
 from ..access import Access
 from ..bodies import ObjectStream, run_with_body
+from ..conditions import Conditions, PreconditionFailed, check_read
 from ..gateway import Gateway
 from ..tokens import TokenInfo, TokenStore
 from . import keys, sigv4, xml
@@ -300,7 +302,11 @@ class S3Front:
             try:
                 return self.gateway.put_object(bucket, key, body, size=size,
                                                content_type=content_type, metadata=metadata,
-                                               expected_sha256=expected)
+                                               expected_sha256=expected,
+                                               conditions=_conditions(request))
+            except PreconditionFailed:
+                raise S3Error("PreconditionFailed", "At least one of the pre-conditions you "
+                                                    "specified did not hold", 412) from None
             except HashMismatch:
                 raise S3Error("XAmzContentSHA256Mismatch", "the body's SHA-256 is not the "
                               "x-amz-content-sha256 signed with the request", 400) from None
@@ -363,6 +369,17 @@ class S3Front:
         except RangeNotSatisfiable as exc:
             raise S3Error("InvalidRange", exc.message, 416) from None
         info = opened if head else opened.info
+        try:
+            not_modified = check_read(_conditions(request), info)
+        except PreconditionFailed:
+            if not head:
+                await self._run(opened.close)
+            raise S3Error("PreconditionFailed", "At least one of the pre-conditions you "
+                                                "specified did not hold", 412) from None
+        if not_modified:
+            if not head:
+                await self._run(opened.close)
+            return Response(status_code=304, headers={"ETag": f'"{info.sha256 or ""}"'})
         out = {"ETag": f'"{info.sha256 or info.etag or ""}"',
                "Last-Modified": h.object_headers(info).get("last-modified", ""),
                "Content-Type": info.content_type or "application/octet-stream",
@@ -372,6 +389,10 @@ class S3Front:
         for name, value in info.metadata.items():
             if not name.startswith("sortie:"):
                 out[f"x-amz-meta-{name.lower()}"] = h.encode_word(value)
+        query = dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1")))
+        for name, header in _OVERRIDES.items():
+            if name in query:
+                out[header] = query[name]
         if head:
             out["Content-Length"] = str(info.size)
             return Response(status_code=200, headers=out)
@@ -388,6 +409,21 @@ class S3Front:
     @staticmethod
     async def _run(function: Any, *args: Any) -> Any:
         return await anyio.to_thread.run_sync(partial(function, *args))
+
+
+#: GetObject's query parameters that set a response header.
+_OVERRIDES = {"response-content-type": "Content-Type",
+              "response-content-language": "Content-Language",
+              "response-expires": "Expires", "response-cache-control": "Cache-Control",
+              "response-content-disposition": "Content-Disposition",
+              "response-content-encoding": "Content-Encoding"}
+
+
+def _conditions(request: Request) -> Conditions:
+    headers = request.headers
+    return Conditions(if_match=headers.get("if-match"), if_none_match=headers.get("if-none-match"),
+                      if_modified_since=headers.get("if-modified-since"),
+                      if_unmodified_since=headers.get("if-unmodified-since"))
 
 
 def _canned_private_only(request: Request) -> None:

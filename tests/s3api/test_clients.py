@@ -248,3 +248,25 @@ def test_copy_and_the_private_acl(front: Front, admin: tuple[str, str, str]) -> 
     with pytest.raises(ClientError) as public:
         s3.put_bucket_acl(Bucket="copy-src", ACL="public-read")
     assert _code(public.value) == "NotImplemented"
+
+
+def test_conditional_requests_and_response_overrides(front: Front,
+                                                      admin: tuple[str, str, str]) -> None:
+    s3 = front.client(admin[0], admin[1])
+    s3.create_bucket(Bucket="conditions")
+    tag = s3.put_object(Bucket="conditions", Key="k", Body=b"v1")["ETag"]
+    assert s3.get_object(Bucket="conditions", Key="k", IfMatch=tag)["Body"].read() == b"v1"
+    with pytest.raises(ClientError) as failed:
+        s3.get_object(Bucket="conditions", Key="k", IfMatch='"other"')
+    assert _code(failed.value) == "PreconditionFailed"
+    with pytest.raises(ClientError) as unchanged:
+        s3.get_object(Bucket="conditions", Key="k", IfNoneMatch=tag)
+    assert unchanged.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+    with pytest.raises(ClientError) as exists:
+        s3.put_object(Bucket="conditions", Key="k", Body=b"v2", IfNoneMatch="*")
+    assert _code(exists.value) == "PreconditionFailed"
+    assert s3.get_object(Bucket="conditions", Key="k")["Body"].read() == b"v1"
+    got = s3.get_object(Bucket="conditions", Key="k", ResponseContentType="text/csv",
+                        ResponseContentDisposition="attachment; filename=k.csv")
+    assert got["ContentType"] == "text/csv"
+    assert got["ContentDisposition"] == "attachment; filename=k.csv"
