@@ -168,7 +168,7 @@ class S3Front:
         if method == "POST" and "delete" in query:
             access.action = "delete_objects"
             self._allow(token, "write", bucket, access)
-            return await self._delete_objects(request, bucket)
+            return await self._delete_objects(request, bucket, access)
         if method != "GET":
             raise S3Error("MethodNotAllowed", f"{method} on a bucket", 405)
         self._allow(token, "read", bucket, access)
@@ -223,29 +223,24 @@ class S3Front:
         names = [(name, None) for name in sorted(routes) if token.sees(name)]
         return _xml(xml.buckets(names, f"sortie-{token.id}"))
 
-    async def _delete_objects(self, request: Request, bucket: str) -> Response:
-        import xml.etree.ElementTree as ElementTree
-
+    async def _delete_objects(self, request: Request, bucket: str, access: Access) -> Response:
         body = await request.body()
         if len(body) > 2 * 1024 * 1024:
             raise S3Error("MalformedXML", "the Delete document is over 2 MiB", 400)
-        try:
-            root = ElementTree.fromstring(body)
-        except ElementTree.ParseError:
-            raise S3Error("MalformedXML", "the Delete document is not XML", 400) from None
-        quiet = any(e.tag.endswith("Quiet") and (e.text or "").strip() == "true" for e in root)
-        wanted = [(obj.find("{*}Key") if obj.find("{*}Key") is not None else obj.find("Key"))
-                  for obj in root if obj.tag.endswith("Object")]
-        if len(wanted) > 1000:
-            raise S3Error("MalformedXML", "at most 1000 keys per Delete", 400)
-        done, failed = [], []
-        for element in wanted:
-            key = (element.text or "") if element is not None else ""
-            try:
-                await self._run(self.gateway.delete_object, bucket, key)
-                done.append(key)
-            except StorageError as exc:
-                failed.append((key, _storage_code(exc)[0], exc.message))
+        keys_wanted, quiet = _delete_document(body)
+
+        def delete_all() -> tuple[list[str], list[tuple[str, str, str]]]:
+            done, failed = [], []
+            for key in keys_wanted:
+                try:
+                    self.gateway.delete_object(bucket, key)
+                    done.append(key)
+                except StorageError as exc:
+                    failed.append((key, _storage_code(exc)[0], exc.message))
+            return done, failed
+
+        done, failed = await self._run(delete_all)
+        access.detail["deleted_keys"] = done  # the audit line names every key deleted
         parts = "" if quiet else "".join(f"<Deleted>{xml.element('Key', k)}</Deleted>"
                                          for k in done)
         parts += "".join(f"<Error>{xml.element('Key', k)}{xml.element('Code', c)}"
@@ -432,6 +427,21 @@ def _canned_private_only(request: Request) -> None:
     if (acl is not None and acl != "private") or grants:
         raise S3Error("NotImplemented", "only the canned private ACL is served: access is "
                                         "given by Sortie's tokens and their scopes", 501)
+
+
+def _delete_document(body: bytes) -> tuple[list[str], bool]:
+    """The keys of a DeleteObjects document (at most 1,000) and whether it asks to be quiet."""
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        raise S3Error("MalformedXML", "the Delete document is not XML", 400) from None
+    keys_wanted = [(obj.findtext("{*}Key") or "") for obj in root.iterfind("{*}Object")]
+    if len(keys_wanted) > 1000:
+        raise S3Error("MalformedXML", "at most 1000 keys per Delete", 400)
+    quiet = (root.findtext("{*}Quiet") or "").strip() == "true"
+    return keys_wanted, quiet
 
 
 def _md5_checked(body: Iterator[bytes], md5: Any, content_md5: str | None) -> Iterator[bytes]:
