@@ -10,7 +10,7 @@ import json
 from typing import Mapping
 from urllib.parse import quote
 
-from adapters.contract import MAX_LIST_LIMIT, ObjectInfo
+from adapters.contract import MAX_LIST_LIMIT, ListPage, ObjectInfo
 
 from ..gateway import Gateway
 from . import xml
@@ -37,9 +37,10 @@ def _collect(gateway: Gateway, bucket: str, prefix: str, delimiter: str | None,
     prefixes: list[str] = []
     while True:
         page_cursor = cursor
-        page = gateway.list_objects(bucket, prefix, delimiter, cursor, MAX_LIST_LIMIT)
+        page = _page(gateway, bucket, prefix, delimiter, cursor)
         objects += [info for info in page.objects if info.key > after]
-        prefixes += [common for common in page.common_prefixes if common > after]
+        prefixes += [common for common in page.common_prefixes
+                     if common > after and common not in prefixes]
         cursor = page.next_cursor
         if len(objects) + len(prefixes) >= wanted or not cursor:
             break
@@ -55,6 +56,26 @@ def _collect(gateway: Gateway, bucket: str, prefix: str, delimiter: str | None,
         return objects, prefixes, None
     last = max([o.key for o in objects] + prefixes, default=after)
     return objects, prefixes, (last, cursor)
+
+
+def _page(gateway: Gateway, bucket: str, prefix: str, delimiter: str | None,
+          cursor: str | None) -> ListPage:
+    """One page of the gateway's listing. The contract groups on `/` only: another delimiter
+    is grouped here, over a page listed without one (a group can span pages; `_collect` keeps
+    each once)."""
+    if delimiter is None or delimiter == "/":
+        return gateway.list_objects(bucket, prefix, delimiter, cursor, MAX_LIST_LIMIT)
+    page = gateway.list_objects(bucket, prefix, None, cursor, MAX_LIST_LIMIT)
+    objects, groups = [], []
+    for info in page.objects:
+        cut = info.key.find(delimiter, len(prefix))
+        if cut < 0:
+            objects.append(info)
+            continue
+        group = info.key[:cut + len(delimiter)]
+        if not groups or groups[-1] != group:
+            groups.append(group)
+    return ListPage(objects=objects, common_prefixes=groups, next_cursor=page.next_cursor)
 
 
 def encode_token(position: tuple[str, str | None]) -> str:

@@ -270,3 +270,19 @@ def test_conditional_requests_and_response_overrides(front: Front,
                         ResponseContentDisposition="attachment; filename=k.csv")
     assert got["ContentType"] == "text/csv"
     assert got["ContentDisposition"] == "attachment; filename=k.csv"
+
+
+def test_any_delimiter(front: Front, admin: tuple[str, str, str]) -> None:
+    s3 = front.client(admin[0], admin[1])
+    s3.create_bucket(Bucket="delimited")
+    for key in ("asdf", "boo-bar", "boo-baz-xyzzy", "cquux-thud", "cquux-bla"):
+        s3.put_object(Bucket="delimited", Key=key, Body=b"")
+    listed = s3.list_objects_v2(Bucket="delimited", Delimiter="-")
+    assert [o["Key"] for o in listed["Contents"]] == ["asdf"]
+    assert [p["Prefix"] for p in listed["CommonPrefixes"]] == ["boo-", "cquux-"]
+    pages = s3.get_paginator("list_objects").paginate(Bucket="delimited", Delimiter="-",
+                                                      PaginationConfig={"PageSize": 1})
+    seen = [(o.get("Key"), p.get("Prefix")) for page in pages
+            for o, p in [(c, {}) for c in page.get("Contents", [])]
+            + [({}, c) for c in page.get("CommonPrefixes", [])]]
+    assert sorted(filter(None, (k or p for k, p in seen))) == ["asdf", "boo-", "cquux-"]
