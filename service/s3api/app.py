@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import uuid
 from functools import partial
 from typing import Any, Iterator
@@ -39,6 +40,8 @@ from ..tokens import TokenInfo, TokenStore
 from . import keys, sigv4, xml
 from .chunked import ChunkError, decode
 from .listing import ListingError, list_v1, list_v2, list_versions
+
+log = logging.getLogger("sortie.s3")
 
 #: Query parameters that name a subresource this front does not serve.
 _NOT_BUILT = {"versioning", "lifecycle", "policy", "tagging", "cors", "website",
@@ -81,6 +84,10 @@ class S3Front:
             response = _error(code, exc.message, status, scope["path"], request_id)
             if isinstance(exc, TransientError):
                 response.headers["Retry-After"] = "5"
+        except Exception:  # noqa: BLE001 - a bug answers as S3 does, and is logged whole
+            log.exception("S3 request %s failed", request_id)
+            response = _error("InternalError", "internal error; see the gateway log", 500,
+                              scope["path"], request_id)
         response.headers["x-amz-request-id"] = request_id
         if response.status_code >= 400 and scope["method"] in ("PUT", "POST"):
             # Refused before its body was read: the rest of the body would be taken for the
@@ -89,24 +96,24 @@ class S3Front:
         await response(scope, receive, send)
 
     # ---- authentication and authorisation ----------------------------------------------------
-    def _secret_of(self, access_key: str) -> str | None:
-        token_id = keys.token_id_of(access_key)
-        identity = self.tokens.s3_identity(token_id) if token_id else None
-        if identity is None:
-            return None
-        return keys.unseal(self.secrets_key, identity[0].id, identity[1])
-
     def _authenticate(self, request: Request) -> tuple[sigv4.Credentials, TokenInfo]:
+        """The request's signature checked with its token's secret (one read of the token)."""
+        found: list[TokenInfo] = []
+
+        def secret_of(access_key: str) -> str | None:
+            token_id = keys.token_id_of(access_key)
+            identity = self.tokens.s3_identity(token_id) if token_id else None
+            if identity is None:
+                return None
+            found.append(identity[0])
+            return keys.unseal(self.secrets_key, identity[0].id, identity[1])
+
         signed = sigv4.Request(request.method, request.scope.get("raw_path", b"").decode("latin-1")
                                or request.url.path,
                                request.scope.get("query_string", b"").decode("latin-1"),
                                {k.lower(): v for k, v in request.headers.items()})
-        credentials = sigv4.verify(signed, self._secret_of, self.region)
-        token_id = keys.token_id_of(credentials.access_key) or ""
-        identity = self.tokens.s3_identity(token_id)
-        if identity is None:  # revoked between the two reads
-            raise sigv4.AuthFailure("InvalidAccessKeyId", "the access key id was revoked")
-        return credentials, identity[0]
+        credentials = sigv4.verify(signed, secret_of, self.region)
+        return credentials, found[0]
 
     @staticmethod
     def _allow(token: TokenInfo, scope: str, bucket: str | None, access: Access) -> None:
