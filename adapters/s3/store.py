@@ -443,7 +443,8 @@ class S3Store(BaseStore):
         self._changed(bucket, key, current.etag, if_etag)
         if current.size > self.settings.quirks.max_single_put:
             raise Unsupported(f"metadata updates of objects over "
-                              f"{self.settings.quirks.max_single_put} bytes need a multipart copy (UploadPartCopy), not built yet",
+                              f"{self.settings.quirks.max_single_put} bytes need a multipart "
+                              "copy (UploadPartCopy), not built yet",
                               backend=self.name, bucket=bucket, key=key)
         name = self.keys.to_name(key)
         internal = {"sha256": current.sha256} if current.sha256 else {}
