@@ -1,0 +1,183 @@
+"""Run the ceph s3-tests suite (../shared/s3-tests, unchanged) against Sortie's S3 front on a
+local backend, and compare with the checked-in list of tests expected to fail, each with its
+reason (tests/s3api/ceph-expected-failures.txt). Exits 1 when a listed test passes (take it off
+the list) or an unlisted one fails (a regression, or say why). `--update` rewrites the list from
+this run, a reason per test from the error it met (review the diff before committing it).
+
+    make s3-tests          # or: .venv/bin/python scripts/s3-tests.py [--update]
+
+The suite runs in its own virtualenv (.venv-s3tests, its requirements.txt), from a copy (the
+shared folder is read-only), with the marker expression of its SCOPE.md (440 tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = (ROOT / ".." / "shared" / "s3-tests").resolve()
+EXPECTED = ROOT / "tests" / "s3api" / "ceph-expected-failures.txt"
+VENV = ROOT / ".venv-s3tests"
+SORTIE = [sys.executable, "-m", "service"]
+
+#: The reason a failure is expected, from the error it met (first match wins).
+REASONS = [
+    (r"CreateMultipartUpload|UploadPart|'uploads?'|uploadId", "multipart uploads: not built yet"),
+    (r"canned private ACL|PutBucketAcl|PutObjectAcl|GetBucketAcl|GetObjectAcl|Grant",
+     "ACL grants: Sortie gives access by tokens and scopes, only the canned private ACL"),
+    (r"versioning|VersionId", "versioning: Sortie keeps one version per key"),
+    (r"publicAccessBlock|PublicAccessBlock|IsPublic", "public access blocks: not served"),
+    (r"object-lock|retention|legal-hold|ObjectLock", "object lock: not served"),
+    (r"'policy'|BucketPolicy", "bucket policies: not served"),
+    (r"Signature Version 2|AWS4-HMAC", "anonymous or Signature Version 2 requests: refused"),
+    (r"anonymous access", "anonymous access: refused (tokens only)"),
+    (r"Checksum", "x-amz-checksum-* on GET: not returned yet"),
+    (r"'attributes'|GetObjectAttributes", "GetObjectAttributes: not served"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _venv() -> Path:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "-r",
+                        str(SUITE / "requirements.txt"), "pytest-timeout"], check=True)
+    return python
+
+
+def _credentials(config: Path) -> tuple[str, str]:
+    made = subprocess.run([*SORTIE, "token", "create", "--config", str(config), "--scope",
+                           "admin", "--s3"], capture_output=True, text=True, check=True)
+    lines = dict(line.split(": ", 1) for line in made.stdout.splitlines() if ": " in line)
+    return lines["access_key_id"], lines["secret_access_key"]
+
+
+def _conf(port: int, users: dict[str, tuple[str, str]]) -> str:
+    sections = [f"[DEFAULT]\nhost = 127.0.0.1\nport = {port}\nis_secure = False\n"
+                "ssl_verify = False\n\n[fixtures]\nbucket prefix = sortie-{random}-\n"
+                "iam name prefix = s3-tests-\niam path prefix = /s3-tests/\n"]
+    for name in ("main", "alt", "tenant"):
+        key, secret = users[name]
+        sections.append(f"[s3 {name}]\ndisplay_name = {name}\nuser_id = {name}\n"
+                        f"email = {name}@example.com\napi_name = default\naccess_key = {key}\n"
+                        f"secret_key = {secret}\n" + ("tenant = tenant\n" if name == "tenant"
+                                                      else ""))
+    key, secret = users["main"]
+    for name in ("iam", "iam root", "iam alt root"):
+        sections.append(f"[{name}]\nemail = {name.replace(' ', '')}@example.com\n"
+                        f"user_id = {name.replace(' ', '')}\naccess_key = {key}\n"
+                        f"secret_key = {secret}\ndisplay_name = {name}\n")
+    return "\n".join(sections)
+
+
+def _scope() -> str:
+    text = (SUITE / "SCOPE.md").read_text()
+    match = re.search(r'^\s+SCOPE="(.+)"\s*$', text, re.MULTILINE)
+    assert match, "SCOPE.md has no SCOPE= line"
+    return match.group(1)
+
+
+def _results(junit: Path) -> dict[str, str | None]:
+    """test id -> None (passed) or the first line of its error."""
+    out: dict[str, str | None] = {}
+    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+        name = f"{case.get('classname', '').split('.')[-1]}::{case.get('name')}"
+        problem = case.find("failure")
+        if problem is None:
+            problem = case.find("error")
+        if case.find("skipped") is not None:
+            continue
+        out[name] = None if problem is None else (problem.get("message") or "failed")
+    return out
+
+
+#: What changes from run to run in an error message (ids, times, names): not part of a reason.
+_VARYING = re.compile(r"sortie-[0-9a-z-]+|\d{4}-\d\d-\d\d[^,)']*|datetime\.datetime\([^)]*\)"
+                      r"|0x[0-9a-f]+|\"[0-9a-f]{32,64}\"")
+
+
+def _reason(message: str) -> str:
+    for pattern, reason in REASONS:
+        if re.search(pattern, message):
+            return reason
+    return "differs from S3: " + _VARYING.sub("...", " ".join(message.split()))[:120]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--update", action="store_true", help="rewrite the expected list")
+    args = parser.parse_args()
+    python = _venv()
+    with tempfile.TemporaryDirectory(prefix="sortie-s3-tests-") as folder:
+        work = Path(folder)
+        suite = work / "suite"
+        shutil.copytree(SUITE, suite)
+        config = work / "sortie.yaml"
+        config.write_text(f"backends: {{main: {{type: local, path: {work / 'main'}}}}}\n"
+                          f"state_dir: {work / 'state'}\n")
+        port, s3_port = _free_port(), _free_port()
+        log = open(work / "serve.log", "wb")
+        server = subprocess.Popen([*SORTIE, "serve", "--config", str(config), "--port",
+                                   str(port), "--s3-port", str(s3_port)], stdout=log,
+                                  stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while socket.socket().connect_ex(("127.0.0.1", s3_port)) != 0:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    print((work / "serve.log").read_text()[-2000:], file=sys.stderr)
+                    return 1
+                time.sleep(0.2)
+            users = {name: _credentials(config) for name in ("main", "alt", "tenant")}
+            (work / "s3tests.conf").write_text(_conf(s3_port, users))
+            junit = work / "junit.xml"
+            subprocess.run([str(python), "-m", "pytest", "s3tests/functional/test_s3.py",
+                            "s3tests/functional/test_headers.py", "-m", _scope(), "-q",
+                            "-p", "no:cacheprovider", "--timeout", "60",
+                            f"--junitxml={junit}"], cwd=suite,
+                           env={**os.environ, "S3TEST_CONF": str(work / "s3tests.conf")},
+                           stdout=subprocess.DEVNULL)
+            results = _results(junit)
+        finally:
+            server.terminate()
+            server.wait(15)
+            log.close()
+    failed = {name: message for name, message in results.items() if message is not None}
+    passed = len(results) - len(failed)
+    print(f"ceph s3-tests on the local backend: {passed} passed, {len(failed)} failed "
+          f"of {len(results)}")
+    if args.update:
+        EXPECTED.write_text("# ceph s3-tests expected to fail on Sortie's S3 front (local "
+                            "backend), with why; scripts/s3-tests.py compares each run.\n"
+                            + "".join(f"{name}\t{_reason(failed[name])}\n"
+                                      for name in sorted(failed)))
+        print(f"wrote {EXPECTED}")
+        return 0
+    expected = {line.split("\t", 1)[0] for line in EXPECTED.read_text().splitlines()
+                if line and not line.startswith("#")}
+    newly_failing = sorted(set(failed) - expected)
+    now_passing = sorted(expected - set(failed))
+    for name in newly_failing:
+        print(f"UNEXPECTED FAILURE {name}: {failed[name][:200]}")
+    for name in now_passing:
+        print(f"NOW PASSES (take it off the list) {name}")
+    return 1 if newly_failing or now_passing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
