@@ -28,6 +28,8 @@ BLOCK_SIZE = 1024 * 1024
 #: Blocks of a body read ahead: of the request for the adapter (PUT), of the object for the
 #: client (GET).
 READ_AHEAD = 3
+#: Bodies up to this size are read at once rather than streamed through a reading thread.
+SMALL_BODY = 256 * 1024
 
 
 class RequestPump:
@@ -188,3 +190,11 @@ class ObjectStream:
 
 
 _END = object()
+
+
+def read_small(reader: ObjectReader) -> bytes | None:
+    """A small body read whole, in the worker-thread call that opened it (no reading thread, no
+    per-chunk hops, one send with the headers: most of a small GET's latency); None when large."""
+    if reader.length <= SMALL_BODY:
+        return reader.read()
+    return None

@@ -20,7 +20,7 @@ from adapters.streams import ObjectReader
 from .. import headers as h
 from ..access import access_of
 from ..auth import require
-from ..bodies import ObjectStream, run_with_body
+from ..bodies import ObjectStream, read_small, run_with_body
 from ..conditions import Conditions, PreconditionFailed, check_read
 from ..gateway import Gateway
 from ..integrity import reported
@@ -31,8 +31,6 @@ from . import PROBLEM_RESPONSES, gateway_of, resolve, run
 router = APIRouter(prefix="/v1/buckets/{bucket}/objects", tags=["objects"],
                    responses=PROBLEM_RESPONSES)
 OBJECT = "/{key:path}"
-#: Bodies up to this size are read at once rather than streamed through a reading thread.
-SMALL_BODY = 256 * 1024
 
 _PUT_BODY = {"requestBody": {"required": False, "content": {
     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
@@ -159,9 +157,7 @@ def _open(gateway: Gateway, bucket: str, key: str,
     """Open an object; a small body is read in the same worker-thread call (no reading thread,
     no per-chunk hops: this is most of a small GET's latency)."""
     reader = gateway.get_object(bucket, key, byte_range)
-    if reader.length <= SMALL_BODY:
-        return reader, reader.read()
-    return reader, None
+    return reader, read_small(reader)
 
 
 @router.delete(OBJECT, status_code=204, dependencies=[require("write", "delete_object")],

@@ -33,7 +33,7 @@ from adapters.metadata import validate_user
 
 from .. import headers as h
 from ..access import Access
-from ..bodies import ObjectStream, run_with_body
+from ..bodies import ObjectStream, read_small, run_with_body
 from ..conditions import Conditions, PreconditionFailed, check_read
 from ..gateway import Gateway
 from ..tokens import TokenInfo, TokenStore
@@ -363,11 +363,12 @@ class S3Front:
         def open_reader() -> Any:
             access.backend = self.gateway.resolve(bucket).route.backend
             if head:
-                return self.gateway.head_object(bucket, key)
-            return self.gateway.get_object(bucket, key, byte_range)
+                return self.gateway.head_object(bucket, key), None
+            reader = self.gateway.get_object(bucket, key, byte_range)
+            return reader, read_small(reader)
 
         try:
-            opened = await self._run(open_reader)
+            opened, small = await self._run(open_reader)
         except RangeNotSatisfiable as exc:
             raise S3Error("InvalidRange", exc.message, 416) from None
         info = opened if head else opened.info
@@ -404,6 +405,8 @@ class S3Front:
         if byte_range is not None:
             status = 206
             out["Content-Range"] = f"bytes {reader.start}-{reader.end}/{info.size}"
+        if small is not None:
+            return Response(small, status_code=status, headers=out)
         stream = ObjectStream(reader)
         return StreamingResponse(stream.chunks(), status_code=status, headers=out,
                                  background=BackgroundTask(stream.stop))

@@ -1,0 +1,139 @@
+"""The S3 front's cost over calling an adapter directly, on SeaweedFS (S3) when it can run here.
+
+Figures, with boto3 as the client (its own SigV4 signing and default aws-chunked CRC32 bodies
+count, as they would for an application):
+- PUT and GET of 64 MiB through the S3 front vs the same adapter in-process, median of ROUNDS
+  interleaved rounds (target >= 0.9x);
+- 4 KiB GET latency, p50 through the front minus p50 direct (target <= 3 ms).
+The gateway runs as `sortie serve --s3-port` in its own process.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from adapters.registry import build_store
+from service.config import load
+
+from .bench_gateway import _free_port, _start_backend
+
+MiB = 1024 * 1024
+BIG = 64 * MiB
+SMALL = 4 * 1024
+ROUNDS = 5
+LATENCY_SAMPLES = 300
+
+
+def run(workdir: Path) -> dict[str, Any]:
+    import boto3
+    from botocore.config import Config
+
+    backend, secrets_env, description, server = _start_backend(workdir)
+    config_path = workdir / "sortie.yaml"
+    config_path.write_text(yaml.safe_dump({"backends": {"main": backend}, "state_dir": "state"}))
+    env = {**os.environ, **secrets_env, "SORTIE_CONFIG": ""}
+    config = load(config_path, environ=env)
+    port, s3_port = _free_port(), _free_port()
+    sortie = [sys.executable, "-m", "service"]
+    log = open(workdir / "gateway.log", "wb")
+    gateway = subprocess.Popen([*sortie, "serve", "--config", str(config_path), "--port",
+                                str(port), "--s3-port", str(s3_port)], stdout=log,
+                               stderr=subprocess.STDOUT, env=env)
+    store = build_store("main", config.settings.backends["main"], config.base_dir)
+    try:
+        made = subprocess.run([*sortie, "token", "create", "--config", str(config_path),
+                               "--scope", "admin", "--s3"], capture_output=True, text=True,
+                              env=env, check=True)
+        keys = dict(line.split(": ", 1) for line in made.stdout.splitlines() if ": " in line)
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}",
+                          aws_access_key_id=keys["access_key_id"],
+                          aws_secret_access_key=keys["secret_access_key"],
+                          region_name="us-east-1", config=Config(retries={"max_attempts": 1}))
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                s3.create_bucket(Bucket="bench")
+                break
+            except Exception:  # noqa: BLE001 - not listening yet
+                if gateway.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the gateway did not start; see gateway.log") from None
+                time.sleep(0.2)
+        bucket = "bench"
+        results: dict[str, Any] = {"backend": description, "client": "boto3"}
+        results.update(_throughput(s3, store, bucket))
+        results.update(_latency(s3, store, bucket))
+        results["targets"] = {"put_ratio>=0.9": results["put_ratio"] >= 0.9,
+                              "get_ratio>=0.9": results["get_ratio"] >= 0.9,
+                              "get_4k_p50_overhead_ms<=3":
+                                  results["get_4k_p50_overhead_ms"] <= 3}
+        return results
+    finally:
+        store.close()
+        gateway.terminate()
+        try:
+            gateway.wait(15)
+        except subprocess.TimeoutExpired:
+            gateway.kill()
+        log.close()
+        if server is not None:
+            server.stop()
+
+
+def _throughput(s3: Any, store: Any, bucket: str) -> dict[str, Any]:
+    body = os.urandom(BIG)
+    direct_put, front_put, direct_get, front_get = [], [], [], []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        store.put(bucket, "direct-64m", body)
+        direct_put.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        s3.put_object(Bucket=bucket, Key="front-64m", Body=body)
+        front_put.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        with store.get(bucket, "direct-64m") as reader:
+            assert sum(len(chunk) for chunk in reader) == BIG
+        direct_get.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        stream = s3.get_object(Bucket=bucket, Key="front-64m")["Body"]
+        size = 0
+        for chunk in iter(lambda: stream.read(MiB), b""):
+            size += len(chunk)
+        front_get.append(time.perf_counter() - started)
+        assert size == BIG
+
+    def mib_s(times: list[float]) -> float:
+        return round(BIG / MiB / statistics.median(times), 1)
+
+    return {"put_64m_direct_mib_s": mib_s(direct_put), "put_64m_front_mib_s": mib_s(front_put),
+            "get_64m_direct_mib_s": mib_s(direct_get), "get_64m_front_mib_s": mib_s(front_get),
+            "put_ratio": round(statistics.median(direct_put) / statistics.median(front_put), 3),
+            "get_ratio": round(statistics.median(direct_get) / statistics.median(front_get), 3)}
+
+
+def _latency(s3: Any, store: Any, bucket: str) -> dict[str, Any]:
+    body = os.urandom(SMALL)
+    store.put(bucket, "small-4k", body)
+    for _ in range(20):
+        s3.get_object(Bucket=bucket, Key="small-4k")["Body"].read()
+        store.get(bucket, "small-4k").read()
+    direct, front = [], []
+    for _ in range(LATENCY_SAMPLES):
+        started = time.perf_counter()
+        with store.get(bucket, "small-4k") as reader:
+            assert reader.read() == body
+        direct.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        assert s3.get_object(Bucket=bucket, Key="small-4k")["Body"].read() == body
+        front.append(time.perf_counter() - started)
+    direct_p50, front_p50 = statistics.median(direct) * 1000, statistics.median(front) * 1000
+    return {"get_4k_direct_p50_ms": round(direct_p50, 2),
+            "get_4k_front_p50_ms": round(front_p50, 2),
+            "get_4k_p50_overhead_ms": round(front_p50 - direct_p50, 2)}
