@@ -148,14 +148,19 @@ def run(workdir: Path) -> dict[str, Any]:
     finally:
         client.close()
         store.close()
-        gateway.terminate()
-        try:
-            gateway.wait(15)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
-        log.close()
-        if server is not None:
-            server.stop()
+        stop_all(gateway, log, server)
+
+
+def stop_all(gateway: subprocess.Popen[bytes], log: Any, server: Any) -> None:
+    """Stop the gateway process (killed if it does not exit), its log, and the storage server."""
+    gateway.terminate()
+    try:
+        gateway.wait(15)
+    except subprocess.TimeoutExpired:
+        gateway.kill()
+    log.close()
+    if server is not None:
+        server.stop()
 
 
 def _throughput(client: RawClient, store: Any, bucket: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import yaml
 from adapters.registry import build_store
 from service.config import load
 
-from .bench_gateway import _free_port, _start_backend
+from .bench_gateway import _free_port, _start_backend, stop_all
 
 MiB = 1024 * 1024
 BIG = 64 * MiB
@@ -77,14 +77,7 @@ def run(workdir: Path) -> dict[str, Any]:
         return results
     finally:
         store.close()
-        gateway.terminate()
-        try:
-            gateway.wait(15)
-        except subprocess.TimeoutExpired:
-            gateway.kill()
-        log.close()
-        if server is not None:
-            server.stop()
+        stop_all(gateway, log, server)
 
 
 def _throughput(s3: Any, store: Any, bucket: str) -> dict[str, Any]:
