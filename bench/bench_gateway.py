@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -105,18 +106,10 @@ def _chunks(total: int, chunk: bytes) -> Iterator[bytes]:
 def run(workdir: Path) -> dict[str, Any]:
     import psutil
 
-    backend, secrets_env, description, server = _start_backend(workdir)
-    config_path = workdir / "sortie.yaml"
-    config_path.write_text(yaml.safe_dump({"backends": {"main": backend}, "state_dir": "state"}))
-    env = {**os.environ, **secrets_env, "SORTIE_CONFIG": ""}
-    config = load(config_path, environ=env)
+    served = Served.start(workdir)
+    config, port, store, gateway = served.config, served.port, served.store, served.gateway
+    description = served.description
     token, _ = TokenStore(config.state_dir).create("bench", ["admin"], ["*"])
-    port = _free_port()
-    sortie = Path(sys.executable).parent / "sortie"
-    log = open(workdir / "gateway.log", "wb")
-    gateway = subprocess.Popen([str(sortie), "serve", "--config", str(config_path), "--port",
-                                str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
-    store = build_store("main", config.settings.backends["main"], config.base_dir)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=600,
                           headers={"Authorization": f"Bearer {token}"})
     try:
@@ -147,20 +140,51 @@ def run(workdir: Path) -> dict[str, Any]:
         return results
     finally:
         client.close()
-        store.close()
-        stop_all(gateway, log, server)
+        served.stop()
 
 
-def stop_all(gateway: subprocess.Popen[bytes], log: Any, server: Any) -> None:
-    """Stop the gateway process (killed if it does not exit), its log, and the storage server."""
-    gateway.terminate()
-    try:
-        gateway.wait(15)
-    except subprocess.TimeoutExpired:
-        gateway.kill()
-    log.close()
-    if server is not None:
-        server.stop()
+@dataclass
+class Served:
+    """`sortie serve` in its own process over one backend (SeaweedFS when it runs here), and the
+    same backend's store called in-process, for side-by-side figures."""
+
+    description: str
+    config_path: Path
+    config: Any
+    env: dict[str, str]
+    port: int
+    gateway: subprocess.Popen[bytes]
+    log: Any
+    server: Any
+    store: Any
+
+    @classmethod
+    def start(cls, workdir: Path, *serve_args: str) -> "Served":
+        backend, secrets_env, description, server = _start_backend(workdir)
+        config_path = workdir / "sortie.yaml"
+        config_path.write_text(yaml.safe_dump({"backends": {"main": backend},
+                                               "state_dir": "state"}))
+        env = {**os.environ, **secrets_env, "SORTIE_CONFIG": ""}
+        config = load(config_path, environ=env)
+        port = _free_port()
+        log = open(workdir / "gateway.log", "wb")
+        gateway = subprocess.Popen([sys.executable, "-m", "service", "serve", "--config",
+                                    str(config_path), "--port", str(port), *serve_args],
+                                   stdout=log, stderr=subprocess.STDOUT, env=env)
+        store = build_store("main", config.settings.backends["main"], config.base_dir)
+        return cls(description, config_path, config, env, port, gateway, log, server, store)
+
+    def stop(self) -> None:
+        """The store, the gateway process (killed if it does not exit), its log, the server."""
+        self.store.close()
+        self.gateway.terminate()
+        try:
+            self.gateway.wait(15)
+        except subprocess.TimeoutExpired:
+            self.gateway.kill()
+        self.log.close()
+        if self.server is not None:
+            self.server.stop()
 
 
 def _throughput(client: RawClient, store: Any, bucket: str) -> dict[str, Any]:

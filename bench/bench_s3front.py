@@ -18,12 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from adapters.registry import build_store
-from service.config import load
 
-from .bench_gateway import _free_port, _start_backend, stop_all
+from .bench_gateway import Served, _free_port
 
 MiB = 1024 * 1024
 BIG = 64 * MiB
@@ -36,18 +33,10 @@ def run(workdir: Path) -> dict[str, Any]:
     import boto3
     from botocore.config import Config
 
-    backend, secrets_env, description, server = _start_backend(workdir)
-    config_path = workdir / "sortie.yaml"
-    config_path.write_text(yaml.safe_dump({"backends": {"main": backend}, "state_dir": "state"}))
-    env = {**os.environ, **secrets_env, "SORTIE_CONFIG": ""}
-    config = load(config_path, environ=env)
-    port, s3_port = _free_port(), _free_port()
+    s3_port = _free_port()
+    served = Served.start(workdir, "--s3-port", str(s3_port))
+    config_path, env, store, gateway = served.config_path, served.env, served.store, served.gateway
     sortie = [sys.executable, "-m", "service"]
-    log = open(workdir / "gateway.log", "wb")
-    gateway = subprocess.Popen([*sortie, "serve", "--config", str(config_path), "--port",
-                                str(port), "--s3-port", str(s3_port)], stdout=log,
-                               stderr=subprocess.STDOUT, env=env)
-    store = build_store("main", config.settings.backends["main"], config.base_dir)
     try:
         made = subprocess.run([*sortie, "token", "create", "--config", str(config_path),
                                "--scope", "admin", "--s3"], capture_output=True, text=True,
@@ -67,7 +56,7 @@ def run(workdir: Path) -> dict[str, Any]:
                     raise RuntimeError("the gateway did not start; see gateway.log") from None
                 time.sleep(0.2)
         bucket = "bench"
-        results: dict[str, Any] = {"backend": description, "client": "boto3"}
+        results: dict[str, Any] = {"backend": served.description, "client": "boto3"}
         results.update(_throughput(s3, store, bucket))
         results.update(_latency(s3, store, bucket))
         results["targets"] = {"put_ratio>=0.9": results["put_ratio"] >= 0.9,
@@ -76,8 +65,7 @@ def run(workdir: Path) -> dict[str, Any]:
                                   results["get_4k_p50_overhead_ms"] <= 3}
         return results
     finally:
-        store.close()
-        stop_all(gateway, log, server)
+        served.stop()
 
 
 def _throughput(s3: Any, store: Any, bucket: str) -> dict[str, Any]:
