@@ -13,7 +13,8 @@ Rules every adapter must keep (checked by tests/conformance/):
 - listing is in lexicographic order of the keys' UTF-8 bytes, like S3;
 - an upload session (start_upload ... complete_upload) shows nothing until it completes, keeps
   its acknowledged parts across processes until completed or aborted, and completes only with
-  the SHA-256 announced when it started.
+  the SHA-256 announced when it started (a session started without one, as an S3 client's
+  multipart upload, records the SHA-256 only where completing reads the parts: local disks).
 """
 
 from __future__ import annotations
@@ -207,11 +208,14 @@ class ObjectStore(abc.ABC):
     # upload sessions (Feature.resumable_upload): an object sent in parts, possibly by several
     # processes over several runs, invisible until `complete_upload`.
     @abc.abstractmethod
-    def start_upload(self, bucket: str, key: str, *, sha256: str,
+    def start_upload(self, bucket: str, key: str, *, sha256: str | None,
                      content_type: str | None = None,
                      metadata: Mapping[str, str] | None = None) -> str:
         """Start a session for an object whose SHA-256 the caller announces; returns its id,
-        an opaque string that stays valid in other processes until completed or aborted."""
+        an opaque string that stays valid in other processes until completed or aborted.
+        `sha256=None`: the caller cannot know it before sending the parts (parts arriving in any
+        order from an S3 client); the object then records no SHA-256, as one written by another
+        tool, except where completing reads the parts anyway (local disks measure it)."""
     @abc.abstractmethod
     def upload_part(self, bucket: str, key: str, upload_id: str, number: int,
                     data: bytes) -> UploadedPart:
@@ -222,9 +226,10 @@ class ObjectStore(abc.ABC):
         UploadNotFound where it knows the session is gone (Azure cannot tell the two apart)."""
     @abc.abstractmethod
     def complete_upload(self, bucket: str, key: str, upload_id: str,
-                        parts: Sequence[UploadedPart], *, sha256: str) -> ObjectInfo:
+                        parts: Sequence[UploadedPart], *, sha256: str | None) -> ObjectInfo:
         """Make the object of these parts (ascending numbers) visible at once; `sha256` is what
-        the caller measured over their bytes and must be the one announced at the start."""
+        the caller measured over their bytes and must be the one announced at the start (None
+        for a session started without one)."""
     @abc.abstractmethod
     def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:
         """Drop the session and its parts (a session already gone is a no-op)."""
@@ -335,17 +340,18 @@ class BaseStore(ObjectStore):
                            bucket=bucket, key=key)
 
     # ---- upload sessions: validated here; the announced hash travels inside the session id ----
-    def start_upload(self, bucket: str, key: str, *, sha256: str,
+    def start_upload(self, bucket: str, key: str, *, sha256: str | None,
                      content_type: str | None = None,
                      metadata: Mapping[str, str] | None = None) -> str:
         self._require_uploads(bucket, key)
         meta = md.validate(metadata)
-        if not _is_sha256(sha256):
+        if sha256 is not None and not _is_sha256(sha256):
             raise InvalidRequest(f"announced SHA-256 {sha256!r} is not 64 hex digits",
                                  bucket=bucket, key=key)
-        native = self._start_upload(bucket, key, sha256.lower(),
+        announced = sha256.lower() if sha256 else None
+        native = self._start_upload(bucket, key, announced,
                                     content_type or DEFAULT_CONTENT_TYPE, meta)
-        return UploadId(native, sha256.lower()).encode()
+        return UploadId(native, announced).encode()
 
     def upload_part(self, bucket: str, key: str, upload_id: str, number: int,
                     data: bytes) -> UploadedPart:
@@ -366,10 +372,10 @@ class BaseStore(ObjectStore):
         return sorted(self._list_parts(bucket, key, session.native), key=lambda p: p.number)
 
     def complete_upload(self, bucket: str, key: str, upload_id: str,
-                        parts: Sequence[UploadedPart], *, sha256: str) -> ObjectInfo:
+                        parts: Sequence[UploadedPart], *, sha256: str | None) -> ObjectInfo:
         self._require_uploads(bucket, key)
         session = UploadId.decode(upload_id, bucket=bucket, key=key)
-        if sha256.lower() != session.sha256:
+        if (sha256.lower() if sha256 else None) != session.sha256:
             self.abort_upload(bucket, key, upload_id)
             raise HashMismatch(f"the parts hash to {sha256}, the upload announced "
                                f"{session.sha256}: nothing was stored", backend=self.name,
@@ -432,8 +438,8 @@ class BaseStore(ObjectStore):
 
     # Upload sessions, for adapters that honour Feature.resumable_upload. `native` is the
     # adapter's own session id; the sha256 given to `_start_upload` and `_complete_upload` is the
-    # one announced (checked against the caller's measurement before `_complete_upload`).
-    def _start_upload(self, bucket: str, key: str, sha256: str, content_type: str,
+    # one announced (checked against the caller's measurement before `_complete_upload`), or None.
+    def _start_upload(self, bucket: str, key: str, sha256: str | None, content_type: str,
                       metadata: dict[str, str]) -> str:
         raise Unsupported("upload sessions are not implemented", backend=self.name)
 
@@ -445,7 +451,7 @@ class BaseStore(ObjectStore):
         raise Unsupported("upload sessions are not implemented", backend=self.name)
 
     def _complete_upload(self, bucket: str, key: str, native: str, parts: list[UploadedPart],
-                         sha256: str) -> ObjectInfo:
+                         sha256: str | None) -> ObjectInfo:
         raise Unsupported("upload sessions are not implemented", backend=self.name)
 
     def _abort_upload(self, bucket: str, key: str, native: str) -> None:

@@ -175,8 +175,9 @@ def internal_key(name: str, rules: MetadataRules) -> str:
 
 
 def encode(metadata: Mapping[str, str], rules: MetadataRules,
-           internal: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Canonical (already validated) metadata plus Sortie's internal entries -> native names/values."""
+           internal: Mapping[str, str | None] | None = None) -> dict[str, str]:
+    """Canonical (already validated) metadata plus Sortie's internal entries (those that are
+    not None) -> native names/values."""
     native: dict[str, str] = {}
     for key, value in metadata.items():
         if is_layer_key(key):  # stored as Sortie's own entry, under a name every backend keeps
@@ -184,7 +185,8 @@ def encode(metadata: Mapping[str, str], rules: MetadataRules,
             continue
         native[_encode_key(key, rules)] = _encode_value(value, rules)
     for name, value in (internal or {}).items():
-        native[internal_key(name, rules)] = value
+        if value is not None:
+            native[internal_key(name, rules)] = value
     return native
 
 

@@ -8,8 +8,8 @@ each reports, for every part, its size and the MD5 the backend checked on arriva
 caller can tell a part that holds the right bytes from one that must be sent again.
 
 The session id the contract hands out wraps the adapter's own id with the SHA-256 announced at the
-start (the whole object's, which the object records): completing checks the caller's measurement
-against it, in whichever process completes.
+start (the whole object's, which the object records), or none: completing checks the caller's
+measurement against it, in whichever process completes.
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ def md5_or_none(value: str | None) -> str | None:
 @dataclass(frozen=True)
 class UploadId:
     native: str
-    sha256: str
+    sha256: str | None
 
     def encode(self) -> str:
-        raw = json.dumps({"id": self.native, "sha256": self.sha256}, separators=(",", ":"))
+        raw = json.dumps({"id": self.native, "sha256": self.sha256 or ""}, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii").rstrip("=")
 
     @classmethod
@@ -66,7 +66,7 @@ class UploadId:
         try:
             padded = value + "=" * (-len(value) % 4)
             data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-            return cls(str(data["id"]), str(data["sha256"]))
+            return cls(str(data["id"]), str(data["sha256"]) or None)
         except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
             raise InvalidRequest(f"{value[:40]!r} is not an upload id", bucket=bucket,
                                  key=key) from None

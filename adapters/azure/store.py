@@ -194,13 +194,13 @@ class AzureStore(BaseStore):
 
     @staticmethod
     def _written(key: str, size: int, result: Mapping[str, Any], content_type: str,
-                 metadata: dict[str, str], sha256: str) -> ObjectInfo:
+                 metadata: dict[str, str], sha256: str | None) -> ObjectInfo:
         return ObjectInfo(key=key, size=size, last_modified=result.get("last_modified"),
                           etag=result.get("etag"), content_type=content_type,
                           metadata=metadata, sha256=sha256)
 
     # ---- upload sessions: uncommitted blocks (adapters/azure/sessions.py) ---------------------
-    def _start_upload(self, bucket: str, key: str, sha256: str, content_type: str,
+    def _start_upload(self, bucket: str, key: str, sha256: str | None, content_type: str,
                       metadata: dict[str, str]) -> str:
         if not self._bucket_exists(bucket):  # nothing is sent yet: fail now, not at a part
             raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket)
@@ -234,7 +234,7 @@ class AzureStore(BaseStore):
         return list(found.values())
 
     def _complete_upload(self, bucket: str, key: str, native: str, parts: list[UploadedPart],
-                         sha256: str) -> ObjectInfo:
+                         sha256: str | None) -> ObjectInfo:
         session = sessions.decode(native, backend=self.name, bucket=bucket, key=key)
         result = self._translated(lambda: self._blob(bucket, key).commit_block_list(
             [BlobBlock(block_id=p.token) for p in parts],

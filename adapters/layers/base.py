@@ -54,7 +54,7 @@ class Layer(ObjectStore):
                      if_etag: str) -> None:
         self.inner.set_metadata(bucket, key, metadata, if_etag=if_etag)
 
-    def start_upload(self, bucket: str, key: str, *, sha256: str,
+    def start_upload(self, bucket: str, key: str, *, sha256: str | None,
                      content_type: str | None = None,
                      metadata: Mapping[str, str] | None = None) -> str:
         return self.inner.start_upload(bucket, key, sha256=sha256, content_type=content_type,
@@ -68,7 +68,7 @@ class Layer(ObjectStore):
         return self.inner.list_parts(bucket, key, upload_id)
 
     def complete_upload(self, bucket: str, key: str, upload_id: str,
-                        parts: Sequence[UploadedPart], *, sha256: str) -> ObjectInfo:
+                        parts: Sequence[UploadedPart], *, sha256: str | None) -> ObjectInfo:
         return self.inner.complete_upload(bucket, key, upload_id, parts, sha256=sha256)
 
     def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:

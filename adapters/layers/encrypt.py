@@ -228,7 +228,7 @@ class EncryptingStore(Layer):
             return info
 
     # ---- upload sessions: plaintext buckets only ---------------------------------------------
-    def start_upload(self, bucket: str, key: str, *, sha256: str,
+    def start_upload(self, bucket: str, key: str, *, sha256: str | None,
                      content_type: str | None = None,
                      metadata: Mapping[str, str] | None = None) -> str:
         self._plaintext_only()

@@ -115,7 +115,7 @@ class RetryingStore(Layer):
         return self._retried(lambda: self.inner.copy(bucket, key, dest_bucket, dest_key))
 
     # upload sessions
-    def start_upload(self, bucket: str, key: str, *, sha256: str,
+    def start_upload(self, bucket: str, key: str, *, sha256: str | None,
                      content_type: str | None = None,
                      metadata: Mapping[str, str] | None = None) -> str:
         return self._retried(lambda: self.inner.start_upload(
@@ -129,7 +129,7 @@ class RetryingStore(Layer):
         return self._retried(lambda: self.inner.list_parts(bucket, key, upload_id))
 
     def complete_upload(self, bucket: str, key: str, upload_id: str,
-                        parts: Sequence[UploadedPart], *, sha256: str) -> ObjectInfo:
+                        parts: Sequence[UploadedPart], *, sha256: str | None) -> ObjectInfo:
         return self._retried(lambda: self.inner.complete_upload(bucket, key, upload_id, parts,
                                                              sha256=sha256))
 

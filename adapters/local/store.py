@@ -290,7 +290,7 @@ class LocalStore(BaseStore):
         return info
 
     # ---- upload sessions ---------------------------------------------------------------------
-    def _start_upload(self, bucket: str, key: str, sha256: str, content_type: str,
+    def _start_upload(self, bucket: str, key: str, sha256: str | None, content_type: str,
                       metadata: dict[str, str]) -> str:
         if not self._bucket_exists(bucket):
             raise BucketNotFound("no such bucket", backend=self.name, bucket=bucket)
@@ -313,7 +313,7 @@ class LocalStore(BaseStore):
         return uploads.parts(self._session(bucket, key, native).folder)
 
     def _complete_upload(self, bucket: str, key: str, native: str, parts: list[UploadedPart],
-                         sha256: str) -> ObjectInfo:
+                         sha256: str | None) -> ObjectInfo:
         session = self._session(bucket, key, native)
         held = {p.number: p for p in uploads.parts(session.folder)}
         for part in parts:
@@ -325,15 +325,15 @@ class LocalStore(BaseStore):
         final = self._blob_path(bucket, blob)
         try:
             size, measured = uploads.concatenate(session.folder, parts, tmp)
-            if measured != sha256:
+            if sha256 is not None and measured != sha256:
                 raise HashMismatch(f"the parts hash to {measured}, the upload announced "
                                    f"{sha256}: nothing was stored", backend=self.name,
                                    bucket=bucket, key=key)
             final.parent.mkdir(exist_ok=True)
             os.rename(tmp, final)
-            info = ObjectInfo(key=key, size=size, last_modified=_now(), etag=sha256,
+            info = ObjectInfo(key=key, size=size, last_modified=_now(), etag=measured,
                               content_type=session.content_type, metadata=session.metadata,
-                              sha256=sha256)
+                              sha256=measured)
             old = self._commit(bucket, info, blob)
         except BaseException:
             for path in (tmp, final):

@@ -39,7 +39,7 @@ class Session:
     metadata: dict[str, str]
 
 
-def start(bucket_dir: Path, key: str, sha256: str, content_type: str,
+def start(bucket_dir: Path, key: str, sha256: str | None, content_type: str,
           metadata: dict[str, str]) -> str:
     native = uuid.uuid4().hex
     folder = bucket_dir / UPLOADS / native

@@ -128,7 +128,7 @@ class S3Store(BaseStore):
         return min(max(needed, self.part_size_preference), self.capabilities.max_part_size)
 
     def _args(self, bucket: str, key: str, content_type: str, metadata: Mapping[str, str],
-              sha256: str) -> dict[str, Any]:
+              sha256: str | None) -> dict[str, Any]:
         return {"Bucket": bucket, "Key": self.keys.to_name(key), "ContentType": content_type,
                 "Metadata": md.encode(metadata, self.capabilities.metadata,
                                       internal={"sha256": sha256})}
@@ -258,13 +258,13 @@ class S3Store(BaseStore):
             pass           # or a later abort clean up what is left (it is never visible)
 
     def _info(self, key: str, size: int, etag: str | None, content_type: str,
-              metadata: Mapping[str, str], sha256: str) -> ObjectInfo:
+              metadata: Mapping[str, str], sha256: str | None) -> ObjectInfo:
         return ObjectInfo(key=key, size=size, last_modified=datetime.now(timezone.utc),
                           etag=clean_etag(etag), content_type=content_type, metadata=dict(metadata),
                           sha256=sha256)
 
     # ---- upload sessions: S3's own multipart uploads ------------------------------------------
-    def _start_upload(self, bucket: str, key: str, sha256: str, content_type: str,
+    def _start_upload(self, bucket: str, key: str, sha256: str | None, content_type: str,
                       metadata: dict[str, str]) -> str:
         with translated(self.name, bucket, key):
             return str(self.client.create_multipart_upload(
@@ -296,7 +296,7 @@ class S3Store(BaseStore):
             marker = int(reply["NextPartNumberMarker"])
 
     def _complete_upload(self, bucket: str, key: str, native: str, parts: list[UploadedPart],
-                         sha256: str) -> ObjectInfo:
+                         sha256: str | None) -> ObjectInfo:
         with translated(self.name, bucket, key):
             self.client.complete_multipart_upload(
                 Bucket=bucket, Key=self.keys.to_name(key), UploadId=native,

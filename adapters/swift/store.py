@@ -221,18 +221,18 @@ class SwiftStore(BaseStore):
                                  "sent", backend=self.name, bucket=bucket, key=key)
         return Segment(container, name, body.md5, body.length)
 
-    def _meta_headers(self, metadata: Mapping[str, str], sha256: str) -> dict[str, str]:
+    def _meta_headers(self, metadata: Mapping[str, str], sha256: str | None) -> dict[str, str]:
         native = md.encode(metadata, self.capabilities.metadata, internal={"sha256": sha256})
         return {f"X-Object-Meta-{name}": value for name, value in native.items()}
 
     def _put_info(self, key: str, size: int, etag: str | None, content_type: str,
-                  metadata: dict[str, str], sha256: str) -> ObjectInfo:
+                  metadata: dict[str, str], sha256: str | None) -> ObjectInfo:
         return ObjectInfo(key=key, size=size, last_modified=datetime.now(timezone.utc),
                           etag=etag.strip('"') if etag else None, content_type=content_type,
                           metadata=metadata, sha256=sha256)
 
     # ---- upload sessions: segments sent one by one, the manifest at completion --------------
-    def _start_upload(self, bucket: str, key: str, sha256: str, content_type: str,
+    def _start_upload(self, bucket: str, key: str, sha256: str | None, content_type: str,
                       metadata: dict[str, str]) -> str:
         native = uuid.uuid4().hex
         record = json.dumps({"key": key, "type": content_type, "meta": metadata},
@@ -286,7 +286,7 @@ class SwiftStore(BaseStore):
         return parts
 
     def _complete_upload(self, bucket: str, key: str, native: str, parts: list[UploadedPart],
-                         sha256: str) -> ObjectInfo:
+                         sha256: str | None) -> ObjectInfo:
         record = self._session(bucket, key, native)
         container = segments_container(bucket)
         segments = [Segment(container, p.token, p.md5 or "", p.size) for p in parts]

@@ -52,6 +52,26 @@ def test_parts_in_any_order_become_one_object(store: ObjectStore, bucket: str) -
         assert sha(body.read()) == sha(data)
 
 
+def test_a_session_started_without_a_hash(store: ObjectStore, bucket: str) -> None:
+    """An S3 client's multipart upload: nobody knows the SHA-256 before the parts are sent. The
+    object records none, or (where completing reads the parts) the one measured, never another."""
+    require(store, Feature.resumable_upload)
+    data, parts = _object(store, seed=7)
+    upload = store.start_upload(bucket, "unhashed", sha256=None, metadata={"Study": "MR-7"})
+    sent = [store.upload_part(bucket, "unhashed", upload, n, p) for n, p in enumerate(parts, 1)]
+    with pytest.raises(HashMismatch):  # a hash the session never announced is not recorded
+        store.complete_upload(bucket, "unhashed", upload, sent, sha256=sha(b"other"))
+    upload = store.start_upload(bucket, "unhashed", sha256=None, metadata={"Study": "MR-7"})
+    sent = [store.upload_part(bucket, "unhashed", upload, n, p) for n, p in enumerate(parts, 1)]
+    info = store.complete_upload(bucket, "unhashed", upload, sent, sha256=None)
+    head = store.head(bucket, "unhashed")
+    assert info.size == head.size == len(data)
+    assert info.sha256 in (None, sha(data)) and head.sha256 == info.sha256
+    assert head.metadata == {"Study": "MR-7"}
+    with store.get(bucket, "unhashed") as body:
+        assert sha(body.read()) == sha(data)
+
+
 def test_a_part_sent_again_replaces_the_first(store: ObjectStore, bucket: str) -> None:
     require(store, Feature.resumable_upload)
     data, parts = _object(store, seed=2)
