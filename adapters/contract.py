@@ -126,8 +126,12 @@ class Capabilities:
 
     #: Largest number of parts of one multipart/block/segment upload (S3 10,000; Scaleway 1,000).
     max_parts: int = 10_000
-    #: Smallest part the backend accepts (except the last part of an upload).
+    #: Smallest part Sortie sends (except the last part of an upload): the backend's own floor
+    #: (S3's 5 MiB) or, where the backend has none worth using, a size that keeps requests few.
     min_part_size: int = 5 * MiB
+    #: Smallest part the backend accepts in an upload session (except the last): what a caller
+    #: choosing its own parts (an S3 client's multipart upload) must keep to.
+    smallest_part: int = 5 * MiB
     #: Largest part the backend accepts.
     max_part_size: int = 5 * GiB
     #: Largest object the backend stores.
@@ -380,7 +384,7 @@ class BaseStore(ObjectStore):
             raise HashMismatch(f"the parts hash to {sha256}, the upload announced "
                                f"{session.sha256}: nothing was stored", backend=self.name,
                                bucket=bucket, key=key)
-        check_parts(parts, self.capabilities.min_part_size, bucket=bucket, key=key)
+        check_parts(parts, self.capabilities.smallest_part, bucket=bucket, key=key)
         return self._complete_upload(bucket, key, session.native, list(parts), session.sha256)
 
     def abort_upload(self, bucket: str, key: str, upload_id: str) -> None:

@@ -184,11 +184,11 @@ class Gateway:
             if not conditions.for_write:
                 return store()
             with self.locks.key(logical, key):
-                check_write(conditions, self._current(target, key))
+                check_write(conditions, self.current(target, key))
                 return store()
 
     @staticmethod
-    def _current(target: Resolved, key: str) -> ObjectInfo | None:
+    def current(target: Resolved, key: str) -> ObjectInfo | None:
         try:
             return target.store.head(target.route.physical, key)
         except ObjectNotFound:

@@ -49,6 +49,7 @@ T = TypeVar("T")
 AZURE_CAPABILITIES = Capabilities(
     max_parts=50_000,
     min_part_size=8 * MiB,
+    smallest_part=1,  # blocks of any size (8 MiB above is what Sortie sends)
     max_part_size=4000 * MiB,
     max_object_size=50_000 * 4000 * MiB,
     max_single_put=32 * MiB,

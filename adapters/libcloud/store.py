@@ -51,7 +51,7 @@ from .profiles import RESERVED, DriverProfile, profile_for
 libcloud_base.ALLOW_PATH_DOUBLE_SLASHES = True
 
 LIBCLOUD_CAPABILITIES = Capabilities(
-    max_parts=1, min_part_size=0, max_part_size=5 * TiB, max_object_size=5 * TiB,
+    max_parts=1, min_part_size=0, smallest_part=0, max_part_size=5 * TiB, max_object_size=5 * TiB,
     max_single_put=5 * TiB, server_side_copy=False)
 
 

@@ -56,7 +56,7 @@ _LIST_BATCH = 256
 
 LOCAL_CAPABILITIES = Capabilities(
     # Puts are one file whatever their size; parts exist only in upload sessions.
-    max_parts=10_000, min_part_size=1, max_part_size=8 * GiB, max_object_size=64 * TiB,
+    max_parts=10_000, min_part_size=1, smallest_part=1, max_part_size=8 * GiB, max_object_size=64 * TiB,
     max_single_put=64 * TiB, server_side_copy=True, native_hashes=("sha256",),
 )
 

@@ -75,7 +75,7 @@ class S3Quirks(BaseModel):
     def capabilities(self) -> Capabilities:
         return Capabilities(
             max_parts=self.max_parts, min_part_size=self.min_part_size,
-            max_part_size=self.max_part_size, max_object_size=self.max_object_size,
+            smallest_part=self.min_part_size, max_part_size=self.max_part_size, max_object_size=self.max_object_size,
             # What the store sends in one request: up to a part, within the provider's limit.
             max_single_put=min(self.max_single_put, self.part_size),
             server_side_copy=bool(self.server_side_copy),

@@ -54,7 +54,7 @@ META_PREFIX = "x-object-meta-"
 #: Swift's defaults: max_file_size 5 GiB per PUT (so per segment), max_manifest_segments 1000.
 #: Objects up to 16 MiB go in one PUT (buffered to send their MD5 first), larger ones as SLOs.
 SWIFT_CAPABILITIES = Capabilities(
-    max_parts=1000, min_part_size=16 * MiB, max_part_size=5 * GiB,
+    max_parts=1000, min_part_size=16 * MiB, smallest_part=1, max_part_size=5 * GiB,
     max_object_size=1000 * 5 * GiB, max_single_put=16 * MiB, server_side_copy=True,
     native_hashes=("md5",), metadata=md.SWIFT_RULES,
     lacks={Feature.metadata_update: "Swift's POST of an object's metadata takes no condition: "

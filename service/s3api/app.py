@@ -6,8 +6,8 @@ Path-style requests, SigV4 (header, presigned, signed and unsigned aws-chunked b
 trailing checksums). Operations built: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
 GetBucketLocation, ListObjectsV2 and V1, ListObjectVersions, GetObject (one range, conditions,
 `response-*` overrides), HeadObject, PutObject (conditional writes), CopyObject, DeleteObject,
-DeleteObjects, and the canned `private` ACL. Everything
-else answers `NotImplemented` (501), saying so.
+DeleteObjects, multipart uploads (multipart.py) but their listing, and the canned `private` ACL.
+Everything else answers `NotImplemented` (501), saying so.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from starlette.types import Receive, Scope, Send
 
 from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, HashMismatch,
                              IntegrityError, InvalidMetadata, InvalidName, InvalidRequest,
-                             ObjectNotFound, RangeNotSatisfiable, StorageError, TransientError)
+                             ObjectNotFound, RangeNotSatisfiable, StorageError, TransientError,
+                             Unsupported, UploadNotFound)
 from adapters.metadata import validate_user
 
 from .. import headers as h
@@ -37,7 +38,8 @@ from ..bodies import ObjectStream, read_small, run_with_body
 from ..conditions import Conditions, PreconditionFailed, check_read
 from ..gateway import Gateway
 from ..tokens import TokenInfo, TokenStore
-from . import keys, sigv4, xml
+from ..uploads import Uploads
+from . import keys, multipart, sigv4, xml
 from .chunked import ChunkError, decode
 from .listing import ListingError, list_v1, list_v2, list_versions
 
@@ -45,8 +47,8 @@ log = logging.getLogger("sortie.s3")
 
 #: Query parameters that name a subresource this front does not serve.
 _NOT_BUILT = {"versioning", "lifecycle", "policy", "tagging", "cors", "website",
-              "encryption", "object-lock", "replication", "logging", "notification", "uploads",
-              "uploadId", "partNumber", "select", "restore", "retention",
+              "encryption", "object-lock", "replication", "logging", "notification",
+              "select", "restore", "retention",
               "legal-hold", "accelerate", "requestPayment", "analytics", "inventory", "metrics",
               "ownershipControls", "publicAccessBlock", "intelligent-tiering", "attributes"}
 _CHUNKED = (sigv4.STREAMING_SIGNED, sigv4.STREAMING_UNSIGNED_TRAILER)
@@ -65,6 +67,7 @@ class S3Front:
         self.tokens = tokens
         self.region = region
         self.secrets_key = secrets_key
+        self.uploads = Uploads(gateway)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,6 +82,8 @@ class S3Front:
             response = _error(exc.code, exc.message, exc.status, scope["path"], request_id)
         except ChunkError as exc:
             response = _error(exc.code, exc.message, 400, scope["path"], request_id)
+        except multipart.MultipartError as exc:
+            response = _error(exc.code, exc.message, exc.status, scope["path"], request_id)
         except StorageError as exc:
             code, status = _storage_code(exc)
             response = _error(code, exc.message, status, scope["path"], request_id)
@@ -146,7 +151,16 @@ class S3Front:
             access.action = "list_buckets"
             return await self._list_buckets(token)
         if not key:
+            if "uploads" in query:
+                raise S3Error("NotImplemented", "listing multipart uploads is not served by "
+                                                "Sortie's S3 front", 501)
             return await self._bucket(request, method, bucket, query, token, access)
+        if "uploads" in query or "uploadId" in query:
+            return await self._multipart(request, method, bucket, key, query, credentials,
+                                         token, access)
+        if "partNumber" in query:
+            raise S3Error("NotImplemented", "reading one part of an object is not served by "
+                                            "Sortie's S3 front", 501)
         return await self._object(request, method, bucket, key, credentials, token, access)
 
     async def _bucket(self, request: Request, method: str, bucket: str, query: dict[str, str],
@@ -283,22 +297,15 @@ class S3Front:
                    credentials: sigv4.Credentials, access: Access) -> Response:
         headers = request.headers
         mode = credentials.payload_hash
-        chunked = mode in _CHUNKED
-        size_header = headers.get("x-amz-decoded-content-length") if chunked else \
+        size_header = headers.get("x-amz-decoded-content-length") if mode in _CHUNKED else \
             headers.get("content-length")
         size = int(size_header) if size_header and size_header.isdigit() else None
-        expected = mode.lower() if len(mode) == 64 else None  # the body's SHA-256, signed
+        expected = _signed_sha256(credentials)
         metadata = _user_metadata(request)
         content_type = h.check_content_type(headers.get("content-type"))
-        md5 = hashlib.md5()  # noqa: S324 - the S3 ETag clients compare, not a security hash
-        content_md5 = headers.get("content-md5")
 
         def consume(raw: Iterator[bytes]) -> Any:
-            body: Iterator[bytes] = raw
-            if chunked:
-                body = decode(raw, signed=credentials if mode == sigv4.STREAMING_SIGNED else None,
-                              trailer=headers.get("x-amz-trailer"))
-            body = _md5_checked(body, md5, content_md5)
+            body = _payload(raw, request, credentials)
             target = self.gateway.resolve(bucket)
             access.backend = target.route.backend
             try:
@@ -313,22 +320,17 @@ class S3Front:
                 raise S3Error("XAmzContentSHA256Mismatch", "the body's SHA-256 is not the "
                               "x-amz-content-sha256 signed with the request", 400) from None
 
-        info = await run_with_body(request.stream(), consume,
-                                   idle_timeout=self.gateway.config.settings.limits
-                                   .body_idle_timeout_s)
+        info = await self._with_body(request, consume)
         # The ETag is Sortie's SHA-256, as GET and listings give it (recording the MD5 at ingest,
         # which some clients compare, is not built yet); Content-MD5 was checked above.
-        return Response(status_code=200, headers={"ETag": f'"{info.sha256 or ""}"'})
+        return Response(status_code=200, headers={"ETag": xml.etag(info)})
 
     async def _copy(self, request: Request, bucket: str, key: str, token: TokenInfo,
                     access: Access) -> Response:
         """CopyObject through the service layer: the source streamed from its route to the
         target's (any two logical buckets, any two backends), its recorded SHA-256 announced so
         that a byte changed on the way stores nothing."""
-        source = unquote(request.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
-        source_bucket, _, source_key = source.partition("/")
-        if not source_bucket or not source_key:
-            raise S3Error("InvalidArgument", "x-amz-copy-source must be /BUCKET/KEY", 400)
+        source_bucket, source_key = _copy_source(request)
         self._allow(token, "read", source_bucket, access)
         directive = request.headers.get("x-amz-metadata-directive", "COPY").upper()
         if directive not in ("COPY", "REPLACE"):
@@ -354,7 +356,7 @@ class S3Front:
         stored = await self._run(copy)
         return _xml(xml.document("CopyObjectResult",
                                  xml.element("LastModified", xml.timestamp(stored.last_modified))
-                                 + xml.element("ETag", f'"{stored.sha256 or ""}"')))
+                                 + xml.element("ETag", xml.etag(stored))))
 
     async def _get(self, request: Request, bucket: str, key: str, *, head: bool,
                    access: Access) -> Response:
@@ -382,8 +384,8 @@ class S3Front:
         if not_modified:
             if not head:
                 await self._run(opened.close)
-            return Response(status_code=304, headers={"ETag": f'"{info.sha256 or ""}"'})
-        out = {"ETag": f'"{info.sha256 or info.etag or ""}"',
+            return Response(status_code=304, headers={"ETag": xml.etag(info)})
+        out = {"ETag": xml.etag(info),
                "Last-Modified": h.object_headers(info).get("last-modified", ""),
                "Content-Type": info.content_type or "application/octet-stream",
                "Accept-Ranges": "bytes"}
@@ -410,6 +412,101 @@ class S3Front:
         stream = ObjectStream(reader)
         return StreamingResponse(stream.chunks(), status_code=status, headers=out,
                                  background=BackgroundTask(stream.stop))
+
+    # ---- multipart uploads (multipart.py; the sessions are service/uploads.py) ---------------
+    async def _multipart(self, request: Request, method: str, bucket: str, key: str,
+                         query: dict[str, str], credentials: sigv4.Credentials, token: TokenInfo,
+                         access: Access) -> Response:
+        run, uploads = self._run, self.uploads
+        self._allow(token, "write", bucket, access)
+        access.backend = (await run(self.gateway.resolve, bucket)).route.backend
+        upload_id = query.get("uploadId", "")
+        if method == "POST" and "uploads" in query:
+            access.action = "create_multipart_upload"
+            metadata = _user_metadata(request)
+            content_type = h.check_content_type(request.headers.get("content-type"))
+            started = await run(partial(uploads.start, bucket, key, content_type=content_type,
+                                        metadata=metadata))
+            return _xml(multipart.initiated(bucket, key, started))
+        if method == "PUT" and "x-amz-copy-source" in request.headers:
+            access.action = "upload_part_copy"
+            return await self._upload_part_copy(request, bucket, key, upload_id,
+                                                multipart.part_number(query.get("partNumber")),
+                                                token, access)
+        if method == "PUT":
+            access.action = "upload_part"
+            number = multipart.part_number(query.get("partNumber"))
+            declared = _signed_sha256(credentials)
+
+            def consume(raw: Iterator[bytes]) -> str:
+                data, md5 = multipart.read_part(_payload(raw, request, credentials), declared)
+                uploads.upload_part(bucket, key, upload_id, number, data)
+                return md5
+
+            md5 = await self._with_body(request, consume)
+            return Response(status_code=200, headers={"ETag": f'"{md5}"'})
+        if method == "POST":
+            access.action = "complete_multipart_upload"
+            named = multipart.completion_document(await request.body())
+
+            def complete() -> Any:
+                done = uploads.completed(bucket, key, upload_id)
+                if done is not None:  # completed again (its answer lost): the same answer
+                    return done
+                held = uploads.list_parts(bucket, key, upload_id)
+                chosen = multipart.chosen_parts(named, held)
+                return uploads.complete(bucket, key, upload_id, chosen, _conditions(request))
+
+            try:
+                info = await run(complete)
+            except PreconditionFailed:
+                raise S3Error("PreconditionFailed", "At least one of the pre-conditions you "
+                                                    "specified did not hold", 412) from None
+            return _xml(multipart.completed(bucket, key, info))
+        if method == "DELETE":
+            access.action = "abort_multipart_upload"
+            await run(uploads.list_parts, bucket, key, upload_id)  # NoSuchUpload if gone
+            await run(uploads.abort, bucket, key, upload_id)
+            return Response(status_code=204)
+        if method == "GET":
+            access.action = "list_parts"
+            held = await run(uploads.list_parts, bucket, key, upload_id)
+            marker = query.get("part-number-marker", "0")
+            limit = query.get("max-parts", "1000")
+            if not marker.isdigit() or not limit.isdigit():
+                raise S3Error("InvalidArgument", "part-number-marker and max-parts are "
+                                                 "integers", 400)
+            return _xml(multipart.parts_listing(bucket, key, upload_id, held, int(marker),
+                                                min(int(limit), 1000), f"sortie-{token.id}"))
+        raise S3Error("MethodNotAllowed", f"{method} on a multipart upload", 405)
+
+    async def _upload_part_copy(self, request: Request, bucket: str, key: str, upload_id: str,
+                                number: int, token: TokenInfo, access: Access) -> Response:
+        source_bucket, source_key = _copy_source(request)
+        self._allow(token, "read", source_bucket, access)
+        wanted = request.headers.get("x-amz-copy-source-range")
+        try:
+            byte_range = h.parse_range(wanted) if wanted else None
+        except Exception:  # noqa: BLE001 - whatever the parser refuses is the client's range
+            raise S3Error("InvalidArgument", f"x-amz-copy-source-range {wanted!r} is not "
+                                             "bytes=FIRST-LAST", 400) from None
+
+        def copy_part() -> str:
+            with self.gateway.get_object(source_bucket, source_key, byte_range) as reader:
+                data, md5 = multipart.read_part(iter(reader), None)
+            self.uploads.upload_part(bucket, key, upload_id, number, data)
+            return md5
+
+        try:
+            md5 = await self._run(copy_part)
+        except RangeNotSatisfiable as exc:
+            raise S3Error("InvalidRange", exc.message, 416) from None
+        return _xml(multipart.copied_part(md5))
+
+    async def _with_body(self, request: Request, consume: Any) -> Any:
+        return await run_with_body(request.stream(), consume,
+                                   idle_timeout=self.gateway.config.settings.limits
+                                   .body_idle_timeout_s)
 
     @staticmethod
     async def _run(function: Any, *args: Any) -> Any:
@@ -454,13 +551,41 @@ def _delete_document(body: bytes) -> tuple[list[str], bool]:
     return keys_wanted, quiet
 
 
-def _md5_checked(body: Iterator[bytes], md5: Any, content_md5: str | None) -> Iterator[bytes]:
+def _signed_sha256(credentials: sigv4.Credentials) -> str | None:
+    """The body's SHA-256 as signed with the request (None: unsigned or streamed payloads)."""
+    mode = credentials.payload_hash
+    return mode.lower() if len(mode) == 64 else None
+
+
+def _payload(raw: Iterator[bytes], request: Request,
+             credentials: sigv4.Credentials) -> Iterator[bytes]:
+    """A request's payload: aws-chunked bodies decoded (chunk signatures and trailing checksum
+    checked), then checked against Content-MD5 if the client sent one."""
+    body: Iterator[bytes] = raw
+    mode = credentials.payload_hash
+    if mode in _CHUNKED:
+        body = decode(raw, signed=credentials if mode == sigv4.STREAMING_SIGNED else None,
+                      trailer=request.headers.get("x-amz-trailer"))
+    content_md5 = request.headers.get("content-md5")
+    return body if content_md5 is None else _md5_checked(body, content_md5)
+
+
+def _md5_checked(body: Iterator[bytes], content_md5: str) -> Iterator[bytes]:
+    md5 = hashlib.md5(usedforsecurity=False)
     for chunk in body:
         md5.update(chunk)
         yield chunk
-    if content_md5 is not None and base64.b64encode(md5.digest()).decode() != content_md5:
+    if base64.b64encode(md5.digest()).decode() != content_md5:
         raise S3Error("BadDigest", "the Content-MD5 you specified did not match what we "
                                    "received", 400)
+
+
+def _copy_source(request: Request) -> tuple[str, str]:
+    source = unquote(request.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
+    source_bucket, _, source_key = source.partition("/")
+    if not source_bucket or not source_key:
+        raise S3Error("InvalidArgument", "x-amz-copy-source must be /BUCKET/KEY", 400)
+    return source_bucket, source_key
 
 
 def _user_metadata(request: Request) -> dict[str, str]:
@@ -478,6 +603,10 @@ def _user_metadata(request: Request) -> dict[str, str]:
 def _storage_code(exc: StorageError) -> tuple[str, int]:
     if isinstance(exc, BucketNotFound):
         return "NoSuchBucket", 404
+    if isinstance(exc, UploadNotFound):
+        return "NoSuchUpload", 404
+    if isinstance(exc, Unsupported):
+        return "NotImplemented", 501
     if isinstance(exc, ObjectNotFound):
         return "NoSuchKey", 404
     if isinstance(exc, Conflict) and "not empty" in exc.message.lower():

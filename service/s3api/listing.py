@@ -93,10 +93,9 @@ def decode_token(token: str) -> tuple[str, str | None]:
 def _contents(objects: list[ObjectInfo], encode: bool) -> str:
     out = []
     for info in objects:
-        etag = info.sha256 or (info.etag or "").strip('"')
         out.append("<Contents>" + xml.element("Key", _key(info.key, encode))
                    + xml.element("LastModified", xml.timestamp(info.last_modified))
-                   + xml.element("ETag", f'"{etag}"') + xml.element("Size", info.size)
+                   + xml.element("ETag", xml.etag(info)) + xml.element("Size", info.size)
                    + xml.element("StorageClass", "STANDARD") + "</Contents>")
     return "".join(out)
 
@@ -172,10 +171,9 @@ def list_versions(gateway: Gateway, bucket: str, query: Mapping[str, str]) -> by
         body += xml.element("NextKeyMarker", position[0]) + xml.element("NextVersionIdMarker",
                                                                         "null")
     for info in objects:
-        etag = info.sha256 or (info.etag or "").strip('"')
         body += ("<Version>" + xml.element("Key", info.key) + xml.element("VersionId", "null")
                  + xml.element("IsLatest", "true")
                  + xml.element("LastModified", xml.timestamp(info.last_modified))
-                 + xml.element("ETag", f'"{etag}"') + xml.element("Size", info.size)
+                 + xml.element("ETag", xml.etag(info)) + xml.element("Size", info.size)
                  + xml.element("StorageClass", "STANDARD") + "</Version>")
     return xml.document("ListVersionsResult", body + _prefixes(prefixes, False))

@@ -4,8 +4,11 @@ timestamps in ISO 8601 with milliseconds, ETags quoted)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 from xml.sax.saxutils import escape
+
+if TYPE_CHECKING:
+    from adapters.contract import ObjectInfo
 
 NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -23,6 +26,13 @@ def element(name: str, value: object) -> str:
 def timestamp(moment: datetime | None) -> str:
     moment = (moment or _EPOCH).astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def etag(info: "ObjectInfo") -> str:
+    """The ETag the S3 front gives an object everywhere (GET, HEAD, listings, PUT, copies,
+    completions), quoted: its recorded SHA-256, else (objects other tools wrote, multipart
+    uploads completed on a backend that does not read the parts) the backend's own ETag."""
+    return f'"{info.sha256 or (info.etag or "").strip(chr(34))}"'
 
 
 def error(code: str, message: str, resource: str, request_id: str) -> bytes:

@@ -124,7 +124,7 @@ def test_abort_leaves_nothing_visible(store: ObjectStore, bucket: str) -> None:
 
 def test_small_parts_before_the_last_are_refused(store: ObjectStore, bucket: str) -> None:
     require(store, Feature.resumable_upload)
-    if store.capabilities.min_part_size <= 1:
+    if store.capabilities.smallest_part <= 1:
         pytest.skip(f"{store.name} accepts parts of any size")
     data = b"ab"
     upload = store.start_upload(bucket, "tiny", sha256=sha(data))

@@ -27,11 +27,13 @@ SORTIE = [sys.executable, "-m", "service"]
 
 
 class Front:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, backend: dict[str, Any] | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.workdir = workdir
         self.config = workdir / "sortie.yaml"
+        self.env = {**os.environ, **(env or {})}
         self.config.write_text(yaml.safe_dump({
-            "backends": {"main": {"type": "local", "path": str(workdir / "main")}},
+            "backends": {"main": backend or {"type": "local", "path": str(workdir / "main")}},
             "state_dir": str(workdir / "state")}))
         self.port, self.s3_port = free_port(), free_port()
         self.endpoint = f"http://127.0.0.1:{self.s3_port}"
@@ -39,7 +41,7 @@ class Front:
         self.process = subprocess.Popen([*SORTIE, "serve", "--config", str(self.config),
                                          "--port", str(self.port), "--s3-port",
                                          str(self.s3_port)], stdout=self.log,
-                                        stderr=subprocess.STDOUT)
+                                        stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -53,7 +55,7 @@ class Front:
 
     def credentials(self, *args: str) -> tuple[str, str, str]:
         made = subprocess.run([*SORTIE, "token", "create", "--config", str(self.config), "--s3",
-                               *args], capture_output=True, text=True, timeout=60)
+                               *args], capture_output=True, text=True, timeout=60, env=self.env)
         assert made.returncode == 0, made.stderr
         lines = dict(line.split(": ", 1) for line in made.stdout.splitlines() if ": " in line)
         token_id = made.stderr.split("token ")[1].split()[0]
