@@ -25,6 +25,10 @@ class PreconditionFailed(StorageError):
     http_status = 412
 
 
+class MatchedNothing(PreconditionFailed):
+    """If-Match on a write, and no object to match (S3 answers NoSuchKey, HTTP 412)."""
+
+
 @dataclass(frozen=True)
 class Conditions:
     if_match: str | None = None
@@ -85,5 +89,6 @@ def check_write(conditions: Conditions, current: ObjectInfo | None) -> None:
                                  if "*" in _tags(conditions.if_none_match) else
                                  f"If-None-Match: the object's ETag is {etag(current)}")
     if conditions.if_match is not None and not _matches(conditions.if_match, current):
-        raise PreconditionFailed("If-Match: the object does not exist" if current is None else
-                                 f"If-Match: the object's ETag is {etag(current)}")
+        if current is None:
+            raise MatchedNothing("If-Match: the object does not exist")
+        raise PreconditionFailed(f"If-Match: the object's ETag is {etag(current)}")

@@ -30,12 +30,13 @@ from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, HashMismat
                              IntegrityError, InvalidMetadata, InvalidName, InvalidRequest,
                              ObjectNotFound, RangeNotSatisfiable, StorageError, TransientError,
                              Unsupported, UploadNotFound)
+from adapters.contract import ObjectInfo
 from adapters.metadata import validate_user
 
 from .. import headers as h
 from ..access import Access
 from ..bodies import ObjectStream, read_small, run_with_body
-from ..conditions import Conditions, PreconditionFailed, check_read
+from ..conditions import Conditions, MatchedNothing, PreconditionFailed, check_read
 from ..gateway import Gateway
 from ..tokens import TokenInfo, TokenStore
 from ..uploads import Uploads
@@ -149,7 +150,7 @@ class S3Front:
             if method != "GET":
                 raise S3Error("MethodNotAllowed", "only GET (ListBuckets) on /", 405)
             access.action = "list_buckets"
-            return await self._list_buckets(token)
+            return await self._list_buckets(token, query)
         if not key:
             if "uploads" in query:
                 raise S3Error("NotImplemented", "listing multipart uploads is not served by "
@@ -172,8 +173,17 @@ class S3Front:
             try:
                 route = await run(self.gateway.create_bucket, bucket)
             except AlreadyExists:
-                raise S3Error("BucketAlreadyOwnedByYou", "the bucket exists and is yours",
-                              409) from None
+                if self.region != "us-east-1":
+                    raise S3Error("BucketAlreadyOwnedByYou", "the bucket exists and is yours",
+                                  409) from None
+                # As S3 in us-east-1: creating a bucket that exists again changes nothing
+                # (a name held on the backend by something else than a bucket served here is
+                # taken, as another account's).
+                try:
+                    route = (await run(self.gateway.resolve, bucket)).route
+                except BucketNotFound:
+                    raise S3Error("BucketAlreadyExists", "the name is taken on the backend",
+                                  409) from None
             access.backend = route.backend
             return Response(status_code=200, headers={"Location": f"/{bucket}"})
         if method == "DELETE":
@@ -203,7 +213,7 @@ class S3Front:
         lister = list_versions if "versions" in query else \
             list_v2 if query.get("list-type") == "2" else list_v1
         try:
-            return _xml(await run(lister, self.gateway, bucket, query))
+            return _xml(await run(lister, self.gateway, bucket, query, f"sortie-{token.id}"))
         except ListingError as exc:
             raise S3Error("InvalidArgument", str(exc), 400) from None
 
@@ -225,8 +235,7 @@ class S3Front:
             await self._run(self.gateway.head_object, bucket, key)
         if method == "PUT":
             return Response(status_code=200)
-        owner = f"sortie-{token.id}"
-        person = xml.element("ID", owner) + xml.element("DisplayName", owner)
+        person = xml.person(f"sortie-{token.id}")
         return _xml(xml.document("AccessControlPolicy", (
             f"<Owner>{person}</Owner><AccessControlList><Grant>"
             '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
@@ -239,10 +248,22 @@ class S3Front:
         if not target.store.bucket_exists(target.route.physical):
             raise BucketNotFound("no such bucket", bucket=bucket)
 
-    async def _list_buckets(self, token: TokenInfo) -> Response:
+    async def _list_buckets(self, token: TokenInfo, query: dict[str, str]) -> Response:
+        """The buckets the token sees, by name; `max-buckets` pages them (the continuation
+        token is the last name given, base64), `prefix` filters them."""
         routes = await self._run(self.gateway.list_buckets)
-        names = [(name, None) for name in sorted(routes) if token.sees(name)]
-        return _xml(xml.buckets(names, f"sortie-{token.id}"))
+        try:
+            after = base64.urlsafe_b64decode(query.get("continuation-token", "")).decode()
+            limit = int(query.get("max-buckets", "10000"))
+        except ValueError:
+            raise S3Error("InvalidArgument", "max-buckets is a number, continuation-token one "
+                                             "this listing gave", 400) from None
+        names = [name for name in sorted(routes) if token.sees(name) and name > after
+                 and name.startswith(query.get("prefix", ""))]
+        page = names[:max(limit, 1)]
+        more = base64.urlsafe_b64encode(page[-1].encode()).decode() \
+            if len(names) > len(page) else None
+        return _xml(xml.buckets([(name, None) for name in page], f"sortie-{token.id}", more))
 
     async def _delete_objects(self, request: Request, bucket: str, access: Access) -> Response:
         body = await request.body()
@@ -313,6 +334,8 @@ class S3Front:
                                                content_type=content_type, metadata=metadata,
                                                expected_sha256=expected,
                                                conditions=_conditions(request))
+            except MatchedNothing:
+                raise S3Error("NoSuchKey", "If-Match: the object does not exist", 404) from None
             except PreconditionFailed:
                 raise S3Error("PreconditionFailed", "At least one of the pre-conditions you "
                                                     "specified did not hold", 412) from None
@@ -346,6 +369,7 @@ class S3Front:
             access.backend = self.gateway.resolve(bucket).route.backend
             with self.gateway.get_object(source_bucket, source_key, None) as reader:
                 info = reader.info
+                _check_copy_source(request, info)
                 return self.gateway.put_object(
                     bucket, key, iter(reader), size=info.size,
                     content_type=content_type if replaced is not None else info.content_type,
@@ -393,7 +417,7 @@ class S3Front:
             out["x-sortie-sha256"] = info.sha256
         for name, value in info.metadata.items():
             if not name.startswith("sortie:"):
-                out[f"x-amz-meta-{name.lower()}"] = h.encode_word(value)
+                out[f"x-amz-meta-{name.lower()}"] = h.encode_word(value) if value else ""
         query = dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1")))
         for name, header in _OVERRIDES.items():
             if name in query:
@@ -493,6 +517,7 @@ class S3Front:
 
         def copy_part() -> str:
             with self.gateway.get_object(source_bucket, source_key, byte_range) as reader:
+                _check_copy_source(request, reader.info)
                 data, md5 = multipart.read_part(iter(reader), None)
             self.uploads.upload_part(bucket, key, upload_id, number, data)
             return md5
@@ -504,6 +529,9 @@ class S3Front:
         return _xml(multipart.copied_part(md5))
 
     async def _with_body(self, request: Request, consume: Any) -> Any:
+        if "content-length" not in request.headers:  # as S3: no body of unknown length
+            raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP "
+                                                  "header.", 411)
         return await run_with_body(request.stream(), consume,
                                    idle_timeout=self.gateway.config.settings.limits
                                    .body_idle_timeout_s)
@@ -567,7 +595,15 @@ def _payload(raw: Iterator[bytes], request: Request,
         body = decode(raw, signed=credentials if mode == sigv4.STREAMING_SIGNED else None,
                       trailer=request.headers.get("x-amz-trailer"))
     content_md5 = request.headers.get("content-md5")
-    return body if content_md5 is None else _md5_checked(body, content_md5)
+    if content_md5 is None:
+        return body
+    try:
+        if len(base64.b64decode(content_md5, validate=True)) != 16:
+            raise ValueError(content_md5)
+    except ValueError:  # binascii.Error is one
+        raise S3Error("InvalidDigest", "The Content-MD5 you specified is not valid: the base64 "
+                      "of 16 bytes", 400) from None
+    return _md5_checked(body, content_md5)
 
 
 def _md5_checked(body: Iterator[bytes], content_md5: str) -> Iterator[bytes]:
@@ -578,6 +614,24 @@ def _md5_checked(body: Iterator[bytes], content_md5: str) -> Iterator[bytes]:
     if base64.b64encode(md5.digest()).decode() != content_md5:
         raise S3Error("BadDigest", "the Content-MD5 you specified did not match what we "
                                    "received", 400)
+
+
+def _check_copy_source(request: Request, info: ObjectInfo) -> None:
+    """x-amz-copy-source-if-*: a copy whose source does not meet them is refused (412), where a
+    GET would answer 304."""
+    headers = request.headers
+    conditions = Conditions(if_match=headers.get("x-amz-copy-source-if-match"),
+                            if_none_match=headers.get("x-amz-copy-source-if-none-match"),
+                            if_modified_since=headers.get("x-amz-copy-source-if-modified-since"),
+                            if_unmodified_since=headers.get(
+                                "x-amz-copy-source-if-unmodified-since"))
+    try:
+        unchanged = check_read(conditions, info)
+    except PreconditionFailed:
+        unchanged = True
+    if unchanged:
+        raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified "
+                                            "did not hold", 412)
 
 
 def _copy_source(request: Request) -> tuple[str, str]:

@@ -11,6 +11,8 @@ from typing import Mapping
 from urllib.parse import quote
 
 from adapters.contract import MAX_LIST_LIMIT, ListPage, ObjectInfo
+from adapters.errors import InvalidName
+from adapters.names import check_prefix
 
 from ..gateway import Gateway
 from . import xml
@@ -62,7 +64,12 @@ def _page(gateway: Gateway, bucket: str, prefix: str, delimiter: str | None,
           cursor: str | None) -> ListPage:
     """One page of the gateway's listing. The contract groups on `/` only: another delimiter
     is grouped here, over a page listed without one (a group can span pages; `_collect` keeps
-    each once)."""
+    each once). A prefix no Sortie key can start with (a control character, a leading `/`)
+    lists nothing, as S3 lists nothing for a prefix no key has."""
+    try:
+        check_prefix(prefix, bucket=bucket)
+    except InvalidName:
+        return ListPage(objects=[], common_prefixes=[], next_cursor=None)
     if delimiter is None or delimiter == "/":
         return gateway.list_objects(bucket, prefix, delimiter, cursor, MAX_LIST_LIMIT)
     page = gateway.list_objects(bucket, prefix, None, cursor, MAX_LIST_LIMIT)
@@ -90,13 +97,14 @@ def decode_token(token: str) -> tuple[str, str | None]:
         raise ListingError("the continuation token is not one this listing gave") from None
 
 
-def _contents(objects: list[ObjectInfo], encode: bool) -> str:
+def _contents(objects: list[ObjectInfo], encode: bool, owner: str | None) -> str:
     out = []
+    shown = f"<Owner>{xml.person(owner)}</Owner>" if owner else ""
     for info in objects:
         out.append("<Contents>" + xml.element("Key", _key(info.key, encode))
                    + xml.element("LastModified", xml.timestamp(info.last_modified))
                    + xml.element("ETag", xml.etag(info)) + xml.element("Size", info.size)
-                   + xml.element("StorageClass", "STANDARD") + "</Contents>")
+                   + xml.element("StorageClass", "STANDARD") + shown + "</Contents>")
     return "".join(out)
 
 
@@ -109,7 +117,7 @@ def _prefixes(prefixes: list[str], encode: bool) -> str:
                    for p in prefixes)
 
 
-def list_v2(gateway: Gateway, bucket: str, query: Mapping[str, str]) -> bytes:
+def list_v2(gateway: Gateway, bucket: str, query: Mapping[str, str], owner: str) -> bytes:
     prefix, delimiter = query.get("prefix", ""), query.get("delimiter") or None
     encode = query.get("encoding-type") == "url"
     wanted = _max_keys(query)
@@ -130,11 +138,13 @@ def list_v2(gateway: Gateway, bucket: str, query: Mapping[str, str]) -> bytes:
             + (xml.element("StartAfter", query["start-after"]) if "start-after" in query else ""))
     if position is not None:
         body += xml.element("NextContinuationToken", encode_token(position))
+    fetch_owner = query.get("fetch-owner", "").lower() == "true"
     return xml.document("ListBucketResult",
-                        body + _contents(objects, encode) + _prefixes(prefixes, encode))
+                        body + _contents(objects, encode, owner if fetch_owner else None)
+                        + _prefixes(prefixes, encode))
 
 
-def list_v1(gateway: Gateway, bucket: str, query: Mapping[str, str]) -> bytes:
+def list_v1(gateway: Gateway, bucket: str, query: Mapping[str, str], owner: str) -> bytes:
     prefix, delimiter = query.get("prefix", ""), query.get("delimiter") or None
     encode = query.get("encoding-type") == "url"
     wanted = _max_keys(query)
@@ -150,11 +160,12 @@ def list_v1(gateway: Gateway, bucket: str, query: Mapping[str, str]) -> bytes:
     if position is not None and delimiter:
         body += xml.element("NextMarker", position[0])
     return xml.document("ListBucketResult",
-                        body + _contents(objects, encode) + _prefixes(prefixes, encode))
+                        body + _contents(objects, encode, owner) + _prefixes(prefixes, encode))
 
 
 
-def list_versions(gateway: Gateway, bucket: str, query: Mapping[str, str]) -> bytes:
+def list_versions(gateway: Gateway, bucket: str, query: Mapping[str, str],
+                  owner: str) -> bytes:
     """ListObjectVersions of a bucket without versioning (Sortie keeps one version of each
     key): every object once, as version `null`, the latest."""
     prefix, delimiter = query.get("prefix", ""), query.get("delimiter") or None
@@ -175,5 +186,6 @@ def list_versions(gateway: Gateway, bucket: str, query: Mapping[str, str]) -> by
                  + xml.element("IsLatest", "true")
                  + xml.element("LastModified", xml.timestamp(info.last_modified))
                  + xml.element("ETag", xml.etag(info)) + xml.element("Size", info.size)
-                 + xml.element("StorageClass", "STANDARD") + "</Version>")
+                 + xml.element("StorageClass", "STANDARD")
+                 + f"<Owner>{xml.person(owner)}</Owner></Version>")
     return xml.document("ListVersionsResult", body + _prefixes(prefixes, False))

@@ -130,7 +130,7 @@ def parts_listing(bucket: str, key: str, upload_id: str, held: list[UploadedPart
                   marker: int, limit: int, owner: str) -> bytes:
     after = [p for p in held if p.number > marker]
     page, more = after[:limit], len(after) > limit
-    person = xml.element("ID", owner) + xml.element("DisplayName", owner)
+    person = xml.person(owner)
     items = "".join("<Part>" + xml.element("PartNumber", p.number)
                     + xml.element("ETag", f'"{p.md5 or p.token}"')
                     + xml.element("Size", p.size) + "</Part>" for p in page)

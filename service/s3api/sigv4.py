@@ -124,10 +124,10 @@ def _verify_presigned(request: Request, params: Sequence[tuple[str, str]],
     except ValueError:
         raise AuthFailure("AuthorizationQueryParametersError",
                           "X-Amz-Expires must be a number of seconds", 400) from None
-    if not 0 < expires <= MAX_PRESIGNED:
+    if expires > MAX_PRESIGNED:
         raise AuthFailure("AuthorizationQueryParametersError",
                           "X-Amz-Expires must be between 1 and 604800 seconds", 400)
-    if now > moment + timedelta(seconds=expires):
+    if expires <= 0 or now > moment + timedelta(seconds=expires):
         raise AuthFailure("AccessDenied", "Request has expired")
     if moment - now > MAX_SKEW:
         raise AuthFailure("RequestTimeTooSkewed", "the presigned URL's time is in the future")

@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterable
 from xml.sax.saxutils import escape
 
+from .. import headers
+
 if TYPE_CHECKING:
     from adapters.contract import ObjectInfo
 
@@ -30,9 +32,8 @@ def timestamp(moment: datetime | None) -> str:
 
 def etag(info: "ObjectInfo") -> str:
     """The ETag the S3 front gives an object everywhere (GET, HEAD, listings, PUT, copies,
-    completions), quoted: its recorded SHA-256, else (objects other tools wrote, multipart
-    uploads completed on a backend that does not read the parts) the backend's own ETag."""
-    return f'"{info.sha256 or (info.etag or "").strip(chr(34))}"'
+    completions): the REST API's (service/headers.py), quoted."""
+    return headers.etag(info) or '""'
 
 
 def error(code: str, message: str, resource: str, request_id: str) -> bytes:
@@ -42,13 +43,20 @@ def error(code: str, message: str, resource: str, request_id: str) -> bytes:
             + "</Error>").encode("utf-8")
 
 
-def buckets(names: Iterable[tuple[str, datetime | None]], owner: str) -> bytes:
+def person(owner: str) -> str:
+    """An owner's ID and DisplayName: Sortie's objects have no owner, the requester's token
+    stands for it (`sortie-TOKENID`)."""
+    return element("ID", owner) + element("DisplayName", owner)
+
+
+def buckets(names: Iterable[tuple[str, datetime | None]], owner: str,
+            continuation: str | None = None) -> bytes:
     items = "".join(f"<Bucket>{element('Name', name)}"
                     f"{element('CreationDate', timestamp(created))}</Bucket>"
                     for name, created in names)
+    more = element("ContinuationToken", continuation) if continuation else ""
     return document("ListAllMyBucketsResult",
-                    f"<Owner>{element('ID', owner)}{element('DisplayName', owner)}</Owner>"
-                    f"<Buckets>{items}</Buckets>")
+                    f"<Owner>{person(owner)}</Owner><Buckets>{items}</Buckets>{more}")
 
 
 def location(region: str) -> bytes:

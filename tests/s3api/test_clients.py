@@ -91,9 +91,7 @@ def _code(error: ClientError) -> str:
 def test_boto3_as_shipped(front: Front, admin: tuple[str, str, str]) -> None:
     s3 = front.client(admin[0], admin[1])
     s3.create_bucket(Bucket="scans")
-    with pytest.raises(ClientError) as again:
-        s3.create_bucket(Bucket="scans")
-    assert _code(again.value) == "BucketAlreadyOwnedByYou"
+    s3.create_bucket(Bucket="scans")  # again: as S3 in us-east-1, nothing changes
     body = os.urandom(3 * 1024 * 1024 + 17)
     put = s3.put_object(Bucket="scans", Key="ct/0001 é.dcm", Body=body,
                         ContentType="application/dicom", Metadata={"study": "S-42"})
