@@ -23,7 +23,7 @@ import abc
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from . import metadata as md
 from .errors import (Conflict, HashMismatch, InvalidRequest, RangeNotSatisfiable, TooLarge,
@@ -37,6 +37,8 @@ GiB = 1024 * MiB
 TiB = 1024 * GiB
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_LIST_LIMIT = 1000
+#: What `put(late_metadata=...)` takes: a call giving layer entries once the body is read.
+LateMetadata = Callable[[], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,11 @@ class ObjectStore(abc.ABC):
     @abc.abstractmethod
     def put(self, bucket: str, key: str, data: PutSource, *, size: int | None = None,
             content_type: str | None = None, metadata: Mapping[str, str] | None = None,
-            expected_sha256: str | None = None) -> ObjectInfo: ...
+            expected_sha256: str | None = None,
+            late_metadata: LateMetadata | None = None) -> ObjectInfo:
+        """Store `data` as one object, visible whole or not at all. `late_metadata`: layer
+        entries (`sortie:NAME`) the caller knows only once the body is read (the MD5 the S3
+        front gives as ETag); called after the last byte, before the object becomes visible."""
     @abc.abstractmethod
     def get(self, bucket: str, key: str, byte_range: ByteRange | None = None) -> ObjectReader: ...
     @abc.abstractmethod
@@ -274,7 +280,8 @@ class BaseStore(ObjectStore):
 
     def put(self, bucket: str, key: str, data: PutSource, *, size: int | None = None,
             content_type: str | None = None, metadata: Mapping[str, str] | None = None,
-            expected_sha256: str | None = None) -> ObjectInfo:
+            expected_sha256: str | None = None,
+            late_metadata: LateMetadata | None = None) -> ObjectInfo:
         check_bucket(bucket)
         check_key(key, bucket=bucket)
         meta = md.validate(metadata)
@@ -290,7 +297,9 @@ class BaseStore(ObjectStore):
                 raise TooLarge(f"{size} bytes exceed this backend's maximum object size of "
                                f"{self.capabilities.max_object_size}", backend=self.name,
                                bucket=bucket, key=key)
-        stream = IngestStream(data, size=size, expected_sha256=expected_sha256)
+        stream = IngestStream(data, size=size, expected_sha256=expected_sha256,
+                              on_finish=None if late_metadata is None else
+                              lambda: _add_late(meta, late_metadata, bucket, key))
         return self._put(bucket, key, stream, content_type or DEFAULT_CONTENT_TYPE, meta)
 
     def get(self, bucket: str, key: str, byte_range: ByteRange | None = None) -> ObjectReader:
@@ -460,6 +469,18 @@ class BaseStore(ObjectStore):
 
     def _abort_upload(self, bucket: str, key: str, native: str) -> None:
         raise Unsupported("upload sessions are not implemented", backend=self.name)
+
+
+def _add_late(meta: dict[str, str], late: LateMetadata, bucket: str, key: str) -> None:
+    """Merge a put's late entries into the metadata its adapter is about to store (the same
+    dict: adapters encode their metadata after `IngestStream.finish()`)."""
+    entries = dict(late())
+    if not all(md.is_layer_key(name) for name in entries):
+        raise InvalidRequest(f"late metadata holds layer entries only, not {sorted(entries)}",
+                             bucket=bucket, key=key)
+    merged = md.validate({**meta, **entries})
+    meta.clear()
+    meta.update(merged)
 
 
 def _is_sha256(value: object) -> bool:

@@ -73,8 +73,13 @@ class IngestStream(io.RawIOBase):
     """
 
     def __init__(self, source: PutSource, *, size: int | None = None,
-                 expected_sha256: str | None = None, chunk_size: int = CHUNK_SIZE) -> None:
+                 expected_sha256: str | None = None, chunk_size: int = CHUNK_SIZE,
+                 on_finish: Callable[[], None] | None = None) -> None:
         super().__init__()
+        #: Run once the last byte is checked, before the adapter commits: the contract adds the
+        #: caller's late metadata entries there (`put(late_metadata=...)`). An adapter that
+        #: encodes its metadata before `finish()` must not take this stream that way.
+        self.on_finish = on_finish
         self._chunks = iter_source(source, chunk_size)
         self._hash = hashlib.sha256()
         self._pending = b""
@@ -135,6 +140,9 @@ class IngestStream(io.RawIOBase):
             raise HashMismatch(
                 f"SHA-256 of the received bytes is {digest}, the caller announced "
                 f"{self.expected_sha256}; nothing was stored")
+        if self.on_finish is not None:
+            on_finish, self.on_finish = self.on_finish, None
+            on_finish()
         return digest
 
 

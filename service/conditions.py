@@ -18,7 +18,7 @@ from email.utils import parsedate_to_datetime
 from adapters.contract import ObjectInfo
 from adapters.errors import StorageError
 
-from .headers import etag
+from .headers import etag, s3_etag
 
 
 class PreconditionFailed(StorageError):
@@ -49,8 +49,10 @@ def _matches(header: str, info: ObjectInfo | None) -> bool:
     tags = _tags(header)
     if "*" in tags:
         return info is not None
-    tag = etag(info) if info is not None else None
-    return tag is not None and tag in tags
+    if info is None:
+        return False
+    # Either ETag names this content: the REST API's (SHA-256) and the S3 front's (MD5).
+    return any(tag is not None and tag in tags for tag in (etag(info), s3_etag(info)))
 
 
 def _date(value: str | None) -> datetime | None:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from adapters.contract import ByteRange, ListPage, ObjectInfo, ObjectStore
+from adapters.contract import ByteRange, LateMetadata, ListPage, ObjectInfo, ObjectStore
 from adapters.encryption.keys import Keyring
 from adapters.layers.stack import encrypted
 from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, InvalidRequest,
@@ -172,14 +172,16 @@ class Gateway:
     def put_object(self, logical: str, key: str, chunks: Iterable[bytes], *, size: int | None,
                    content_type: str | None, metadata: Mapping[str, str],
                    expected_sha256: str | None,
-                   conditions: Conditions = Conditions()) -> ObjectInfo:
+                   conditions: Conditions = Conditions(),
+                   late_metadata: LateMetadata | None = None) -> ObjectInfo:
         with self.locks.writing(logical):
             target = self.resolve(logical)
 
             def store() -> ObjectInfo:
                 return target.store.put(target.route.physical, key, chunks, size=size,
                                         content_type=content_type, metadata=metadata,
-                                        expected_sha256=expected_sha256)
+                                        expected_sha256=expected_sha256,
+                                        late_metadata=late_metadata)
 
             if not conditions.for_write:
                 return store()

@@ -126,6 +126,17 @@ def etag(info: ObjectInfo) -> str | None:
     return None
 
 
+#: The layer entry where the S3 front records an object's MD5 (its ETag there).
+MD5_ENTRY = "sortie:md5"
+
+
+def s3_etag(info: ObjectInfo) -> str | None:
+    """The ETag the S3 front gives: the MD5 of the body where recorded at ingest (what S3
+    clients compare), else the strong ETag."""
+    md5 = info.metadata.get(MD5_ENTRY)
+    return f'"{md5}"' if md5 else etag(info)
+
+
 def object_headers(info: ObjectInfo) -> dict[str, str]:
     headers = {"accept-ranges": "bytes"}
     tag = etag(info)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterator, Mapping, Sequence
 
-from ..contract import MAX_LIST_LIMIT, ByteRange, ListPage, ObjectInfo, ObjectStore
+from ..contract import (MAX_LIST_LIMIT, ByteRange, LateMetadata, ListPage, ObjectInfo, ObjectStore)
 from ..streams import ObjectReader, PutSource
 from ..uploads import UploadedPart
 
@@ -30,9 +30,11 @@ class Layer(ObjectStore):
 
     def put(self, bucket: str, key: str, data: PutSource, *, size: int | None = None,
             content_type: str | None = None, metadata: Mapping[str, str] | None = None,
-            expected_sha256: str | None = None) -> ObjectInfo:
+            expected_sha256: str | None = None,
+            late_metadata: LateMetadata | None = None) -> ObjectInfo:
         return self.inner.put(bucket, key, data, size=size, content_type=content_type,
-                              metadata=metadata, expected_sha256=expected_sha256)
+                              metadata=metadata, expected_sha256=expected_sha256,
+                              late_metadata=late_metadata)
 
     def get(self, bucket: str, key: str, byte_range: ByteRange | None = None) -> ObjectReader:
         return self.inner.get(bucket, key, byte_range)

@@ -31,7 +31,8 @@ from dataclasses import replace
 from typing import IO, Iterable, Iterator, Mapping
 
 from .. import metadata as md
-from ..contract import MAX_LIST_LIMIT, ByteRange, Feature, ListPage, ObjectInfo, ObjectStore
+from ..contract import (MAX_LIST_LIMIT, ByteRange, Feature, LateMetadata, ListPage, ObjectInfo,
+                        ObjectStore)
 from ..encryption import streaming
 from ..encryption.keys import Keyring, KeyEncryptionKey, WrongKey
 from ..errors import CorruptObject, HashMismatch, IntegrityError, KeyUnavailable, Unsupported
@@ -42,6 +43,8 @@ from .base import Layer
 #: The format's name and version, in each encrypted object's metadata.
 FORMAT = "tink-aes256-gcm-hkdf-1mb/1"
 ENC, KID, DEK, PLAIN_SHA256 = "sortie:enc", "sortie:kid", "sortie:dek", "sortie:plainsha256"
+#: This layer's own entries, hidden from its callers (other layers' entries pass through).
+OWN_ENTRIES = frozenset((ENC, KID, DEK, PLAIN_SHA256))
 ASSOCIATED = b"sortie-object/1"
 #: Ciphertext kept in memory before the spool goes to disk (puts whose plaintext hash is unknown).
 SPOOL_MEMORY = 8 * 1024 * 1024
@@ -74,11 +77,13 @@ class EncryptingStore(Layer):
     # ---- writes ------------------------------------------------------------------------------
     def put(self, bucket: str, key: str, data: PutSource, *, size: int | None = None,
             content_type: str | None = None, metadata: Mapping[str, str] | None = None,
-            expected_sha256: str | None = None) -> ObjectInfo:
+            expected_sha256: str | None = None,
+            late_metadata: LateMetadata | None = None) -> ObjectInfo:
         user = md.validate_user(metadata)
         if self.key is None:
             return self.inner.put(bucket, key, data, size=size, content_type=content_type,
-                                  metadata=user, expected_sha256=expected_sha256)
+                                  metadata=user, expected_sha256=expected_sha256,
+                                  late_metadata=late_metadata)
         known: str | None = None
         if expected_sha256 is None and isinstance(data, (bytes, bytearray, memoryview)):
             # Hashed here in one pass over memory, so the ciphertext needs no spool.
@@ -92,14 +97,17 @@ class EncryptingStore(Layer):
             stored = self.inner.put(
                 bucket, key, sealed, content_type=content_type,
                 size=None if size is None else _LAYOUT.ciphertext_size(size),
-                metadata={**user, **entries, PLAIN_SHA256: expected_sha256.lower()})
+                metadata={**user, **entries, PLAIN_SHA256: expected_sha256.lower()},
+                late_metadata=late_metadata)
         else:
-            stored = self._put_spooled(bucket, key, sealed, plain, content_type, user, entries)
+            stored = self._put_spooled(bucket, key, sealed, plain, content_type, user,
+                                       entries, late_metadata)
         return self._plain_info(stored, plain.sha256)
 
     def _put_spooled(self, bucket: str, key: str, sealed: Iterable[bytes], plain: "_Plaintext",
                      content_type: str | None, user: dict[str, str],
-                     entries: dict[str, str]) -> ObjectInfo:
+                     entries: dict[str, str],
+                     late_metadata: LateMetadata | None) -> ObjectInfo:
         # The plaintext's SHA-256 goes in the metadata, which backends take before the body:
         # the ciphertext waits in a spool until the plaintext has been read to its end.
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY, prefix="sortie-enc-") as spool:
@@ -111,7 +119,8 @@ class EncryptingStore(Layer):
             spool.seek(0)
             return self.inner.put(bucket, key, _SpoolReader(spool), size=length,
                                   content_type=content_type, expected_sha256=digest.hexdigest(),
-                                  metadata={**user, **entries, PLAIN_SHA256: plain.sha256})
+                                  metadata={**user, **entries, PLAIN_SHA256: plain.sha256},
+                                  late_metadata=late_metadata)
 
     def copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         source = self.inner.head(bucket, key)
@@ -281,7 +290,8 @@ class EncryptingStore(Layer):
             raise CorruptObject(f"{stored.size} bytes cannot be a ciphertext of this format",
                                 backend=self.name, key=stored.key) from None
         return replace(stored, size=size, sha256=sha256 or stored.metadata.get(PLAIN_SHA256),
-                       metadata=md.user_entries(stored.metadata))
+                       metadata={name: value for name, value in stored.metadata.items()
+                                 if name not in OWN_ENTRIES})
 
 
 class _Plaintext:

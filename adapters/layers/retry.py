@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence, TypeVar
 
-from ..contract import MAX_LIST_LIMIT, ByteRange, ListPage, ObjectInfo, ObjectStore
+from ..contract import (MAX_LIST_LIMIT, ByteRange, LateMetadata, ListPage, ObjectInfo, ObjectStore)
 from ..errors import TransientError
 from ..streams import ObjectReader, PutSource
 from ..uploads import UploadedPart
@@ -89,10 +89,12 @@ class RetryingStore(Layer):
     # objects
     def put(self, bucket: str, key: str, data: PutSource, *, size: int | None = None,
             content_type: str | None = None, metadata: Mapping[str, str] | None = None,
-            expected_sha256: str | None = None) -> ObjectInfo:
+            expected_sha256: str | None = None,
+            late_metadata: LateMetadata | None = None) -> ObjectInfo:
         def once() -> ObjectInfo:
             return self.inner.put(bucket, key, data, size=size, content_type=content_type,
-                                  metadata=metadata, expected_sha256=expected_sha256)
+                                  metadata=metadata, expected_sha256=expected_sha256,
+                              late_metadata=late_metadata)
         if isinstance(data, (bytes, bytearray, memoryview)):
             return self._retried(once)
         return once()

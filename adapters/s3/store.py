@@ -114,7 +114,8 @@ class S3Store(BaseStore):
         if size is not None and size <= single:
             return self._put_small(bucket, key, source.take(size + 1), stream, content_type,
                                    metadata)
-        if size is not None and stream.expected_sha256 is not None:
+        # Streaming sends the metadata first: only when nothing is left to add at the end.
+        if size is not None and stream.expected_sha256 is not None and stream.on_finish is None:
             return self._put_streaming(bucket, key, source, stream, content_type, metadata,
                                        self._part_size(size))
         head = source.take(single + 1)

@@ -17,7 +17,7 @@ import hashlib
 import logging
 import uuid
 from functools import partial
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 from urllib.parse import parse_qsl, unquote
 
 import anyio.to_thread
@@ -326,14 +326,16 @@ class S3Front:
         content_type = h.check_content_type(headers.get("content-type"))
 
         def consume(raw: Iterator[bytes]) -> Any:
-            body = _payload(raw, request, credentials)
+            md5 = Md5()
+            body = md5.hashing(_payload(raw, request, credentials))
             target = self.gateway.resolve(bucket)
             access.backend = target.route.backend
             try:
                 return self.gateway.put_object(bucket, key, body, size=size,
                                                content_type=content_type, metadata=metadata,
                                                expected_sha256=expected,
-                                               conditions=_conditions(request))
+                                               conditions=_conditions(request),
+                                               late_metadata=md5.entries)
             except MatchedNothing:
                 raise S3Error("NoSuchKey", "If-Match: the object does not exist", 404) from None
             except PreconditionFailed:
@@ -344,8 +346,6 @@ class S3Front:
                               "x-amz-content-sha256 signed with the request", 400) from None
 
         info = await self._with_body(request, consume)
-        # The ETag is Sortie's SHA-256, as GET and listings give it (recording the MD5 at ingest,
-        # which some clients compare, is not built yet); Content-MD5 was checked above.
         return Response(status_code=200, headers={"ETag": xml.etag(info)})
 
     async def _copy(self, request: Request, bucket: str, key: str, token: TokenInfo,
@@ -370,8 +370,10 @@ class S3Front:
             with self.gateway.get_object(source_bucket, source_key, None) as reader:
                 info = reader.info
                 _check_copy_source(request, info)
+                md5 = Md5()
                 return self.gateway.put_object(
-                    bucket, key, iter(reader), size=info.size,
+                    bucket, key, md5.hashing(reader), size=info.size,
+                    late_metadata=md5.entries,
                     content_type=content_type if replaced is not None else info.content_type,
                     metadata=replaced if replaced is not None else
                     {k: v for k, v in info.metadata.items() if not k.startswith("sortie:")},
@@ -603,17 +605,31 @@ def _payload(raw: Iterator[bytes], request: Request,
     except ValueError:  # binascii.Error is one
         raise S3Error("InvalidDigest", "The Content-MD5 you specified is not valid: the base64 "
                       "of 16 bytes", 400) from None
-    return _md5_checked(body, content_md5)
+    md5 = Md5()
+    return md5.checked(md5.hashing(body), content_md5)
 
 
-def _md5_checked(body: Iterator[bytes], content_md5: str) -> Iterator[bytes]:
-    md5 = hashlib.md5(usedforsecurity=False)
-    for chunk in body:
-        md5.update(chunk)
-        yield chunk
-    if base64.b64encode(md5.digest()).decode() != content_md5:
-        raise S3Error("BadDigest", "the Content-MD5 you specified did not match what we "
-                                   "received", 400)
+class Md5:
+    """The MD5 of a body as it passes: the S3 ETag clients compare (not a security hash), kept
+    with the object as a late metadata entry (headers.MD5_ENTRY) once the body is read."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.md5(usedforsecurity=False)
+
+    def hashing(self, body: Iterable[bytes]) -> Iterator[bytes]:
+        for chunk in body:
+            self._hash.update(chunk)
+            yield chunk
+
+    def checked(self, body: Iterator[bytes], content_md5: str) -> Iterator[bytes]:
+        """The body, then a BadDigest if it is not what Content-MD5 announced."""
+        yield from body
+        if base64.b64encode(self._hash.digest()).decode() != content_md5:
+            raise S3Error("BadDigest", "the Content-MD5 you specified did not match what we "
+                                       "received", 400)
+
+    def entries(self) -> dict[str, str]:
+        return {h.MD5_ENTRY: self._hash.hexdigest()}
 
 
 def _check_copy_source(request: Request, info: ObjectInfo) -> None:

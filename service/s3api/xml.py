@@ -32,8 +32,8 @@ def timestamp(moment: datetime | None) -> str:
 
 def etag(info: "ObjectInfo") -> str:
     """The ETag the S3 front gives an object everywhere (GET, HEAD, listings, PUT, copies,
-    completions): the REST API's (service/headers.py), quoted."""
-    return headers.etag(info) or '""'
+    completions): the MD5 recorded at ingest, else the REST API's (service/headers.py)."""
+    return headers.s3_etag(info) or '""'
 
 
 def error(code: str, message: str, resource: str, request_id: str) -> bytes:

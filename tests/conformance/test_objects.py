@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
@@ -157,6 +158,41 @@ def test_metadata_and_content_type_round_trip(store: ObjectStore, bucket: str) -
     with store.get(bucket, "meta") as body:
         assert dict(body.info.metadata) == METADATA
         assert body.info.content_type == "application/dicom"
+
+
+@pytest.mark.parametrize("size,announced", [(5, False), (3 * MiB + 1, False),
+                                           (40 * MiB, True), (40 * MiB, False)])
+def test_late_metadata_is_stored_with_the_object(rig: Rig, bucket: str, size: int,
+                                                 announced: bool) -> None:
+    """Entries known once the body is read (the S3 front's MD5) are stored with the object on
+    every path: small, large, announced hash (which may otherwise stream metadata first)."""
+    store = rig.multipart_store or rig.store if size > 4 * MiB else rig.store
+    data = payload(size, seed=size)
+    seen = []
+
+    def late() -> dict[str, str]:
+        seen.append(len(b"".join(read)))
+        return {"sortie:md5": hashlib.md5(data).hexdigest()}
+
+    read: list[bytes] = []
+
+    def source() -> Iterator[bytes]:
+        for chunk in chunks(data, MiB + 3):
+            read.append(chunk)
+            yield chunk
+
+    info = store.put(bucket, "late", source(), size=size, metadata={"Study": "CT-1"},
+                     expected_sha256=sha(data) if announced else None, late_metadata=late)
+    assert seen == [size]  # called once, after the last byte
+    wanted = {"Study": "CT-1", "sortie:md5": hashlib.md5(data).hexdigest()}
+    assert dict(info.metadata) == wanted
+    assert dict(store.head(bucket, "late").metadata) == wanted
+    with store.get(bucket, "late") as body:
+        assert dict(body.info.metadata) == wanted and sha(body.read()) == sha(data)
+    with pytest.raises(InvalidRequest):
+        store.put(bucket, "late-refused", b"x", late_metadata=lambda: {"user": "not an entry"})
+    with pytest.raises(ObjectNotFound):
+        store.head(bucket, "late-refused")
 
 
 def test_default_content_type(store: ObjectStore, bucket: str) -> None:

@@ -90,6 +90,22 @@ def test_boto3_transfers_in_concurrent_parts(s3: Any, tmp_path: Path) -> None:
     assert ranged["Body"].read() == data[8 * MiB - 10:8 * MiB + 10]
 
 
+def test_a_single_put_has_its_md5_as_etag_everywhere(s3: Any) -> None:
+    """S3 clients (rclone, SDKs checking uploads) compare a single-part object's ETag with the
+    MD5 of its bytes: the same ETag from PUT, GET, HEAD, listings, and copies."""
+    body = os.urandom(3 * MiB + 5)
+    md5 = f'"{hashlib.md5(body).hexdigest()}"'
+    assert s3.put_object(Bucket="imaging", Key="etag/one", Body=body)["ETag"] == md5
+    assert s3.head_object(Bucket="imaging", Key="etag/one")["ETag"] == md5
+    assert s3.get_object(Bucket="imaging", Key="etag/one")["ETag"] == md5
+    listed = s3.list_objects_v2(Bucket="imaging", Prefix="etag/")["Contents"]
+    assert [o["ETag"] for o in listed] == [md5]
+    copied = s3.copy_object(Bucket="imaging", Key="etag/two",
+                            CopySource={"Bucket": "imaging", "Key": "etag/one"})
+    assert copied["CopyObjectResult"]["ETag"] == md5
+    assert s3.head_object(Bucket="imaging", Key="etag/two", IfMatch=md5)["ETag"] == md5
+
+
 def test_parts_in_any_order_nothing_visible_until_complete(s3: Any) -> None:
     parts = [os.urandom(5 * MiB), os.urandom(5 * MiB), b"the last part is small"]
     started = s3.create_multipart_upload(Bucket="imaging", Key="report.bin",
