@@ -108,6 +108,9 @@ class S3ApiSettings(BaseModel):
     host: str | None = None
     #: The region clients sign for (SigV4's credential scope).
     region: str = "us-east-1"
+    #: Host name under which buckets are also addressed virtual-hosted style
+    #: (`BUCKET.s3.example.org` with `s3.example.org` here); None: path style only.
+    virtual_host_base: str | None = None
     #: Key file that seals the S3 secret keys of tokens (0600; made on first use). Several
     #: replicas need the same file. Default: STATE_DIR/s3-secrets.key.
     secrets_key: Path | None = None

@@ -63,10 +63,13 @@ class S3Error(Exception):
 
 class S3Front:
     def __init__(self, gateway: Gateway, tokens: TokenStore, region: str,
-                 secrets_key: Any) -> None:
+                 secrets_key: Any, virtual_host_base: str | None = None) -> None:
         self.gateway = gateway
         self.tokens = tokens
         self.region = region
+        #: ".s3.example.org": a Host ending so names its bucket (virtual-hosted style).
+        self.host_suffix = f".{virtual_host_base.lower().strip('.')}" if virtual_host_base \
+            else None
         self.secrets_key = secrets_key
         self.uploads = Uploads(gateway)
 
@@ -121,6 +124,15 @@ class S3Front:
         credentials = sigv4.verify(signed, secret_of, self.region)
         return credentials, found[0]
 
+    def _address(self, request: Request, path: str) -> tuple[str, str]:
+        """(bucket, key) of a request: from the Host when it is BUCKET + virtual_host_base,
+        else from the path (path style)."""
+        host = request.headers.get("host", "").rsplit(":", 1)[0].lower()
+        if self.host_suffix and host.endswith(self.host_suffix):
+            return host[:-len(self.host_suffix)], path.lstrip("/")
+        bucket, _, key = path.lstrip("/").partition("/")
+        return bucket, key
+
     @staticmethod
     def _allow(token: TokenInfo, scope: str, bucket: str | None, access: Access) -> None:
         access.token_id = token.id
@@ -134,7 +146,7 @@ class S3Front:
         credentials, token = await anyio.to_thread.run_sync(self._authenticate, request)
         path = unquote(request.scope.get("raw_path", b"").decode("latin-1")
                        or request.url.path)
-        bucket, _, key = path.lstrip("/").partition("/")
+        bucket, key = self._address(request, path)
         query = dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1"),
                                keep_blank_values=True))
         access.bucket, access.key = bucket or None, key or None
@@ -711,7 +723,8 @@ def create_s3_app(config: Any, rest: Any) -> Any:
     from ..access import AccessMiddleware
 
     secrets_key = keys.sealing_key(config.s3_secrets_key, create=True)
-    front = S3Front(rest.state.gateway, rest.state.tokens, config.settings.s3_api.region,
-                    secrets_key)
+    s3_api = config.settings.s3_api
+    front = S3Front(rest.state.gateway, rest.state.tokens, s3_api.region, secrets_key,
+                    s3_api.virtual_host_base)
     return AccessMiddleware(front, metrics=rest.state.metrics, audit=rest.state.audit,
                             audited_prefix="/")

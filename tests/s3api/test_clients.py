@@ -24,6 +24,9 @@ from botocore.exceptions import ClientError
 from tests.servers.process import free_port
 
 SORTIE = [sys.executable, "-m", "service"]
+#: Buckets are also addressed as BUCKET.s3.sortie.test (the test sends those requests to
+#: 127.0.0.1 with that Host: no name resolution needed).
+VIRTUAL_HOST_BASE = "s3.sortie.test"
 
 
 class Front:
@@ -34,7 +37,8 @@ class Front:
         self.env = {**os.environ, **(env or {})}
         self.config.write_text(yaml.safe_dump({
             "backends": {"main": backend or {"type": "local", "path": str(workdir / "main")}},
-            "state_dir": str(workdir / "state")}))
+            "state_dir": str(workdir / "state"),
+            "s3_api": {"virtual_host_base": VIRTUAL_HOST_BASE}}))
         self.port, self.s3_port = free_port(), free_port()
         self.endpoint = f"http://127.0.0.1:{self.s3_port}"
         self.log = open(workdir / "serve.log", "wb")
@@ -292,3 +296,31 @@ def test_any_delimiter(front: Front, admin: tuple[str, str, str]) -> None:
             for o, p in [(c, {}) for c in page.get("Contents", [])]
             + [({}, c) for c in page.get("CommonPrefixes", [])]]
     assert sorted(filter(None, (k or p for k, p in seen))) == ["asdf", "boo-", "cquux-"]
+
+
+def test_virtual_hosted_style(front: Front, admin: tuple[str, str, str]) -> None:
+    s3 = boto3.client("s3", endpoint_url=f"http://{VIRTUAL_HOST_BASE}:{front.s3_port}",
+                      aws_access_key_id=admin[0], aws_secret_access_key=admin[1],
+                      region_name="us-east-1",
+                      config=Config(s3={"addressing_style": "virtual"},
+                                    retries={"max_attempts": 1}))
+    hosts: list[str] = []
+
+    def to_loopback(request: Any, **_: Any) -> None:
+        # Signed for BUCKET.s3.sortie.test; sent to 127.0.0.1 with that Host header.
+        netloc = request.url.split("/")[2]
+        hosts.append(netloc)
+        request.headers["Host"] = netloc
+        request.url = request.url.replace(netloc, f"127.0.0.1:{front.s3_port}", 1)
+
+    s3.meta.events.register("before-send.s3", to_loopback)
+    path_style = front.client(admin[0], admin[1])
+    path_style.create_bucket(Bucket="hosted")
+    s3.put_object(Bucket="hosted", Key="dir/a b.txt", Body=b"by host name")
+    assert hosts[-1] == f"hosted.{VIRTUAL_HOST_BASE}:{front.s3_port}"
+    assert path_style.get_object(Bucket="hosted", Key="dir/a b.txt")["Body"].read() == \
+        b"by host name"
+    assert s3.get_object(Bucket="hosted", Key="dir/a b.txt")["Body"].read() == b"by host name"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="hosted")["Contents"]] == ["dir/a b.txt"]
+    s3.delete_object(Bucket="hosted", Key="dir/a b.txt")
+    s3.delete_bucket(Bucket="hosted")
