@@ -102,8 +102,14 @@ def connection_kwargs(auth: SwiftAuth, limits: Limits, session: Any | None) -> d
 
 
 class ConnectionPool:
-    """One swiftclient Connection per thread, created on first use; `discard()` drops the
-    calling thread's connection after a failure that may have left it half-used."""
+    """One swiftclient Connection per thread, taken from the idle ones or created on first use;
+    `discard()` drops the calling thread's connection after a failure that may have left it
+    half-used.
+
+    A body being streamed holds its connection alone (`lend`, then `give_back`): swiftclient
+    reads a body through its connection's *latest* response, so a connection that served
+    another request meanwhile would hand the body that request's bytes. The gateway opens a
+    body in one thread and streams it from another while the first serves the next request."""
 
     def __init__(self, auth: SwiftAuth, limits: Limits) -> None:
         self.auth = auth
@@ -113,15 +119,37 @@ class ConnectionPool:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[Connection] = []
+        self._idle: list[Connection] = []
 
     def get(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = Connection(**self._kwargs)
-            self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                conn = Connection(**self._kwargs)
+                with self._lock:
+                    self._all.append(conn)
+            self._local.conn = conn
         return conn
+
+    def lend(self) -> Connection:
+        """The calling thread's connection, now held by a body until `give_back`: the thread
+        takes another one for its next call."""
+        conn = self.get()
+        self._local.conn = None
+        return conn
+
+    def give_back(self, conn: Connection, reusable: bool) -> None:
+        """A lent connection, done with: idle for the next caller, or closed if its body was
+        left unread (its socket still holds the rest)."""
+        with self._lock:
+            if reusable and conn in self._all:
+                self._idle.append(conn)
+                return
+            if conn in self._all:
+                self._all.remove(conn)
+        conn.close()
 
     def discard(self) -> None:
         conn: Connection | None = getattr(self._local, "conn", None)
@@ -134,6 +162,6 @@ class ConnectionPool:
 
     def close(self) -> None:
         with self._lock:
-            conns, self._all = self._all, []
+            conns, self._all, self._idle = self._all, [], []
         for conn in conns:
             conn.close()

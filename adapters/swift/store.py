@@ -379,25 +379,31 @@ class SwiftStore(BaseStore):
         with self._translated(bucket, key) as conn:
             headers, body = conn.get_object(bucket, key, resp_chunk_size=CHUNK_SIZE,
                                             headers=request)
+            conn = self._pool.lend()  # the body reads through it: no other call may use it
+        done = _Lent(self._pool, conn, body, int(headers.get("content-length", -1)))
         try:
             start, end, size = _body_span(headers, byte_range)
         except BaseException:
-            body.close()
+            done.close()
             raise
         info = self._info(key, headers, size)
-        return ObjectReader(info, self._read(body, start, end, headers, bucket, key),
-                            start=start, end=end, on_close=body.close)
+        return ObjectReader(info, self._read(done, start, end, headers, bucket, key),
+                            start=start, end=end, on_close=done.close)
 
-    def _read(self, body: Any, start: int, end: int, headers: Mapping[str, str], bucket: str,
-              key: str) -> Iterator[bytes]:
+    def _read(self, done: "_Lent", start: int, end: int, headers: Mapping[str, str],
+              bucket: str, key: str) -> Iterator[bytes]:
         # Swift may ignore a Range (200 with the whole object): then skip to `start` here.
         skip = start if "content-range" not in headers else 0
         try:
             with translating(is_backend_error, translate, backend=self.name, bucket=bucket,
                              key=key):
-                remaining = yield from window(body, skip, end - start + 1)
+                remaining = yield from window(done.body, skip, end - start + 1)
+            # Read to the end of the response (not only of the window), the connection is
+            # clean: Swift answered the range asked, or the whole object was asked.
+            done.read_whole = remaining == 0 and (
+                "content-range" in headers or (skip == 0 and end + 1 == done.length))
         finally:
-            body.close()
+            done.close()
         if remaining > 0:
             # E.g. an SLO segment went missing: Swift stops mid-body.
             raise TransientError(f"Swift ended the body {remaining} bytes early",
@@ -531,3 +537,22 @@ def _listed(item: Mapping[str, Any]) -> ObjectInfo:
                        if modified else None),
         etag=str(etag).strip('"') if etag else None, content_type=item.get("content_type"),
         complete=False)
+
+
+class _Lent:
+    """A body and the connection it holds alone; closing gives the connection back (to be
+    reused only if the body was read to its end)."""
+
+    def __init__(self, pool: ConnectionPool, conn: Any, body: Any, length: int) -> None:
+        self.pool, self.conn, self.body, self.length = pool, conn, body, length
+        self.read_whole = False
+        self._closed = False
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.body.close()
+        finally:
+            self.pool.give_back(self.conn, self.read_whole)

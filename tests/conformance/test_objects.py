@@ -195,6 +195,23 @@ def test_late_metadata_is_stored_with_the_object(rig: Rig, bucket: str, size: in
         store.head(bucket, "late-refused")
 
 
+def test_an_open_body_keeps_its_own_bytes_while_other_calls_run(store: ObjectStore,
+                                                                  bucket: str) -> None:
+    """The gateway opens a body in one thread and streams it from another while the first
+    thread serves the next request: a body must never read another response's bytes."""
+    first, second = payload(3 * MiB + 11, seed=81), payload(3 * MiB + 11, seed=82)
+    store.put(bucket, "first", first)
+    store.put(bucket, "second", second)
+    body = store.get(bucket, "first")
+    try:
+        assert store.get(bucket, "second").read() == second
+        with store.get(bucket, "second", ByteRange(MiB, 2 * MiB - 1)) as ranged:
+            assert ranged.read() == second[MiB:2 * MiB]
+        assert sha(b"".join(body)) == sha(first)
+    finally:
+        body.close()
+
+
 def test_default_content_type(store: ObjectStore, bucket: str) -> None:
     store.put(bucket, "plain", b"x")
     assert store.head(bucket, "plain").content_type == "application/octet-stream"
