@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 import uuid
 from functools import partial
 from typing import Any, Iterable, Iterator
@@ -30,7 +31,7 @@ from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, HashMismat
                              IntegrityError, InvalidMetadata, InvalidName, InvalidRequest,
                              ObjectNotFound, RangeNotSatisfiable, StorageError, TransientError,
                              Unsupported, UploadNotFound)
-from adapters.contract import ObjectInfo
+from adapters.contract import ByteRange, ObjectInfo
 from adapters.metadata import validate_user
 
 from .. import headers as h
@@ -53,6 +54,8 @@ _NOT_BUILT = {"versioning", "lifecycle", "policy", "tagging", "cors", "website",
               "legal-hold", "accelerate", "requestPayment", "analytics", "inventory", "metrics",
               "ownershipControls", "publicAccessBlock", "intelligent-tiering", "attributes"}
 _CHUNKED = (sigv4.STREAMING_SIGNED, sigv4.STREAMING_UNSIGNED_TRAILER)
+#: UploadPartCopy's source range: one range, both ends given.
+_COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
 
 
 class S3Error(Exception):
@@ -497,6 +500,8 @@ class S3Front:
 
             try:
                 info = await run(complete)
+            except MatchedNothing:
+                raise S3Error("NoSuchKey", "If-Match: the object does not exist", 404) from None
             except PreconditionFailed:
                 raise S3Error("PreconditionFailed", "At least one of the pre-conditions you "
                                                     "specified did not hold", 412) from None
@@ -523,14 +528,17 @@ class S3Front:
         source_bucket, source_key = _copy_source(request)
         self._allow(token, "read", source_bucket, access)
         wanted = request.headers.get("x-amz-copy-source-range")
-        try:
-            byte_range = h.parse_range(wanted) if wanted else None
-        except Exception:  # noqa: BLE001 - whatever the parser refuses is the client's range
+        bounds = _COPY_RANGE.fullmatch(wanted) if wanted is not None else None
+        if wanted is not None and (bounds is None or int(bounds[1]) > int(bounds[2])):
             raise S3Error("InvalidArgument", f"x-amz-copy-source-range {wanted!r} is not "
-                                             "bytes=FIRST-LAST", 400) from None
+                                             "bytes=FIRST-LAST", 400)
+        byte_range = ByteRange(int(bounds[1]), int(bounds[2])) if bounds else None
 
         def copy_part() -> str:
             with self.gateway.get_object(source_bucket, source_key, byte_range) as reader:
+                if bounds is not None and int(bounds[2]) >= reader.info.size:
+                    raise S3Error("InvalidRange", f"the source has {reader.info.size} bytes: "
+                                  f"{wanted} is beyond them", 416)
                 _check_copy_source(request, reader.info)
                 data, md5 = multipart.read_part(iter(reader), None)
             self.uploads.upload_part(bucket, key, upload_id, number, data)
