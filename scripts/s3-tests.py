@@ -1,10 +1,12 @@
 """Run the ceph s3-tests suite (../shared/s3-tests, unchanged) against Sortie's S3 front on a
-local backend, and compare with the checked-in list of tests expected to fail, each with its
-reason (tests/s3api/ceph-expected-failures.txt). Exits 1 when a listed test passes (take it off
-the list) or an unlisted one fails (a regression, or say why). `--update` rewrites the list from
-this run, a reason per test from the error it met (review the diff before committing it).
+local backend or on Azurite, and compare with the checked-in list of tests expected to fail on
+it, each with its reason (tests/s3api/ceph-expected-failures[-azurite].txt). Exits 1 when a
+listed test passes (take it off the list) or an unlisted one fails (a regression, or say why).
+`--update` rewrites the list from this run, a reason per test from the error it met (review the
+diff before committing it).
 
-    make s3-tests          # or: .venv/bin/python scripts/s3-tests.py [--update]
+    make s3-tests          # both backends; or: .venv/bin/python scripts/s3-tests.py
+                           #   [--backend local|azurite] [--update]
 
 The suite runs in its own virtualenv (.venv-s3tests, its requirements.txt), from a copy (the
 shared folder is read-only), with the marker expression of its SCOPE.md (440 tests).
@@ -26,7 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SUITE = (ROOT / ".." / "shared" / "s3-tests").resolve()
-EXPECTED = ROOT / "tests" / "s3api" / "ceph-expected-failures.txt"
+EXPECTED = {"local": ROOT / "tests" / "s3api" / "ceph-expected-failures.txt",
+            "azurite": ROOT / "tests" / "s3api" / "ceph-expected-failures-azurite.txt"}
 VENV = ROOT / ".venv-s3tests"
 SORTIE = [sys.executable, "-m", "service"]
 
@@ -61,9 +64,10 @@ def _venv() -> Path:
     return python
 
 
-def _credentials(config: Path) -> tuple[str, str]:
+def _credentials(config: Path, env: dict[str, str]) -> tuple[str, str]:
     made = subprocess.run([*SORTIE, "token", "create", "--config", str(config), "--scope",
-                           "admin", "--s3"], capture_output=True, text=True, check=True)
+                           "admin", "--s3"], capture_output=True, text=True, check=True,
+                          env=env)
     lines = dict(line.split(": ", 1) for line in made.stdout.splitlines() if ": " in line)
     return lines["access_key_id"], lines["secret_access_key"]
 
@@ -119,23 +123,41 @@ def _reason(message: str) -> str:
     return "differs from S3: " + _VARYING.sub("...", " ".join(message.split()))[:120]
 
 
+def _backend(kind: str, work: Path) -> tuple[str, dict[str, str], object | None]:
+    """The backend's settings (YAML), the environment they read, and the server to stop."""
+    if kind == "local":
+        return f"{{type: local, path: {work / 'main'}}}", {}, None
+    sys.path.insert(0, str(ROOT))
+    from tests.servers.azurite import start_azurite, unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        raise SystemExit(f"s3-tests on Azurite: {reason}")
+    azurite = start_azurite(work / "azurite")
+    return ("{type: azure, connection_string: '${S3TESTS_AZURE}'}",
+            {"S3TESTS_AZURE": azurite.connection_string()}, azurite)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=sorted(EXPECTED), default="local")
     parser.add_argument("--update", action="store_true", help="rewrite the expected list")
     args = parser.parse_args()
     python = _venv()
+    expected_file = EXPECTED[args.backend]
     with tempfile.TemporaryDirectory(prefix="sortie-s3-tests-") as folder:
         work = Path(folder)
         suite = work / "suite"
         shutil.copytree(SUITE, suite)
+        backend, env, backend_server = _backend(args.backend, work)
         config = work / "sortie.yaml"
-        config.write_text(f"backends: {{main: {{type: local, path: {work / 'main'}}}}}\n"
-                          f"state_dir: {work / 'state'}\n")
+        config.write_text(f"backends: {{main: {backend}}}\nstate_dir: {work / 'state'}\n")
+        env = {**os.environ, **env}
         port, s3_port = _free_port(), _free_port()
         log = open(work / "serve.log", "wb")
         server = subprocess.Popen([*SORTIE, "serve", "--config", str(config), "--port",
                                    str(port), "--s3-port", str(s3_port)], stdout=log,
-                                  stderr=subprocess.STDOUT)
+                                  stderr=subprocess.STDOUT, env=env)
         try:
             deadline = time.monotonic() + 30
             while socket.socket().connect_ex(("127.0.0.1", s3_port)) != 0:
@@ -143,7 +165,7 @@ def main() -> int:
                     print((work / "serve.log").read_text()[-2000:], file=sys.stderr)
                     return 1
                 time.sleep(0.2)
-            users = {name: _credentials(config) for name in ("main", "alt", "tenant")}
+            users = {name: _credentials(config, env) for name in ("main", "alt", "tenant")}
             (work / "s3tests.conf").write_text(_conf(s3_port, users))
             junit = work / "junit.xml"
             subprocess.run([str(python), "-m", "pytest", "s3tests/functional/test_s3.py",
@@ -157,18 +179,21 @@ def main() -> int:
             server.terminate()
             server.wait(15)
             log.close()
+            if backend_server is not None:
+                backend_server.process.stop()  # type: ignore[attr-defined]
     failed = {name: message for name, message in results.items() if message is not None}
     passed = len(results) - len(failed)
-    print(f"ceph s3-tests on the local backend: {passed} passed, {len(failed)} failed "
+    print(f"ceph s3-tests on the {args.backend} backend: {passed} passed, {len(failed)} failed "
           f"of {len(results)}")
     if args.update:
-        EXPECTED.write_text("# ceph s3-tests expected to fail on Sortie's S3 front (local "
-                            "backend), with why; scripts/s3-tests.py compares each run.\n"
-                            + "".join(f"{name}\t{_reason(failed[name])}\n"
-                                      for name in sorted(failed)))
-        print(f"wrote {EXPECTED}")
+        expected_file.write_text(f"# ceph s3-tests expected to fail on Sortie's S3 front "
+                                 f"({args.backend} backend), with why; scripts/s3-tests.py "
+                                 "compares each run.\n"
+                                 + "".join(f"{name}\t{_reason(failed[name])}\n"
+                                           for name in sorted(failed)))
+        print(f"wrote {expected_file}")
         return 0
-    expected = {line.split("\t", 1)[0] for line in EXPECTED.read_text().splitlines()
+    expected = {line.split("\t", 1)[0] for line in expected_file.read_text().splitlines()
                 if line and not line.startswith("#")}
     newly_failing = sorted(set(failed) - expected)
     now_passing = sorted(expected - set(failed))
