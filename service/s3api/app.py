@@ -551,7 +551,8 @@ class S3Front:
         return _xml(multipart.copied_part(md5))
 
     async def _with_body(self, request: Request, consume: Any) -> Any:
-        if "content-length" not in request.headers:  # as S3: no body of unknown length
+        chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+        if "content-length" not in request.headers and not chunked:  # as S3
             raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP "
                                                   "header.", 411)
         return await run_with_body(request.stream(), consume,

@@ -152,7 +152,8 @@ def list_v1(gateway: Gateway, bucket: str, query: Mapping[str, str], owner: str)
     objects, prefixes, position = _collect(gateway, bucket, prefix, delimiter, None, marker,
                                            wanted) if wanted else ([], [], None)
     truncated = position is not None
-    body = (xml.element("Name", bucket) + xml.element("Prefix", _key(prefix, encode))
+    # V1 gives the prefix as asked, even with encoding-type=url (clients decode V2's only).
+    body = (xml.element("Name", bucket) + xml.element("Prefix", prefix)
             + xml.element("Marker", marker) + xml.element("MaxKeys", wanted)
             + (xml.element("Delimiter", delimiter) if delimiter else "")
             + (xml.element("EncodingType", "url") if encode else "")
