@@ -4,6 +4,10 @@ Figures, with boto3 as the client (its own SigV4 signing and default aws-chunked
 count, as they would for an application):
 - PUT and GET of 64 MiB through the S3 front vs the same adapter in-process, median of ROUNDS
   interleaved rounds (target >= 0.9x);
+- the same boto3 calls straight to the backend's own S3 endpoint (SeaweedFS), interleaved too:
+  the client's own floor, so `front_vs_boto3_direct` is the front's cost alone;
+- CPU seconds of the benchmark process (client), the gateway and the backend server over the
+  front's GETs and over the direct boto3 GETs;
 - 4 KiB GET latency, p50 through the front minus p50 direct (target <= 3 ms).
 The gateway runs as `sortie serve --s3-port` in its own process.
 """
@@ -57,7 +61,10 @@ def run(workdir: Path) -> dict[str, Any]:
                 time.sleep(0.2)
         bucket = "bench"
         results: dict[str, Any] = {"backend": served.description, "client": "boto3"}
-        results.update(_throughput(s3, store, bucket))
+        straight = _straight_client(served)
+        if straight is not None:
+            straight.create_bucket(Bucket="bench-direct")
+        results.update(_throughput(s3, store, bucket, straight, served))
         results.update(_latency(s3, store, bucket))
         results["targets"] = {"put_ratio>=0.9": results["put_ratio"] >= 0.9,
                               "get_ratio>=0.9": results["get_ratio"] >= 0.9,
@@ -68,9 +75,51 @@ def run(workdir: Path) -> dict[str, Any]:
         served.stop()
 
 
-def _throughput(s3: Any, store: Any, bucket: str) -> dict[str, Any]:
+def _straight_client(served: Any) -> Any:
+    """boto3 to the backend's own S3 endpoint (None when the backend is not S3)."""
+    import boto3
+    from botocore.config import Config
+
+    server = served.server
+    if server is None or not hasattr(server, "endpoint"):
+        return None
+    return boto3.client("s3", endpoint_url=server.endpoint, aws_access_key_id=server.access_key,
+                        aws_secret_access_key=server.secret_key, region_name=server.region,
+                        config=Config(retries={"max_attempts": 1}))
+
+
+def _read_all(client: Any, bucket: str, key: str) -> int:
+    stream = client.get_object(Bucket=bucket, Key=key)["Body"]
+    return sum(len(chunk) for chunk in iter(lambda: stream.read(MiB), b""))
+
+
+def _cpu(processes: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds (user + system) of each process (and its children) so far."""
+    out = {}
+    for name, process in processes.items():
+        try:
+            tree = [process, *process.children(recursive=True)]
+            out[name] = sum(sum(p.cpu_times()[:2]) for p in tree)
+        except Exception:  # noqa: BLE001 - a process gone: no figure
+            out[name] = float("nan")
+    return out
+
+
+def _throughput(s3: Any, store: Any, bucket: str, straight: Any = None,
+                served: Any = None) -> dict[str, Any]:
+    import psutil
+
     body = os.urandom(BIG)
     direct_put, front_put, direct_get, front_get = [], [], [], []
+    boto_put, boto_get = [], []
+    processes = {"client": psutil.Process()}
+    if served is not None:
+        processes["gateway"] = psutil.Process(served.gateway.pid)
+        server_process = getattr(getattr(served.server, "_process", None), "process", None)
+        if server_process is not None:
+            processes["backend"] = psutil.Process(server_process.pid)
+    cpu_front = dict.fromkeys(processes, 0.0)
+    cpu_boto = dict.fromkeys(processes, 0.0)
     for _ in range(ROUNDS):
         started = time.perf_counter()
         store.put(bucket, "direct-64m", body)
@@ -82,21 +131,43 @@ def _throughput(s3: Any, store: Any, bucket: str) -> dict[str, Any]:
         with store.get(bucket, "direct-64m") as reader:
             assert sum(len(chunk) for chunk in reader) == BIG
         direct_get.append(time.perf_counter() - started)
+        before = _cpu(processes)
         started = time.perf_counter()
-        stream = s3.get_object(Bucket=bucket, Key="front-64m")["Body"]
-        size = 0
-        for chunk in iter(lambda: stream.read(MiB), b""):
-            size += len(chunk)
+        size = _read_all(s3, bucket, "front-64m")
         front_get.append(time.perf_counter() - started)
         assert size == BIG
+        for name, seconds in _cpu(processes).items():
+            cpu_front[name] += seconds - before[name]
+        if straight is not None:
+            started = time.perf_counter()
+            straight.put_object(Bucket="bench-direct", Key="boto-64m", Body=body)
+            boto_put.append(time.perf_counter() - started)
+            before = _cpu(processes)
+            started = time.perf_counter()
+            assert _read_all(straight, "bench-direct", "boto-64m") == BIG
+            boto_get.append(time.perf_counter() - started)
+            for name, seconds in _cpu(processes).items():
+                cpu_boto[name] += seconds - before[name]
 
     def mib_s(times: list[float]) -> float:
         return round(BIG / MiB / statistics.median(times), 1)
 
-    return {"put_64m_direct_mib_s": mib_s(direct_put), "put_64m_front_mib_s": mib_s(front_put),
-            "get_64m_direct_mib_s": mib_s(direct_get), "get_64m_front_mib_s": mib_s(front_get),
-            "put_ratio": round(statistics.median(direct_put) / statistics.median(front_put), 3),
-            "get_ratio": round(statistics.median(direct_get) / statistics.median(front_get), 3)}
+    figures = {
+        "put_64m_direct_mib_s": mib_s(direct_put), "put_64m_front_mib_s": mib_s(front_put),
+        "get_64m_direct_mib_s": mib_s(direct_get), "get_64m_front_mib_s": mib_s(front_get),
+        "put_ratio": round(statistics.median(direct_put) / statistics.median(front_put), 3),
+        "get_ratio": round(statistics.median(direct_get) / statistics.median(front_get), 3),
+        "cpu_s_per_front_get": {k: round(v / ROUNDS, 3) for k, v in cpu_front.items()}}
+    if boto_get:
+        figures.update({
+            "put_64m_boto3_direct_mib_s": mib_s(boto_put),
+            "get_64m_boto3_direct_mib_s": mib_s(boto_get),
+            "put_front_vs_boto3_direct": round(statistics.median(boto_put)
+                                               / statistics.median(front_put), 3),
+            "get_front_vs_boto3_direct": round(statistics.median(boto_get)
+                                               / statistics.median(front_get), 3),
+            "cpu_s_per_boto3_direct_get": {k: round(v / ROUNDS, 3) for k, v in cpu_boto.items()}})
+    return figures
 
 
 def _latency(s3: Any, store: Any, bucket: str) -> dict[str, Any]:

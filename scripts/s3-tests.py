@@ -133,6 +133,7 @@ def _backend(kind: str, work: Path) -> tuple[str, dict[str, str], object | None]
     reason = unavailable_reason()
     if reason:
         raise SystemExit(f"s3-tests on Azurite: {reason}")
+    (work / "azurite").mkdir()
     azurite = start_azurite(work / "azurite")
     return ("{type: azure, connection_string: '${S3TESTS_AZURE}'}",
             {"S3TESTS_AZURE": azurite.connection_string()}, azurite)

@@ -9,7 +9,7 @@ GET: a thread reads the object's chunks a few ahead of the client (see ObjectStr
 
 from __future__ import annotations
 
-import queue
+import asyncio
 import threading
 from contextlib import suppress
 from typing import AsyncIterator, Callable, Iterator, TypeVar
@@ -122,35 +122,45 @@ async def run_with_body(stream: AsyncIterator[bytes], consume: Callable[[Iterato
 
 
 class ObjectStream:
-    """An object's chunks read ahead by a thread into a small queue, so that reading the next
-    chunk from the backend overlaps with sending this one to the client. Memory stays bounded by
-    the queue's depth (READ_AHEAD chunks of the adapter's size, 1 MiB for most)."""
+    """An object's chunks read ahead by a thread, so that reading the next chunk from the
+    backend overlaps with sending this one to the client. Memory stays bounded: the thread reads
+    a chunk only while fewer than `depth` wait to be sent (READ_AHEAD chunks of the adapter's
+    size, 1 MiB for most). The thread hands each chunk to the event loop with one
+    `call_soon_threadsafe` (a wake-up), not one worker-thread round trip per chunk: that hop
+    cost the gateway as much CPU as sending the bytes."""
 
     def __init__(self, reader: ObjectReader, depth: int = READ_AHEAD) -> None:
         self._reader = reader
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._slots = threading.Semaphore(depth)
         self._stop = threading.Event()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._produce, name="sortie-get", daemon=True)
         self._started = False
+        self._items: asyncio.Queue[object] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
-    def _put(self, item: object) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _hand(self, item: object) -> bool:
+        """Give one item to the event loop once a slot is free; False when asked to stop."""
+        while not self._slots.acquire(timeout=0.1):
+            if self._stop.is_set():
+                return False
+        if self._stop.is_set():
+            return False
+        assert self._loop is not None and self._items is not None
+        try:
+            self._loop.call_soon_threadsafe(self._items.put_nowait, item)
+        except RuntimeError:  # the loop is closed: nobody is listening any more
+            return False
+        return True
 
     def _produce(self) -> None:
         try:
             for chunk in self._reader:
-                if not self._put(chunk):
+                if not self._hand(chunk):
                     return
-            self._put(_END)
+            self._hand(_END)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises
-            self._put(exc)
+            self._hand(exc)
         finally:
             # The one thread that reads the body is the one that closes it.
             self._reader.close()
@@ -159,11 +169,14 @@ class ObjectStream:
     async def chunks(self) -> AsyncIterator[bytes]:
         if not self._started:
             self._started = True
+            self._loop = asyncio.get_running_loop()
+            self._items = asyncio.Queue()
             self._thread.start()
+        assert self._items is not None
         try:
             while True:
-                item = self._queue.get_nowait() if not self._queue.empty() else \
-                    await anyio.to_thread.run_sync(self._queue.get)
+                item = await self._items.get()
+                self._slots.release()
                 if item is _END:
                     return
                 if isinstance(item, BaseException):
@@ -178,12 +191,6 @@ class ObjectStream:
         self._stop.set()
         if not self._started:
             self._reader.close()
-            return
-        while True:  # unblock a producer waiting on a full queue
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
 
     def wait_closed(self, timeout: float = 60.0) -> None:
         self._done.wait(timeout)
