@@ -6,6 +6,7 @@ payload, scopes) as S3 XML errors, and every request in the audit log."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -324,3 +325,61 @@ def test_virtual_hosted_style(front: Front, admin: tuple[str, str, str]) -> None
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="hosted")["Contents"]] == ["dir/a b.txt"]
     s3.delete_object(Bucket="hosted", Key="dir/a b.txt")
     s3.delete_bucket(Bucket="hosted")
+
+
+def _signing_key(secret: str, date: str) -> bytes:
+    key = f"AWS4{secret}".encode()
+    for part in (date, "us-east-1", "s3", "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def _streamed_put(front: Front, keys: tuple[str, str, str], key: str,
+                  chunks: list[bytes], frames: list[int] | None = None) -> httpx.Response:
+    """A PUT with a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body, signed chunk by chunk as the SigV4
+    specification says (written here independently of the server's code); `frames` sends the
+    signed frames in another order or again (a replay)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    total = sum(len(c) for c in chunks)
+    request = AWSRequest("PUT", f"{front.endpoint}/streamed/{key}", headers={
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "x-amz-decoded-content-length": str(total), "content-encoding": "aws-chunked"})
+    SigV4Auth(Credentials(keys[0], keys[1]), "s3", "us-east-1").add_auth(request)
+    headers = dict(request.headers)
+    amz_date = headers["X-Amz-Date"]
+    seed = headers["Authorization"].rsplit("Signature=", 1)[1]
+    scope = f"{amz_date[:8]}/us-east-1/s3/aws4_request"
+    signing_key = _signing_key(keys[1], amz_date[:8])
+    signed, previous = [], seed
+    for data in [*chunks, b""]:
+        to_sign = "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous,
+                             hashlib.sha256(b"").hexdigest(), hashlib.sha256(data).hexdigest()])
+        previous = hmac.new(signing_key, to_sign.encode(), hashlib.sha256).hexdigest()
+        signed.append(f"{len(data):x};chunk-signature={previous}\r\n".encode() + data + b"\r\n")
+    order = frames if frames is not None else list(range(len(signed)))
+    body = b"".join(signed[i] for i in order)
+    headers["Content-Length"] = str(len(body))
+    return httpx.put(request.url, content=body, headers=headers)
+
+
+def test_signed_chunks_and_a_replayed_chunk(front: Front, admin: tuple[str, str, str]) -> None:
+    s3 = front.client(admin[0], admin[1])
+    s3.create_bucket(Bucket="streamed")
+    chunks = [os.urandom(64 * 1024), os.urandom(64 * 1024), b"the end"]
+    assert _streamed_put(front, admin, "good", chunks).status_code == 200
+    assert s3.get_object(Bucket="streamed", Key="good")["Body"].read() == b"".join(chunks)
+    # The first chunk sent twice (a replay), then two chunks swapped: each refused, nothing kept.
+    for name, frames in (("replayed", [0, 0, 1, 2, 3]), ("swapped", [1, 0, 2, 3])):
+        refused = _streamed_put(front, admin, name, chunks, frames)
+        assert refused.status_code == 400, refused.text
+        assert b"<Code>SignatureDoesNotMatch</Code>" in refused.content
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket="streamed", Key=name)
+    log = front.workdir / "state" / "audit.log"
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {(line["key"], line["status"]) for line in lines
+            if line["action"] == "put_object" and line.get("bucket") == "streamed"} == {
+        ("good", 200), ("replayed", 400), ("swapped", 400)}
