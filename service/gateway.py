@@ -30,6 +30,8 @@ from .conditions import Conditions, check_write
 from .config import LoadedConfig
 from .placement import landing_refusal
 from .routing import Route, RouteTable
+from .tokens import SqliteRows
+from .upload_records import UploadRecords
 
 if TYPE_CHECKING:
     from .state import State
@@ -68,6 +70,8 @@ class Gateway:
         self.locks = state.locks if state else BucketLocks()
         #: Where drills are recorded: the state folder, or the shared database.
         self.history_at = state.history if state else self.state_dir
+        #: Multipart uploads, open and ended (service/uploads.py keeps them).
+        self.upload_records = state.uploads if state else UploadRecords(SqliteRows(self.state_dir))
         self.recover_deletes()
 
     # ---- routing -----------------------------------------------------------------------------

@@ -29,6 +29,8 @@ from typing import Any, Iterable, Literal, Protocol, Sequence
 
 from exit_drills.private import private_dir, private_sqlite
 
+from .upload_records import SCHEMA as UPLOADS_SCHEMA
+
 Scope = Literal["read", "write", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
 _FILE = "tokens.sqlite3"
@@ -85,13 +87,15 @@ class Rows(Protocol):
 
 
 class SqliteRows:
-    """STATE_DIR/tokens.sqlite3, shared by the CLI and the server of one host."""
+    """STATE_DIR/tokens.sqlite3, shared by the CLI and the server of one host: tokens, and the
+    gateway's record of multipart uploads."""
 
     def __init__(self, state_dir: Path) -> None:
         private_dir(state_dir)
         self._path = state_dir / _FILE
         with closing(self._connect()) as db:
             db.executescript(_SCHEMA)
+            db.executescript(UPLOADS_SCHEMA)  # the state's other table (service/upload_records.py)
             columns = {row[1] for row in db.execute("PRAGMA table_info(tokens)")}
             if "expires" not in columns:  # tokens made before they could expire: never do
                 db.execute("ALTER TABLE tokens ADD COLUMN expires TEXT")

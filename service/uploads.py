@@ -8,6 +8,10 @@ so the upload is refused as gone (NoSuchUpload) rather than completed there, whe
 no longer served from. Completing takes the bucket like any write, so it never interleaves with
 the switch or a bucket delete.
 
+Every upload is recorded in the gateway's state (service/upload_records.py): open ones are listed
+(ListMultipartUploads), and how each ended is the same answer on every replica (a completion asked
+again gets the first answer; an aborted upload is gone).
+
 The announced SHA-256 is unknown (parts come in any order): the object records none, except where
 completing reads the parts (local disks). Each part is still checked on arrival (its MD5, and its
 SHA-256 where the client signed it) and its MD5 is checked by the backend.
@@ -18,8 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Sequence
 
@@ -28,15 +30,10 @@ from adapters.errors import UploadNotFound
 from adapters.uploads import UploadedPart
 
 from .conditions import Conditions, check_write
+from .upload_records import OpenUpload
 
 if TYPE_CHECKING:
     from .gateway import Gateway, Resolved
-
-#: Uploads ended lately, remembered per process: a client completing again (a retry after a lost
-#: answer) gets the same answer rather than NoSuchUpload, and an aborted upload is gone even on
-#: Azure, whose staged blocks cannot be dropped (they expire after a week unused).
-_REMEMBERED = 1000
-
 
 @dataclass(frozen=True)
 class UploadRef:
@@ -66,9 +63,8 @@ class Uploads:
 
     def __init__(self, gateway: "Gateway") -> None:
         self.gateway = gateway
-        #: (bucket, key, upload id) -> the completed object, or None for an aborted upload.
-        self._ended: OrderedDict[tuple[str, str, str], ObjectInfo | None] = OrderedDict()
-        self._guard = threading.Lock()
+        #: Open and ended uploads, in the gateway's state: every replica answers the same.
+        self.records = gateway.upload_records
 
     def start(self, logical: str, key: str, *, content_type: str | None,
               metadata: Mapping[str, str]) -> str:
@@ -76,7 +72,9 @@ class Uploads:
             target = self.gateway.resolve(logical)
             session = target.store.start_upload(target.route.physical, key, sha256=None,
                                                 content_type=content_type, metadata=metadata)
-            return UploadRef(target.route.backend, target.route.physical, session).encode()
+            upload_id = UploadRef(target.route.backend, target.route.physical, session).encode()
+            self.records.opened(upload_id, logical, key)
+            return upload_id
 
     def upload_part(self, logical: str, key: str, upload_id: str, number: int,
                     data: bytes) -> UploadedPart:
@@ -88,8 +86,15 @@ class Uploads:
         return target.store.list_parts(ref.physical, key, ref.session)
 
     def completed(self, logical: str, key: str, upload_id: str) -> ObjectInfo | None:
-        """What completing this upload gave, if this process completed it lately."""
-        return self._ended.get((logical, key, upload_id))
+        """What completing this upload gave, if it was completed (this week)."""
+        ending = self.records.ending(upload_id)
+        return ending[1] if ending is not None and ending[1] is not None \
+            and ending[1].key == key else None
+
+    def open_uploads(self, logical: str, prefix: str, after_key: str, after_id: str,
+                     limit: int) -> list[OpenUpload]:
+        self.gateway.resolve(logical)  # NoSuchBucket for a bucket that is not served
+        return self.records.open_uploads(logical, prefix, after_key, after_id, limit)
 
     def complete(self, logical: str, key: str, upload_id: str, parts: Sequence[UploadedPart],
                  conditions: Conditions = Conditions()) -> ObjectInfo:
@@ -103,23 +108,17 @@ class Uploads:
             else:
                 info = target.store.complete_upload(ref.physical, key, ref.session, parts,
                                                     sha256=None)
-        self._remember(logical, key, upload_id, info)
+        self.records.completed(upload_id, info)
         return info
 
     def abort(self, logical: str, key: str, upload_id: str) -> None:
         target, ref = self._pinned(logical, key, upload_id)
         target.store.abort_upload(ref.physical, key, ref.session)
-        self._remember(logical, key, upload_id, None)
-
-    def _remember(self, logical: str, key: str, upload_id: str, info: ObjectInfo | None) -> None:
-        with self._guard:
-            self._ended[(logical, key, upload_id)] = info
-            while len(self._ended) > _REMEMBERED:
-                self._ended.popitem(last=False)
+        self.records.aborted(upload_id)
 
     def _pinned(self, logical: str, key: str, upload_id: str) -> tuple["Resolved", UploadRef]:
         ref = UploadRef.decode(upload_id, bucket=logical, key=key)
-        if (logical, key, upload_id) in self._ended:
+        if self.records.ending(upload_id) is not None:
             raise UploadNotFound("no such upload: it was completed or aborted", bucket=logical,
                                  key=key)
         target = self.gateway.resolve(logical)

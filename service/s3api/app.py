@@ -167,9 +167,8 @@ class S3Front:
             access.action = "list_buckets"
             return await self._list_buckets(token, query)
         if not key:
-            if "uploads" in query:
-                raise S3Error("NotImplemented", "listing multipart uploads is not served by "
-                                                "Sortie's S3 front", 501)
+            if "uploads" in query and method == "GET":
+                return await self._list_uploads(bucket, query, token, access)
             return await self._bucket(request, method, bucket, query, token, access)
         if "uploads" in query or "uploadId" in query:
             return await self._multipart(request, method, bucket, key, query, credentials,
@@ -522,6 +521,20 @@ class S3Front:
             return _xml(multipart.parts_listing(bucket, key, upload_id, held, int(marker),
                                                 min(int(limit), 1000), f"sortie-{token.id}"))
         raise S3Error("MethodNotAllowed", f"{method} on a multipart upload", 405)
+
+    async def _list_uploads(self, bucket: str, query: dict[str, str], token: TokenInfo,
+                            access: Access) -> Response:
+        access.action = "list_multipart_uploads"
+        self._allow(token, "read", bucket, access)
+        limit = query.get("max-uploads", "1000")
+        if not limit.isdigit():
+            raise S3Error("InvalidArgument", "max-uploads is a number", 400)
+        wanted = min(int(limit), 1000)
+        found = await self._run(self.uploads.open_uploads, bucket, query.get("prefix", ""),
+                                query.get("key-marker", ""), query.get("upload-id-marker", ""),
+                                wanted)
+        return _xml(multipart.uploads_listing(bucket, query, found, wanted,
+                                              f"sortie-{token.id}"))
 
     async def _upload_part_copy(self, request: Request, bucket: str, key: str, upload_id: str,
                                 number: int, token: TokenInfo, access: Access) -> Response:

@@ -1,5 +1,6 @@
 """S3 multipart uploads on the gateway's upload sessions (service/uploads.py): CreateMultipartUpload,
-UploadPart, UploadPartCopy, ListParts, CompleteMultipartUpload, AbortMultipartUpload.
+UploadPart, UploadPartCopy, ListParts, CompleteMultipartUpload, AbortMultipartUpload,
+ListMultipartUploads (from the gateway's record of uploads, service/upload_records.py).
 
 Each part is read whole before it goes to the backend (the contract takes a part as bytes), so a
 part is refused above MAX_PART_SIZE: clients split far below it (boto3, the AWS CLI and rclone use
@@ -16,10 +17,12 @@ import hashlib
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Mapping
 
 from adapters.contract import ObjectInfo
 from adapters.uploads import UploadedPart
 
+from ..upload_records import OpenUpload
 from . import xml
 
 MiB = 1024 * 1024
@@ -143,3 +146,35 @@ def parts_listing(bucket: str, key: str, upload_id: str, held: list[UploadedPart
         + xml.element("NextPartNumberMarker", page[-1].number if page else marker)
         + xml.element("MaxParts", limit) + xml.element("IsTruncated", str(more).lower())
         + items))
+
+
+def uploads_listing(bucket: str, query: Mapping[str, str], found: list[OpenUpload],
+                    wanted: int, owner: str) -> bytes:
+    """ListMultipartUploadsResult: `found` holds up to `wanted` + 1 uploads after the markers
+    (one more says the listing goes on); a delimiter groups keys as listings do."""
+    prefix, delimiter = query.get("prefix", ""), query.get("delimiter") or None
+    page, truncated = found[:wanted], len(found) > wanted
+    person = f"<Initiator>{xml.person(owner)}</Initiator><Owner>{xml.person(owner)}</Owner>"
+    items, groups = [], []
+    for upload in page:
+        cut = upload.key.find(delimiter, len(prefix)) if delimiter else -1
+        if cut >= 0:
+            group = upload.key[:cut + len(delimiter or "")]
+            if group not in groups:
+                groups.append(group)
+            continue
+        items.append("<Upload>" + xml.element("Key", upload.key)
+                     + xml.element("UploadId", upload.upload_id) + person
+                     + xml.element("StorageClass", "STANDARD")
+                     + xml.element("Initiated", xml.timestamp(upload.started)) + "</Upload>")
+    body = (xml.element("Bucket", bucket) + xml.element("KeyMarker", query.get("key-marker", ""))
+            + xml.element("UploadIdMarker", query.get("upload-id-marker", ""))
+            + xml.element("Prefix", prefix) + xml.element("MaxUploads", wanted)
+            + xml.element("IsTruncated", str(truncated).lower())
+            + (xml.element("Delimiter", delimiter) if delimiter else ""))
+    if truncated and page:
+        body += (xml.element("NextKeyMarker", page[-1].key)
+                 + xml.element("NextUploadIdMarker", page[-1].upload_id))
+    body += "".join(items) + "".join(f"<CommonPrefixes>{xml.element('Prefix', g)}"
+                                     "</CommonPrefixes>" for g in groups)
+    return xml.document("ListMultipartUploadsResult", body)

@@ -23,7 +23,8 @@ from ..audit import AuditLog
 from ..bucket_locks import BucketLocks
 from ..config import LoadedConfig
 from ..routing import Route, RouteTable
-from ..tokens import TokenStore
+from ..tokens import SqliteRows, TokenStore
+from ..upload_records import UploadRecords
 
 
 @dataclass
@@ -34,6 +35,8 @@ class State:
     audit: Any  # AuditLog or PgAuditLog: write / close
     #: Where drills are recorded (exit_drills/history.py): the state folder, or database rows.
     history: Any
+    #: Multipart uploads through the S3 front, open and ended (service/upload_records.py).
+    uploads: UploadRecords
     database: Any = None  # the PostgreSQL pool, when the state is there
 
     @property
@@ -67,17 +70,19 @@ def open_database(config: LoadedConfig) -> Any:
 def open_state(config: LoadedConfig, *, audit: bool = True) -> State:
     db = open_database(config)
     if db is None:
-        return State(TokenStore(config.state_dir),
+        rows = SqliteRows(config.state_dir)
+        return State(TokenStore(rows=rows),
                      RouteTable(config.state_dir, config.settings.buckets),
                      BucketLocks(config.state_dir / "locks"),
-                     AuditLog(config.audit_log) if audit else _NoAudit(), config.state_dir)
+                     AuditLog(config.audit_log) if audit else _NoAudit(), config.state_dir,
+                     UploadRecords(rows))
     from .audit import PgAuditLog
     from .locks import PgBucketLocks
     from .routes import PgRouteTable
     from .tokens import PgRows
 
     return State(TokenStore(rows=PgRows(db)), PgRouteTable(db, config.settings.buckets),
-                 PgBucketLocks(db), PgAuditLog(db), PgRows(db), db)
+                 PgBucketLocks(db), PgAuditLog(db), PgRows(db), UploadRecords(PgRows(db)), db)
 
 
 def current_routes(loaded: LoadedConfig) -> dict[str, Route]:

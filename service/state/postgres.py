@@ -19,6 +19,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from adapters.errors import TransientError
 
+from ..upload_records import SCHEMA as UPLOADS_SCHEMA
+
 #: (version, what it does, SQL). Append only: a released step never changes.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tokens, routes, the delete journal, the audit chain", """
@@ -45,6 +47,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (3, "S3 front credentials (a token's sealed secret key)", """
         ALTER TABLE tokens ADD COLUMN s3_secret TEXT;
     """),
+    (4, "multipart uploads through the S3 front (service/upload_records.py)", UPLOADS_SCHEMA),
 ]
 LATEST = MIGRATIONS[-1][0]
 #: Advisory lock keys (first of two int4 keys): one namespace per use.

@@ -160,6 +160,18 @@ def test_parts_in_any_order_nothing_visible_until_complete(s3: Any) -> None:
     listed = s3.list_parts(Bucket="imaging", Key="report.bin", UploadId=upload)
     assert [(p["PartNumber"], p["Size"]) for p in listed["Parts"]] == [
         (1, 5 * MiB), (2, 5 * MiB), (3, len(parts[2]))]
+    other = s3.create_multipart_upload(Bucket="imaging", Key="other/report.bin")["UploadId"]
+    listed = s3.list_multipart_uploads(Bucket="imaging")
+    assert [(u["Key"], u["UploadId"]) for u in listed["Uploads"]] == [
+        ("other/report.bin", other), ("report.bin", upload)]
+    first = s3.list_multipart_uploads(Bucket="imaging", MaxUploads=1)
+    assert first["IsTruncated"] and len(first["Uploads"]) == 1
+    rest = s3.list_multipart_uploads(Bucket="imaging", KeyMarker=first["NextKeyMarker"],
+                                     UploadIdMarker=first["NextUploadIdMarker"])
+    assert [u["UploadId"] for u in rest["Uploads"]] == [upload]
+    grouped = s3.list_multipart_uploads(Bucket="imaging", Delimiter="/")
+    assert [p["Prefix"] for p in grouped["CommonPrefixes"]] == ["other/"]
+    s3.abort_multipart_upload(Bucket="imaging", Key="other/report.bin", UploadId=other)
     named = [{"PartNumber": n, "ETag": etags[n]} for n in (1, 2, 3)]
     done = s3.complete_multipart_upload(Bucket="imaging", Key="report.bin", UploadId=upload,
                                         MultipartUpload={"Parts": named})
@@ -167,6 +179,7 @@ def test_parts_in_any_order_nothing_visible_until_complete(s3: Any) -> None:
     again = s3.complete_multipart_upload(Bucket="imaging", Key="report.bin", UploadId=upload,
                                          MultipartUpload={"Parts": named})
     assert again["ETag"] == done["ETag"]
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket="imaging")
     got = s3.get_object(Bucket="imaging", Key="report.bin")
     assert _sha(got["Body"].read()) == _sha(b"".join(parts))
     assert got["ETag"] == done["ETag"] and got["Metadata"] == {"origin": "pacs"}

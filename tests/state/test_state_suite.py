@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.contract import ObjectInfo
 from service.config import LoadedConfig
 from service.routing import Route
 from service.state import State, open_state
@@ -170,5 +171,32 @@ def test_the_drill_history_is_one(config: LoadedConfig, state: State) -> None:
         assert latest is not None and latest["id"] == "d1" and latest["switch_eligible"] == 1
         assert [r["id"] for r in history.find(other.history, bucket="scans-exit")] == ["d1"]
         assert not history.import_row(other.history, history.export_rows(state.history)[0])
+    finally:
+        other.close()
+
+
+def test_multipart_uploads_are_recorded_for_every_replica(config: LoadedConfig,
+                                                          state: State) -> None:
+    """An upload opened through one replica is listed by another; how it ended (the completed
+    object, or aborted) is the same answer everywhere."""
+    other = open_state(config)
+    try:
+        for key, upload_id in (("b/2", "id-b"), ("a/1", "id-a2"), ("a/1", "id-a1"),
+                               ("é", "id-e")):
+            state.uploads.opened(upload_id, "configured", key)
+        state.uploads.opened("id-elsewhere", "another", "a/1")
+        listed = other.uploads.open_uploads("configured", "", "", "", 10)
+        assert [(u.key, u.upload_id) for u in listed] == [
+            ("a/1", "id-a1"), ("a/1", "id-a2"), ("b/2", "id-b"), ("é", "id-e")]
+        page = other.uploads.open_uploads("configured", "a/", "a/1", "id-a1", 1)
+        assert [u.upload_id for u in page] == ["id-a2"]
+        assert other.uploads.ending("id-a1") is None
+        state.uploads.completed("id-a1", ObjectInfo(key="a/1", size=5, etag="e", sha256=None))
+        state.uploads.aborted("id-b")
+        outcome, info = other.uploads.ending("id-a1")  # type: ignore[misc]
+        assert outcome == "completed" and info is not None and (info.size, info.etag) == (5, "e")
+        assert other.uploads.ending("id-b") == ("aborted", None)
+        assert [u.upload_id for u in other.uploads.open_uploads("configured", "", "", "", 10)] \
+            == ["id-a2", "id-e"]
     finally:
         other.close()
