@@ -42,7 +42,7 @@ from ..gateway import Gateway
 from ..tokens import TokenInfo, TokenStore
 from ..uploads import Uploads
 from . import keys, multipart, sigv4, xml
-from .chunked import ChunkError, decode
+from .chunked import CHECKSUM_HEADERS, ChunkError, checked, decode
 from .listing import ListingError, list_v1, list_v2, list_versions
 
 log = logging.getLogger("sortie.s3")
@@ -624,12 +624,16 @@ def _signed_sha256(credentials: sigv4.Credentials) -> str | None:
 def _payload(raw: Iterator[bytes], request: Request,
              credentials: sigv4.Credentials) -> Iterator[bytes]:
     """A request's payload: aws-chunked bodies decoded (chunk signatures and trailing checksum
-    checked), then checked against Content-MD5 if the client sent one."""
+    checked), then checked against the x-amz-checksum-* header and Content-MD5 the client
+    sent, if any."""
     body: Iterator[bytes] = raw
     mode = credentials.payload_hash
     if mode in _CHUNKED:
         body = decode(raw, signed=credentials if mode == sigv4.STREAMING_SIGNED else None,
                       trailer=request.headers.get("x-amz-trailer"))
+    for name in CHECKSUM_HEADERS:  # x-amz-checksum-*: checked before anything is stored
+        if name in request.headers:
+            body = checked(body, name, request.headers[name])
     content_md5 = request.headers.get("content-md5")
     if content_md5 is None:
         return body

@@ -36,7 +36,9 @@ class ChunkError(Exception):
         self.message = message
 
 
-class _Checksum:
+class Checksum:
+    """One of the x-amz-checksum-* a client sends with a body, measured as the body passes."""
+
     def __init__(self, name: str) -> None:
         self.name = name
         self._crc = 0
@@ -46,7 +48,7 @@ class _Checksum:
         elif name == "x-amz-checksum-sha1":
             self._hash = hashlib.sha1()  # noqa: S324 - the client's chosen checksum, not security
         elif name != "x-amz-checksum-crc32":
-            raise ChunkError("InvalidRequest", f"trailing checksum {name!r} is not supported "
+            raise ChunkError("InvalidRequest", f"checksum {name!r} is not supported "
                                                "(crc32, sha1, sha256 are)")
 
     def update(self, data: bytes) -> None:
@@ -65,7 +67,7 @@ def decode(raw: Iterable[bytes], *, signed: Credentials | None = None,
     """The payload of an aws-chunked body; `signed` checks chunk signatures, `trailer` names the
     trailing checksum header announced in x-amz-trailer."""
     reader = _Reader(iter(raw))
-    checksum = _Checksum(trailer.lower()) if trailer else None
+    checksum = Checksum(trailer.lower()) if trailer else None
     previous = signed.seed_signature if signed else ""
     while True:
         header = reader.line()
@@ -139,3 +141,24 @@ class _Reader:
         data = bytes(self._buffer[:size])
         del self._buffer[:size]
         return data
+
+
+#: The checksums a client may send as headers with a body (x-amz-checksum-ALGORITHM).
+CHECKSUM_HEADERS = ("x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-crc64nvme",
+                    "x-amz-checksum-sha1", "x-amz-checksum-sha256")
+
+
+def checked(body: Iterable[bytes], name: str, sent: str) -> Iterator[bytes]:
+    """The body, then BadDigest if its checksum `name` is not `sent` (a header, not a trailer):
+    raised before the last byte is handed on, so nothing is stored."""
+    checksum = Checksum(name)
+    pending = None
+    for chunk in body:
+        if pending is not None:
+            yield pending
+        checksum.update(chunk)
+        pending = chunk
+    if sent != checksum.value():
+        raise ChunkError("BadDigest", f"the {name} sent does not match the body received")
+    if pending is not None:
+        yield pending

@@ -5,6 +5,7 @@ payload, scopes) as S3 XML errors, and every request in the audit log."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -383,3 +384,25 @@ def test_signed_chunks_and_a_replayed_chunk(front: Front, admin: tuple[str, str,
     assert {(line["key"], line["status"]) for line in lines
             if line["action"] == "put_object" and line.get("bucket") == "streamed"} == {
         ("good", 200), ("replayed", 400), ("swapped", 400)}
+
+
+def test_checksum_headers_are_checked(front: Front, admin: tuple[str, str, str]) -> None:
+    """x-amz-checksum-* sent as headers (not trailers) hold the body to them: a body that does
+    not match is BadDigest and nothing is stored."""
+    import zlib
+
+    s3 = front.client(admin[0], admin[1])
+    s3.create_bucket(Bucket="checksums")
+    body = b"a scan report" * 1000
+    sha = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    crc = base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode()
+    s3.put_object(Bucket="checksums", Key="sha", Body=body, ChecksumSHA256=sha)
+    s3.put_object(Bucket="checksums", Key="crc", Body=body, ChecksumCRC32=crc)
+    for key, wrong in (("bad-sha", {"ChecksumSHA256": base64.b64encode(b"x" * 32).decode()}),
+                       ("bad-crc", {"ChecksumCRC32": "AAAAAA=="})):
+        with pytest.raises(ClientError) as refused:
+            s3.put_object(Bucket="checksums", Key=key, Body=body, **wrong)
+        assert _code(refused.value) == "BadDigest"
+        with pytest.raises(ClientError):
+            s3.head_object(Bucket="checksums", Key=key)
+    assert s3.get_object(Bucket="checksums", Key="sha")["Body"].read() == body
