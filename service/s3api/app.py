@@ -431,6 +431,13 @@ class S3Front:
                "Accept-Ranges": "bytes"}
         if info.sha256:  # not as x-amz-meta-*: a client copying user metadata would send it back
             out["x-sortie-sha256"] = info.sha256
+            if byte_range is None and \
+                    request.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+                # The whole object's SHA-256 as S3 gives a checksum: the client checks the bytes
+                # it receives against what Sortie recorded at ingest.
+                out["x-amz-checksum-sha256"] = base64.b64encode(
+                    bytes.fromhex(info.sha256)).decode("ascii")
+                out["x-amz-checksum-type"] = "FULL_OBJECT"
         for name, value in info.metadata.items():
             if not name.startswith("sortie:"):
                 out[f"x-amz-meta-{name.lower()}"] = h.encode_word(value) if value else ""

@@ -406,3 +406,10 @@ def test_checksum_headers_are_checked(front: Front, admin: tuple[str, str, str])
         with pytest.raises(ClientError):
             s3.head_object(Bucket="checksums", Key=key)
     assert s3.get_object(Bucket="checksums", Key="sha")["Body"].read() == body
+    # Asked for (ChecksumMode), the recorded SHA-256 comes as S3's checksum of the whole object.
+    for key in ("sha", "crc"):
+        got = s3.get_object(Bucket="checksums", Key=key, ChecksumMode="ENABLED")
+        assert got["ChecksumSHA256"] == sha and got["Body"].read() == body
+    ranged = s3.get_object(Bucket="checksums", Key="sha", ChecksumMode="ENABLED",
+                           Range="bytes=0-9")
+    assert "ChecksumSHA256" not in ranged and ranged["Body"].read() == body[:10]
