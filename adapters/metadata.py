@@ -53,8 +53,9 @@ _LAYER_KEY = re.compile(r"^sortie:[a-z][a-z0-9]{0,15}$")
 _LAYER_VALUE = re.compile(r"^[\x21-\x7e]{1,200}$")
 MAX_LAYER_ENTRIES = 8
 MAX_LAYER_BYTES = 512
-#: The internal entry the contract itself records (the SHA-256 at ingest), never a layer's.
-_CONTRACT_ENTRIES = frozenset({"sha256"})
+#: Entries the contract itself keeps (not layers): the SHA-256, and the content type where a
+#: provider rewrites the one given (adapters/s3: `guesses_content_type`).
+_CONTRACT_ENTRIES = frozenset({"sha256", "ctype"})
 _ENCODED_WORD = re.compile(r"^=\?UTF-8\?B\?([A-Za-z0-9+/=]*)\?=$", re.IGNORECASE)
 
 

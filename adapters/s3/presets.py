@@ -61,6 +61,10 @@ class S3Quirks(BaseModel):
     #: The provider stores keys as file paths: it merges "a//b" with "a/b" and "a\\b" with "a/b";
     #: Sortie then escapes those characters (adapters/keys/path_escape.py) so every key stays distinct.
     path_like_keys: bool = False
+    #: The provider replaces a generic content type (application/octet-stream) by one guessed
+    #: from the key's extension (SeaweedFS: "x.dcm" becomes application/dicom): Sortie then also
+    #: keeps the type given in its own metadata entry, and reads it from there.
+    guesses_content_type: bool = False
     #: Preferred part size (raised when the object needs bigger parts to fit in max_parts).
     part_size: int = 8 * MiB
     #: Parts uploaded at once by one put.

@@ -72,6 +72,8 @@ class S3Store(BaseStore):
         self.keys = PATH_ESCAPE if settings.quirks.path_like_keys else PLAIN
         self.part_size_preference = settings.quirks.part_size
         self.concurrency = settings.quirks.concurrency
+        #: Keep the content type given in Sortie's own entry too (the provider rewrites it).
+        self.keeps_content_type = settings.quirks.guesses_content_type
         # Each part carries a checksum the server verifies: botocore's CRC32 where the provider
         # supports it (cheap), else Content-MD5 (about 6x the CPU of CRC32).
         self.part_md5 = not flexible_checksums(settings)
@@ -131,8 +133,17 @@ class S3Store(BaseStore):
     def _args(self, bucket: str, key: str, content_type: str, metadata: Mapping[str, str],
               sha256: str | None) -> dict[str, Any]:
         return {"Bucket": bucket, "Key": self.keys.to_name(key), "ContentType": content_type,
-                "Metadata": md.encode(metadata, self.capabilities.metadata,
-                                      internal={"sha256": sha256})}
+                "Metadata": self._native_metadata(metadata, sha256, content_type)}
+
+    def _native_metadata(self, metadata: Mapping[str, str], sha256: str | None,
+                         content_type: str | None) -> dict[str, str]:
+        internal = {"sha256": sha256,
+                    "ctype": content_type if self.keeps_content_type else None}
+        return md.encode(metadata, self.capabilities.metadata, internal=internal)
+
+    def _content_type(self, internal: Mapping[str, str], served: str | None) -> str | None:
+        """The type given at the put: the provider's unless it may have rewritten it."""
+        return internal.get("ctype") or served
 
     def _put_small(self, bucket: str, key: str, data: bytes, stream: IngestStream,
                    content_type: str, metadata: dict[str, str]) -> ObjectInfo:
@@ -152,8 +163,7 @@ class S3Store(BaseStore):
                   metadata: dict[str, str], sha256: str) -> ObjectInfo | None:
         assert self.fast is not None
         stored = self.fast.put(bucket, self.keys.to_name(key), key, data, content_type,
-                               md.encode(metadata, self.capabilities.metadata,
-                                         internal={"sha256": sha256}))
+                               self._native_metadata(metadata, sha256, content_type))
         if stored is None:
             return None
         return self._info(key, len(data), stored.etag, content_type, metadata, sha256)
@@ -327,7 +337,8 @@ class S3Store(BaseStore):
     def _object_info(self, key: str, reply: Mapping[str, Any], size: int) -> ObjectInfo:
         user, internal = md.decode(reply.get("Metadata") or {}, self.capabilities.metadata)
         return ObjectInfo(key=key, size=size, last_modified=reply.get("LastModified"),
-                          etag=clean_etag(reply.get("ETag")), content_type=reply.get("ContentType"),
+                          etag=clean_etag(reply.get("ETag")),
+                          content_type=self._content_type(internal, reply.get("ContentType")),
                           metadata=user, sha256=internal.get("sha256"))
 
     def _get(self, bucket: str, key: str, byte_range: ByteRange | None) -> ObjectReader:
@@ -363,7 +374,8 @@ class S3Store(BaseStore):
             return None
         user, internal = md.decode(fetched.native, self.capabilities.metadata)
         info = ObjectInfo(key=key, size=fetched.size, last_modified=fetched.last_modified,
-                          etag=clean_etag(fetched.etag), content_type=fetched.content_type,
+                          etag=clean_etag(fetched.etag),
+                          content_type=self._content_type(internal, fetched.content_type),
                           metadata=user, sha256=internal.get("sha256"))
         return fast_io.reader(info, fetched, lambda: self._rest(bucket, key, name, fetched.etag),
                               backend=self.name, bucket=bucket)
@@ -448,13 +460,13 @@ class S3Store(BaseStore):
                               "copy (UploadPartCopy), not built yet",
                               backend=self.name, bucket=bucket, key=key)
         name = self.keys.to_name(key)
-        internal = {"sha256": current.sha256} if current.sha256 else {}
+        content_type = current.content_type or DEFAULT_CONTENT_TYPE
         with translated(self.name, bucket, key):
             self.client.copy_object(
                 Bucket=bucket, Key=name, CopySource={"Bucket": bucket, "Key": name},
                 CopySourceIfMatch=f'"{if_etag}"', MetadataDirective="REPLACE",
-                ContentType=current.content_type or DEFAULT_CONTENT_TYPE,
-                Metadata=md.encode(metadata, self.capabilities.metadata, internal=internal))
+                ContentType=content_type,
+                Metadata=self._native_metadata(metadata, current.sha256, content_type))
 
     def _copy(self, bucket: str, key: str, dest_bucket: str, dest_key: str) -> ObjectInfo:
         source = self.head(bucket, key)

@@ -212,6 +212,19 @@ def test_an_open_body_keeps_its_own_bytes_while_other_calls_run(store: ObjectSto
         body.close()
 
 
+def test_the_content_type_given_is_kept_whatever_the_key(store: ObjectStore,
+                                                          bucket: str) -> None:
+    """Some providers guess a type from the key's extension when given a generic one (SeaweedFS
+    turns application/octet-stream on "x.dcm" into application/dicom): the type given stays."""
+    for key in ("series/slice.dcm", "notes.txt", "page.html"):
+        store.put(bucket, key, b"bytes", content_type="application/octet-stream")
+        assert store.head(bucket, key).content_type == "application/octet-stream", key
+        with store.get(bucket, key) as body:
+            assert body.info.content_type == "application/octet-stream"
+    store.put(bucket, "defaulted.txt", b"bytes")
+    assert store.head(bucket, "defaulted.txt").content_type == "application/octet-stream"
+
+
 def test_default_content_type(store: ObjectStore, bucket: str) -> None:
     store.put(bucket, "plain", b"x")
     assert store.head(bucket, "plain").content_type == "application/octet-stream"
