@@ -33,13 +33,15 @@ VIRTUAL_HOST_BASE = "s3.sortie.test"
 
 class Front:
     def __init__(self, workdir: Path, backend: dict[str, Any] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None,
+                 others: dict[str, dict[str, Any]] | None = None) -> None:
         self.workdir = workdir
         self.config = workdir / "sortie.yaml"
         self.env = {**os.environ, **(env or {})}
         self.config.write_text(yaml.safe_dump({
-            "backends": {"main": backend or {"type": "local", "path": str(workdir / "main")}},
-            "state_dir": str(workdir / "state"),
+            "backends": {"main": backend or {"type": "local", "path": str(workdir / "main")},
+                         **(others or {})},
+            "state_dir": str(workdir / "state"), "default_backend": "main",
             "s3_api": {"virtual_host_base": VIRTUAL_HOST_BASE}}))
         self.port, self.s3_port = free_port(), free_port()
         self.endpoint = f"http://127.0.0.1:{self.s3_port}"
