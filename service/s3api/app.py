@@ -41,7 +41,7 @@ from ..conditions import Conditions, MatchedNothing, PreconditionFailed, check_r
 from ..gateway import Gateway
 from ..tokens import TokenInfo, TokenStore
 from ..uploads import Uploads
-from . import keys, multipart, sigv4, xml
+from . import keys, kept_headers, multipart, sigv4, xml
 from .chunked import CHECKSUM_HEADERS, ChunkError, checked, decode
 from .listing import ListingError, list_v1, list_v2, list_versions
 
@@ -338,6 +338,7 @@ class S3Front:
         expected = _signed_sha256(credentials)
         metadata = _user_metadata(request)
         content_type = h.check_content_type(headers.get("content-type"))
+        kept = _kept_headers(request.headers)
 
         def consume(raw: Iterator[bytes]) -> Any:
             md5 = Md5()
@@ -349,7 +350,7 @@ class S3Front:
                                                content_type=content_type, metadata=metadata,
                                                expected_sha256=expected,
                                                conditions=_conditions(request),
-                                               late_metadata=md5.entries)
+                                               late_metadata=lambda: {**md5.entries(), **kept})
             except MatchedNothing:
                 raise S3Error("NoSuchKey", "If-Match: the object does not exist", 404) from None
             except PreconditionFailed:
@@ -378,6 +379,7 @@ class S3Front:
                           400)
         replaced = _user_metadata(request) if directive == "REPLACE" else None
         content_type = h.check_content_type(request.headers.get("content-type"))
+        kept_now = _kept_headers(request.headers) if directive == "REPLACE" else None
 
         def copy() -> Any:
             access.backend = self.gateway.resolve(bucket).route.backend
@@ -385,9 +387,11 @@ class S3Front:
                 info = reader.info
                 _check_copy_source(request, info)
                 md5 = Md5()
+                kept = kept_now if kept_now is not None else \
+                    {k: v for k, v in info.metadata.items() if k == kept_headers.ENTRY}
                 return self.gateway.put_object(
                     bucket, key, md5.hashing(reader), size=info.size,
-                    late_metadata=md5.entries,
+                    late_metadata=lambda: {**md5.entries(), **kept},
                     content_type=content_type if replaced is not None else info.content_type,
                     metadata=replaced if replaced is not None else
                     {k: v for k, v in info.metadata.items() if not k.startswith("sortie:")},
@@ -441,6 +445,7 @@ class S3Front:
         for name, value in info.metadata.items():
             if not name.startswith("sortie:"):
                 out[f"x-amz-meta-{name.lower()}"] = h.encode_word(value) if value else ""
+        out.update(kept_headers.for_response(info.metadata))
         query = dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1")))
         for name, header in _OVERRIDES.items():
             if name in query:
@@ -693,6 +698,13 @@ def _check_copy_source(request: Request, info: ObjectInfo) -> None:
     if unchanged:
         raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified "
                                             "did not hold", 412)
+
+
+def _kept_headers(headers: Any) -> dict[str, str]:
+    try:
+        return kept_headers.from_request(headers)
+    except kept_headers.HeadersTooLong as exc:
+        raise S3Error("InvalidArgument", str(exc), 400) from None
 
 
 def _copy_source(request: Request) -> tuple[str, str]:

@@ -415,3 +415,38 @@ def test_checksum_headers_are_checked(front: Front, admin: tuple[str, str, str])
     ranged = s3.get_object(Bucket="checksums", Key="sha", ChecksumMode="ENABLED",
                            Range="bytes=0-9")
     assert "ChecksumSHA256" not in ranged and ranged["Body"].read() == body[:10]
+
+
+def test_web_headers_are_kept_with_the_object(front: Front, admin: tuple[str, str, str]) -> None:
+    """Cache-Control, Content-Disposition, Content-Encoding, Content-Language and Expires set on
+    a PUT come back on GET and HEAD, through copies; too long to keep is refused, not cut."""
+    from datetime import datetime, timezone
+
+    s3 = front.client(admin[0], admin[1])
+    s3.create_bucket(Bucket="served")
+    expires = datetime(2031, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    s3.put_object(Bucket="served", Key="report.pdf.gz", Body=b"%PDF compressed",
+                  CacheControl="public, max-age=14400", ContentEncoding="gzip",
+                  ContentDisposition='attachment; filename="report.pdf"',
+                  ContentLanguage="fr-FR", Expires=expires)
+    for answer in (s3.head_object(Bucket="served", Key="report.pdf.gz"),
+                   s3.get_object(Bucket="served", Key="report.pdf.gz")):
+        assert answer["CacheControl"] == "public, max-age=14400"
+        assert answer["ContentEncoding"] == "gzip" and answer["ContentLanguage"] == "fr-FR"
+        assert answer["ContentDisposition"] == 'attachment; filename="report.pdf"'
+        assert answer["ResponseMetadata"]["HTTPHeaders"]["expires"] == \
+            "Thu, 02 Jan 2031 03:04:05 GMT"
+        assert answer["Metadata"] == {}
+    s3.copy_object(Bucket="served", Key="copy.gz", CopySource="served/report.pdf.gz")
+    assert s3.head_object(Bucket="served", Key="copy.gz")["CacheControl"] == \
+        "public, max-age=14400"
+    s3.copy_object(Bucket="served", Key="copy.gz", CopySource="served/report.pdf.gz",
+                   MetadataDirective="REPLACE", CacheControl="no-store")
+    replaced = s3.head_object(Bucket="served", Key="copy.gz")
+    assert replaced["CacheControl"] == "no-store" and "ContentEncoding" not in replaced
+    s3.put_object(Bucket="served", Key="chunked", Body=b"x", ContentEncoding="aws-chunked")
+    assert "ContentEncoding" not in s3.head_object(Bucket="served", Key="chunked")
+    with pytest.raises(ClientError) as refused:
+        s3.put_object(Bucket="served", Key="long", Body=b"x",
+                      ContentDisposition=f'attachment; filename="{"a" * 300}.pdf"')
+    assert _code(refused.value) == "InvalidArgument"
