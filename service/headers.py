@@ -70,11 +70,18 @@ def check_content_type(value: str | None) -> str | None:
 
 
 def decode_value(value: str, key: str) -> str:
+    """A metadata header's value: an RFC 2047 encoded word decoded, or raw bytes (handed over
+    as latin-1 by the server) read as UTF-8 where they are (clients send UTF-8 as is)."""
     try:
         decoded = decode_word(value)
     except ValueError:
         raise InvalidMetadata(f"metadata value of {key!r} is not a valid UTF-8 encoded word") from None
-    return value if decoded is None else decoded
+    if decoded is not None:
+        return decoded
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
 
 
 def metadata_headers(metadata: Mapping[str, str]) -> dict[str, str]:

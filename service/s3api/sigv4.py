@@ -217,4 +217,10 @@ def _canonical_query(params: Sequence[tuple[str, str]]) -> str:
 
 
 def _header_value(value: str) -> str:
+    """A header's value as signed: spaces folded, and its bytes (handed over as latin-1) read as
+    UTF-8 where they are, as clients sign non-ASCII values (botocore hashes the UTF-8)."""
+    try:
+        value = value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        pass
     return " ".join(value.split())

@@ -450,3 +450,21 @@ def test_web_headers_are_kept_with_the_object(front: Front, admin: tuple[str, st
         s3.put_object(Bucket="served", Key="long", Body=b"x",
                       ContentDisposition=f'attachment; filename="{"a" * 300}.pdf"')
     assert _code(refused.value) == "InvalidArgument"
+
+
+def test_raw_utf8_metadata_is_signed_and_kept(front: Front, admin: tuple[str, str, str]) -> None:
+    """A client sending a non-ASCII metadata value as raw UTF-8 (as botocore signs it): the
+    signature holds and the value is kept as sent; it comes back RFC 2047-encoded, as S3 does."""
+    from email.header import decode_header
+
+    s3 = front.client(admin[0], admin[1])
+    s3.create_bucket(Bucket="unicode")
+
+    def raw_value(**kwargs: Any) -> None:
+        kwargs["params"]["headers"]["x-amz-meta-patient"] = "Hélène Ø"
+
+    s3.meta.events.register("before-call.s3.PutObject", raw_value)
+    s3.put_object(Bucket="unicode", Key="k", Body=b"x")
+    encoded = s3.head_object(Bucket="unicode", Key="k")["Metadata"]["patient"]
+    text, charset = decode_header(encoded)[0]
+    assert (text.decode(charset) if isinstance(text, bytes) else text) == "Hélène Ø"
