@@ -63,6 +63,9 @@ class Snapshot:
     status: str | None = None
     #: Dask workers alive (0: the objects are drilled by threads of this process).
     workers: int = 0
+    #: Times each source byte passes at most (copied, then read back: 2; verify-only: 1, the
+    #: target read). `bytes_done` counts every pass, so its total is bytes_seen x passes.
+    passes: int = 2
 
 
 @dataclass
@@ -139,7 +142,8 @@ class DrillEngine:
                         bytes_done=c.bytes_live, failed=c.failed,
                         elapsed_s=time.monotonic() - self._started_mono if self._started_mono else 0.0,
                         status=self.report.status if self.report else None,
-                        workers=self.workers_alive)
+                        workers=self.workers_alive,
+                        passes=1 if self.spec.mode is Mode.verify_only else 2)
 
     def run(self) -> DrillReport:
         spec = self.spec

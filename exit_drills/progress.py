@@ -33,7 +33,8 @@ class RichDisplay:
                               total=snap.objects_seen if done else None,
                               detail=objects_line(snap))
         self._progress.update(self._bytes, completed=snap.bytes_done,
-                              total=snap.bytes_seen if done else None, detail=bytes_line(snap))
+                              total=snap.bytes_seen * snap.passes if done else None,
+                              detail=bytes_line(snap))
 
     def close(self) -> None:
         self._progress.stop()
@@ -48,9 +49,13 @@ def objects_line(snap: Snapshot) -> str:
 
 
 def bytes_line(snap: Snapshot) -> str:
-    of = f" of {human_bytes(snap.bytes_seen)}" if snap.inventory_done else ""
+    """Bytes through the drill: every pass counts (a copy, then its read-back), so the total is
+    the source's bytes times the passes (objects skipped as unchanged take one pass only)."""
+    what = "copied and read back" if snap.passes == 2 else "read back"
+    of = (f" of {human_bytes(snap.bytes_seen * snap.passes)} (source "
+          f"{human_bytes(snap.bytes_seen)})") if snap.inventory_done else ""
     rate = snap.bytes_done / snap.elapsed_s if snap.elapsed_s else 0.0
-    return f"{human_bytes(snap.bytes_done)}{of} moved, {human_bytes(rate)}/s"
+    return f"{human_bytes(snap.bytes_done)}{of} {what}, {human_bytes(rate)}/s"
 
 
 def _clock(seconds: float) -> str:

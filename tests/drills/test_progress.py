@@ -21,7 +21,12 @@ def test_objects_and_bytes_have_their_own_units() -> None:
     assert objects.startswith("1500/2005 objects") and "kB" not in objects and "B/s" not in objects
     assert "23.0 objects/s" in objects and "2 workers (11.5/s each)" in objects
     assert "0:01:05 elapsed" in objects
-    assert bytes_line(_snap()) == "286.1 MiB of 587.2 MiB moved, 4.4 MiB/s"
+    # Copies and read-backs both count: the total is twice the source's bytes, and says so
+    # (a drill once showed "2 B of 1 B moved").
+    assert bytes_line(_snap()) == \
+        "286.1 MiB of 1.1 GiB (source 587.2 MiB) copied and read back, 4.4 MiB/s"
+    assert bytes_line(_snap(passes=1, bytes_done=615_776_256)) == \
+        "587.2 MiB of 587.2 MiB (source 587.2 MiB) read back, 9.0 MiB/s"
 
 
 def test_no_total_while_listing() -> None:
