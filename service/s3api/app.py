@@ -173,9 +173,12 @@ class S3Front:
         if "uploads" in query or "uploadId" in query:
             return await self._multipart(request, method, bucket, key, query, credentials,
                                          token, access)
-        if "partNumber" in query:
-            raise S3Error("NotImplemented", "reading one part of an object is not served by "
-                                            "Sortie's S3 front", 501)
+        if "partNumber" in query and method in ("GET", "HEAD"):
+            # Objects keep no part boundaries here: each is one part, the whole object (and no
+            # x-amz-mp-parts-count, so a client reading by parts reads it whole).
+            if multipart.part_number(query["partNumber"]) != 1:
+                raise S3Error("InvalidPart", "the object has one part here (no part "
+                                             "boundaries are kept)", 400)
         return await self._object(request, method, bucket, key, credentials, token, access)
 
     async def _bucket(self, request: Request, method: str, bucket: str, query: dict[str, str],
@@ -604,10 +607,19 @@ def _conditions(request: Request) -> Conditions:
                       if_unmodified_since=headers.get("if-unmodified-since"))
 
 
+#: S3's canned ACLs. With one owner for every object here (the token's holder), the bucket
+#: owner's ones are the private ACL; those that open access to others are not served.
+_CANNED_AS_PRIVATE = {"private", "bucket-owner-full-control", "bucket-owner-read"}
+_CANNED_OTHERS = {"public-read", "public-read-write", "authenticated-read", "aws-exec-read",
+                  "log-delivery-write"}
+
+
 def _canned_private_only(request: Request) -> None:
     acl = request.headers.get("x-amz-acl")
     grants = [name for name in request.headers if name.lower().startswith("x-amz-grant-")]
-    if (acl is not None and acl != "private") or grants:
+    if acl is not None and acl not in _CANNED_AS_PRIVATE | _CANNED_OTHERS:
+        raise S3Error("InvalidArgument", f"{acl!r} is not a canned ACL", 400)
+    if (acl is not None and acl not in _CANNED_AS_PRIVATE) or grants:
         raise S3Error("NotImplemented", "only the canned private ACL is served: access is "
                                         "given by Sortie's tokens and their scopes", 501)
 

@@ -468,3 +468,32 @@ def test_raw_utf8_metadata_is_signed_and_kept(front: Front, admin: tuple[str, st
     encoded = s3.head_object(Bucket="unicode", Key="k")["Metadata"]["patient"]
     text, charset = decode_header(encoded)[0]
     assert (text.decode(charset) if isinstance(text, bytes) else text) == "Hélène Ø"
+
+
+def test_reading_by_part_number(front: Front, admin: tuple[str, str, str]) -> None:
+    """Part 1 is the whole object, with no parts count (a client reading by parts reads it
+    whole); any other part is InvalidPart."""
+    s3 = front.client(admin[0], admin[1])
+    s3.create_bucket(Bucket="parts")
+    s3.put_object(Bucket="parts", Key="k", Body=b"the whole object")
+    got = s3.get_object(Bucket="parts", Key="k", PartNumber=1)
+    assert got["Body"].read() == b"the whole object" and "PartsCount" not in got
+    assert s3.head_object(Bucket="parts", Key="k", PartNumber=1)["ContentLength"] == 16
+    with pytest.raises(ClientError) as refused:
+        s3.get_object(Bucket="parts", Key="k", PartNumber=2)
+    assert _code(refused.value) == "InvalidPart"
+
+
+def test_canned_acls(front: Front, admin: tuple[str, str, str]) -> None:
+    """One owner for every object here: the bucket owner's canned ACLs are the private one
+    (tools send bucket-owner-full-control); those opening access to others are NotImplemented;
+    a name that is not a canned ACL is InvalidArgument."""
+    s3 = front.client(admin[0], admin[1])
+    s3.create_bucket(Bucket="acls")
+    s3.put_object(Bucket="acls", Key="k", Body=b"x", ACL="bucket-owner-full-control")
+    codes = {}
+    for acl in ("public-read", "not-an-acl"):
+        with pytest.raises(ClientError) as refused:
+            s3.put_object(Bucket="acls", Key="k2", Body=b"x", ACL=acl)
+        codes[acl] = _code(refused.value)
+    assert codes == {"public-read": "NotImplemented", "not-an-acl": "InvalidArgument"}
