@@ -2,23 +2,23 @@
 REST API (service/gateway.py): the same logical buckets, routes and exit switch, tokens (as S3
 credentials), scopes, audit, integrity checks and client-side encryption.
 
-Path-style requests, SigV4 (header, presigned, signed and unsigned aws-chunked bodies with
-trailing checksums). Operations built: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
-GetBucketLocation, ListObjectsV2 and V1, ListObjectVersions, GetObject (one range, conditions,
-`response-*` overrides), HeadObject, PutObject (conditional writes), CopyObject, DeleteObject,
-DeleteObjects, multipart uploads (multipart.py) but their listing, and the canned `private` ACL.
-Everything else answers `NotImplemented` (501), saying so.
+Path-style and virtual-hosted-style requests, SigV4 (sigv4.py: header, presigned, signed and
+unsigned aws-chunked bodies with trailing checksums). Here: authentication, dispatch, and the
+bucket and object operations (ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+GetBucketLocation, the listings (listing.py), GetObject and HeadObject (one range, conditions,
+`response-*` overrides, part 1), PutObject (conditional writes), CopyObject, DeleteObject,
+DeleteObjects, the canned `private` ACL); multipart uploads are multipart_front.py's, reading a
+request requests.py's, errors errors.py's. Everything else answers `NotImplemented` (501), saying
+so.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
-import re
 import uuid
 from functools import partial
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 from urllib.parse import parse_qsl, unquote
 
 import anyio.to_thread
@@ -27,23 +27,22 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from adapters.errors import (AlreadyExists, BucketNotFound, Conflict, HashMismatch,
-                             IntegrityError, InvalidMetadata, InvalidName, InvalidRequest,
-                             ObjectNotFound, RangeNotSatisfiable, StorageError, TransientError,
-                             Unsupported, UploadNotFound)
-from adapters.contract import ByteRange, ObjectInfo
-from adapters.metadata import validate_user
+from adapters.errors import (AlreadyExists, BucketNotFound, HashMismatch, RangeNotSatisfiable,
+                             StorageError, TransientError)
 
 from .. import headers as h
 from ..access import Access
 from ..bodies import ObjectStream, read_small, run_with_body
-from ..conditions import Conditions, MatchedNothing, PreconditionFailed, check_read
+from ..conditions import MatchedNothing, PreconditionFailed, check_read
 from ..gateway import Gateway
 from ..tokens import TokenInfo, TokenStore
 from ..uploads import Uploads
 from . import keys, kept_headers, multipart, sigv4, xml
-from .chunked import CHECKSUM_HEADERS, ChunkError, checked, decode
+from . import requests as rq
+from .chunked import ChunkError
+from .errors import S3Error, error_response, storage_code, xml_response
 from .listing import ListingError, list_v1, list_v2, list_versions
+from .multipart_front import MultipartFront
 
 log = logging.getLogger("sortie.s3")
 
@@ -53,17 +52,6 @@ _NOT_BUILT = {"versioning", "lifecycle", "policy", "tagging", "cors", "website",
               "select", "restore", "retention",
               "legal-hold", "accelerate", "requestPayment", "analytics", "inventory", "metrics",
               "ownershipControls", "publicAccessBlock", "intelligent-tiering", "attributes"}
-_CHUNKED = (sigv4.STREAMING_SIGNED, sigv4.STREAMING_UNSIGNED_TRAILER)
-#: UploadPartCopy's source range: one range, both ends given.
-_COPY_RANGE = re.compile(r"bytes=(\d+)-(\d+)")
-
-
-class S3Error(Exception):
-    def __init__(self, code: str, message: str, status: int) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
-
-
 class S3Front:
     def __init__(self, gateway: Gateway, tokens: TokenStore, region: str,
                  secrets_key: Any, virtual_host_base: str | None = None) -> None:
@@ -75,6 +63,7 @@ class S3Front:
             else None
         self.secrets_key = secrets_key
         self.uploads = Uploads(gateway)
+        self.multipart = MultipartFront(self)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,21 +73,21 @@ class S3Front:
         try:
             response = await self._handle(request)
         except S3Error as exc:
-            response = _error(exc.code, exc.message, exc.status, scope["path"], request_id)
+            response = error_response(exc.code, exc.message, exc.status, scope["path"], request_id)
         except sigv4.AuthFailure as exc:
-            response = _error(exc.code, exc.message, exc.status, scope["path"], request_id)
+            response = error_response(exc.code, exc.message, exc.status, scope["path"], request_id)
         except ChunkError as exc:
-            response = _error(exc.code, exc.message, 400, scope["path"], request_id)
+            response = error_response(exc.code, exc.message, 400, scope["path"], request_id)
         except multipart.MultipartError as exc:
-            response = _error(exc.code, exc.message, exc.status, scope["path"], request_id)
+            response = error_response(exc.code, exc.message, exc.status, scope["path"], request_id)
         except StorageError as exc:
-            code, status = _storage_code(exc)
-            response = _error(code, exc.message, status, scope["path"], request_id)
+            code, status = storage_code(exc)
+            response = error_response(code, exc.message, status, scope["path"], request_id)
             if isinstance(exc, TransientError):
                 response.headers["Retry-After"] = "5"
         except Exception:  # noqa: BLE001 - a bug answers as S3 does, and is logged whole
             log.exception("S3 request %s failed", request_id)
-            response = _error("InternalError", "internal error; see the gateway log", 500,
+            response = error_response("InternalError", "internal error; see the gateway log", 500,
                               scope["path"], request_id)
         response.headers["x-amz-request-id"] = request_id
         if response.status_code >= 400 and scope["method"] in ("PUT", "POST"):
@@ -137,7 +126,7 @@ class S3Front:
         return bucket, key
 
     @staticmethod
-    def _allow(token: TokenInfo, scope: str, bucket: str | None, access: Access) -> None:
+    def allow(token: TokenInfo, scope: str, bucket: str | None, access: Access) -> None:
         access.token_id = token.id
         if not token.allows(scope, bucket):  # type: ignore[arg-type]
             raise S3Error("AccessDenied", f"token {token.id} has no {scope!r} scope"
@@ -158,7 +147,7 @@ class S3Front:
             raise S3Error("NotImplemented", f"{sorted(built)[0]!r} is not served by Sortie's "
                                             "S3 front", 501)
         method = request.method
-        _canned_private_only(request)
+        rq.canned_private_only(request)
         if "acl" in query and bucket:
             return await self._acl(request, method, bucket, key, token, access)
         if not bucket:
@@ -168,11 +157,11 @@ class S3Front:
             return await self._list_buckets(token, query)
         if not key:
             if "uploads" in query and method == "GET":
-                return await self._list_uploads(bucket, query, token, access)
+                return await self.multipart.list_uploads(bucket, query, token, access)
             return await self._bucket(request, method, bucket, query, token, access)
         if "uploads" in query or "uploadId" in query:
-            return await self._multipart(request, method, bucket, key, query, credentials,
-                                         token, access)
+            return await self.multipart.handle(request, method, bucket, key, query,
+                                               credentials, token, access)
         if "partNumber" in query and method in ("GET", "HEAD"):
             # Objects keep no part boundaries here: each is one part, the whole object (and no
             # x-amz-mp-parts-count, so a client reading by parts reads it whole).
@@ -183,10 +172,10 @@ class S3Front:
 
     async def _bucket(self, request: Request, method: str, bucket: str, query: dict[str, str],
                       token: TokenInfo, access: Access) -> Response:
-        run = self._run
+        run = self.run
         if method == "PUT":
             access.action = "create_bucket"
-            self._allow(token, "write", bucket, access)
+            self.allow(token, "write", bucket, access)
             try:
                 route = await run(self.gateway.create_bucket, bucket)
             except AlreadyExists:
@@ -205,32 +194,32 @@ class S3Front:
             return Response(status_code=200, headers={"Location": f"/{bucket}"})
         if method == "DELETE":
             access.action = "delete_bucket"
-            self._allow(token, "write", bucket, access)
+            self.allow(token, "write", bucket, access)
             await run(self.gateway.delete_bucket, bucket)
             return Response(status_code=204)
         if method == "HEAD":
             access.action = "head_bucket"
-            self._allow(token, "read", bucket, access)
+            self.allow(token, "read", bucket, access)
             await run(self._exists, bucket, access)
             return Response(status_code=200, headers={"x-amz-bucket-region": self.region})
         if method == "POST" and "delete" in query:
             access.action = "delete_objects"
-            self._allow(token, "write", bucket, access)
+            self.allow(token, "write", bucket, access)
             return await self._delete_objects(request, bucket, access)
         if method != "GET":
             raise S3Error("MethodNotAllowed", f"{method} on a bucket", 405)
-        self._allow(token, "read", bucket, access)
+        self.allow(token, "read", bucket, access)
         if "location" in query:
             access.action = "get_bucket_location"
             await run(self._exists, bucket, access)
             location = "" if self.region == "us-east-1" else self.region
-            return _xml(xml.location(location))
+            return xml_response(xml.location(location))
         access.action = "list_objects"
         await run(self._exists, bucket, access)
         lister = list_versions if "versions" in query else \
             list_v2 if query.get("list-type") == "2" else list_v1
         try:
-            return _xml(await run(lister, self.gateway, bucket, query, f"sortie-{token.id}"))
+            return xml_response(await run(lister, self.gateway, bucket, query, f"sortie-{token.id}"))
         except ListingError as exc:
             raise S3Error("InvalidArgument", str(exc), 400) from None
 
@@ -239,7 +228,7 @@ class S3Front:
         """Sortie has one access model (tokens and their scopes): the only ACL is the canned
         `private` one, the owner's FULL_CONTROL; it can be read, and set again."""
         access.action = "get_acl" if method == "GET" else "put_acl"
-        self._allow(token, "read" if method == "GET" else "write", bucket, access)
+        self.allow(token, "read" if method == "GET" else "write", bucket, access)
         if method == "PUT":
             body = await request.body()
             if body and b"FULL_CONTROL" not in body or body.count(b"<Grant>") > 1:
@@ -247,13 +236,13 @@ class S3Front:
                                                 "FULL_CONTROL) is served", 501)
         elif method != "GET":
             raise S3Error("MethodNotAllowed", f"{method} on ?acl", 405)
-        await self._run(self._exists, bucket, access)
+        await self.run(self._exists, bucket, access)
         if key:
-            await self._run(self.gateway.head_object, bucket, key)
+            await self.run(self.gateway.head_object, bucket, key)
         if method == "PUT":
             return Response(status_code=200)
         person = xml.person(f"sortie-{token.id}")
-        return _xml(xml.document("AccessControlPolicy", (
+        return xml_response(xml.document("AccessControlPolicy", (
             f"<Owner>{person}</Owner><AccessControlList><Grant>"
             '<Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
             f'xsi:type="CanonicalUser">{person}</Grantee>'
@@ -268,7 +257,7 @@ class S3Front:
     async def _list_buckets(self, token: TokenInfo, query: dict[str, str]) -> Response:
         """The buckets the token sees, by name; `max-buckets` pages them (the continuation
         token is the last name given, base64), `prefix` filters them."""
-        routes = await self._run(self.gateway.list_buckets)
+        routes = await self.run(self.gateway.list_buckets)
         try:
             after = base64.urlsafe_b64decode(query.get("continuation-token", "")).decode()
             limit = int(query.get("max-buckets", "10000"))
@@ -280,13 +269,13 @@ class S3Front:
         page = names[:max(limit, 1)]
         more = base64.urlsafe_b64encode(page[-1].encode()).decode() \
             if len(names) > len(page) else None
-        return _xml(xml.buckets([(name, None) for name in page], f"sortie-{token.id}", more))
+        return xml_response(xml.buckets([(name, None) for name in page], f"sortie-{token.id}", more))
 
     async def _delete_objects(self, request: Request, bucket: str, access: Access) -> Response:
         body = await request.body()
         if len(body) > 2 * 1024 * 1024:
             raise S3Error("MalformedXML", "the Delete document is over 2 MiB", 400)
-        keys_wanted, quiet = _delete_document(body)
+        keys_wanted, quiet = rq.delete_document(body)
 
         def delete_all() -> tuple[list[str], list[tuple[str, str, str]]]:
             done, failed = [], []
@@ -295,35 +284,35 @@ class S3Front:
                     self.gateway.delete_object(bucket, key)
                     done.append(key)
                 except StorageError as exc:
-                    failed.append((key, _storage_code(exc)[0], exc.message))
+                    failed.append((key, storage_code(exc)[0], exc.message))
             return done, failed
 
-        done, failed = await self._run(delete_all)
+        done, failed = await self.run(delete_all)
         access.detail["deleted_keys"] = done  # the audit line names every key deleted
         parts = "" if quiet else "".join(f"<Deleted>{xml.element('Key', k)}</Deleted>"
                                          for k in done)
         parts += "".join(f"<Error>{xml.element('Key', k)}{xml.element('Code', c)}"
                          f"{xml.element('Message', m)}</Error>" for k, c, m in failed)
-        return _xml(xml.document("DeleteResult", parts))
+        return xml_response(xml.document("DeleteResult", parts))
 
     async def _object(self, request: Request, method: str, bucket: str, key: str,
                       credentials: sigv4.Credentials, token: TokenInfo,
                       access: Access) -> Response:
         if method == "PUT":
             access.action = "put_object"
-            self._allow(token, "write", bucket, access)
+            self.allow(token, "write", bucket, access)
             if "x-amz-copy-source" in request.headers:
                 access.action = "copy_object"
                 return await self._copy(request, bucket, key, token, access)
             return await self._put(request, bucket, key, credentials, access)
         if method in ("GET", "HEAD"):
             access.action = "get_object" if method == "GET" else "head_object"
-            self._allow(token, "read", bucket, access)
+            self.allow(token, "read", bucket, access)
             return await self._get(request, bucket, key, head=method == "HEAD", access=access)
         if method == "DELETE":
             access.action = "delete_object"
-            self._allow(token, "write", bucket, access)
-            await self._run(self._delete, bucket, key, access)
+            self.allow(token, "write", bucket, access)
+            await self.run(self._delete, bucket, key, access)
             return Response(status_code=204)
         raise S3Error("NotImplemented", f"{method} on an object is not served", 501)
 
@@ -335,24 +324,24 @@ class S3Front:
                    credentials: sigv4.Credentials, access: Access) -> Response:
         headers = request.headers
         mode = credentials.payload_hash
-        size_header = headers.get("x-amz-decoded-content-length") if mode in _CHUNKED else \
+        size_header = headers.get("x-amz-decoded-content-length") if mode in rq.CHUNKED else \
             headers.get("content-length")
         size = int(size_header) if size_header and size_header.isdigit() else None
-        expected = _signed_sha256(credentials)
-        metadata = _user_metadata(request)
+        expected = rq.signed_sha256(credentials)
+        metadata = rq.user_metadata(request)
         content_type = h.check_content_type(headers.get("content-type"))
-        kept = _kept_headers(request.headers)
+        kept = rq.kept(request.headers)
 
         def consume(raw: Iterator[bytes]) -> Any:
-            md5 = Md5()
-            body = md5.hashing(_payload(raw, request, credentials))
+            md5 = rq.Md5()
+            body = md5.hashing(rq.payload(raw, request, credentials))
             target = self.gateway.resolve(bucket)
             access.backend = target.route.backend
             try:
                 return self.gateway.put_object(bucket, key, body, size=size,
                                                content_type=content_type, metadata=metadata,
                                                expected_sha256=expected,
-                                               conditions=_conditions(request),
+                                               conditions=rq.conditions(request),
                                                late_metadata=lambda: {**md5.entries(), **kept})
             except MatchedNothing:
                 raise S3Error("NoSuchKey", "If-Match: the object does not exist", 404) from None
@@ -363,7 +352,7 @@ class S3Front:
                 raise S3Error("XAmzContentSHA256Mismatch", "the body's SHA-256 is not the "
                               "x-amz-content-sha256 signed with the request", 400) from None
 
-        info = await self._with_body(request, consume)
+        info = await self.with_body(request, consume)
         return Response(status_code=200, headers={"ETag": xml.etag(info)})
 
     async def _copy(self, request: Request, bucket: str, key: str, token: TokenInfo,
@@ -371,8 +360,8 @@ class S3Front:
         """CopyObject through the service layer: the source streamed from its route to the
         target's (any two logical buckets, any two backends), its recorded SHA-256 announced so
         that a byte changed on the way stores nothing."""
-        source_bucket, source_key = _copy_source(request)
-        self._allow(token, "read", source_bucket, access)
+        source_bucket, source_key = rq.copy_source(request)
+        self.allow(token, "read", source_bucket, access)
         directive = request.headers.get("x-amz-metadata-directive", "COPY").upper()
         if directive not in ("COPY", "REPLACE"):
             raise S3Error("InvalidArgument", "x-amz-metadata-directive is COPY or REPLACE", 400)
@@ -380,16 +369,16 @@ class S3Front:
             raise S3Error("InvalidRequest", "This copy request is illegal because it is trying "
                           "to copy an object to itself without changing the object's metadata",
                           400)
-        replaced = _user_metadata(request) if directive == "REPLACE" else None
+        replaced = rq.user_metadata(request) if directive == "REPLACE" else None
         content_type = h.check_content_type(request.headers.get("content-type"))
-        kept_now = _kept_headers(request.headers) if directive == "REPLACE" else None
+        kept_now = rq.kept(request.headers) if directive == "REPLACE" else None
 
         def copy() -> Any:
             access.backend = self.gateway.resolve(bucket).route.backend
             with self.gateway.get_object(source_bucket, source_key, None) as reader:
                 info = reader.info
-                _check_copy_source(request, info)
-                md5 = Md5()
+                rq.check_copy_source(request, info)
+                md5 = rq.Md5()
                 kept = kept_now if kept_now is not None else \
                     {k: v for k, v in info.metadata.items() if k == kept_headers.ENTRY}
                 return self.gateway.put_object(
@@ -400,8 +389,8 @@ class S3Front:
                     {k: v for k, v in info.metadata.items() if not k.startswith("sortie:")},
                     expected_sha256=info.sha256)
 
-        stored = await self._run(copy)
-        return _xml(xml.document("CopyObjectResult",
+        stored = await self.run(copy)
+        return xml_response(xml.document("CopyObjectResult",
                                  xml.element("LastModified", xml.timestamp(stored.last_modified))
                                  + xml.element("ETag", xml.etag(stored))))
 
@@ -417,20 +406,20 @@ class S3Front:
             return reader, read_small(reader)
 
         try:
-            opened, small = await self._run(open_reader)
+            opened, small = await self.run(open_reader)
         except RangeNotSatisfiable as exc:
             raise S3Error("InvalidRange", exc.message, 416) from None
         info = opened if head else opened.info
         try:
-            not_modified = check_read(_conditions(request), info)
+            not_modified = check_read(rq.conditions(request), info)
         except PreconditionFailed:
             if not head:
-                await self._run(opened.close)
+                await self.run(opened.close)
             raise S3Error("PreconditionFailed", "At least one of the pre-conditions you "
                                                 "specified did not hold", 412) from None
         if not_modified:
             if not head:
-                await self._run(opened.close)
+                await self.run(opened.close)
             return Response(status_code=304, headers={"ETag": xml.etag(info)})
         out = {"ETag": xml.etag(info),
                "Last-Modified": h.object_headers(info).get("last-modified", ""),
@@ -450,7 +439,7 @@ class S3Front:
                 out[f"x-amz-meta-{name.lower()}"] = h.encode_word(value) if value else ""
         out.update(kept_headers.for_response(info.metadata))
         query = dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1")))
-        for name, header in _OVERRIDES.items():
+        for name, header in rq.OVERRIDES.items():
             if name in query:
                 out[header] = query[name]
         if head:
@@ -468,117 +457,7 @@ class S3Front:
         return StreamingResponse(stream.chunks(), status_code=status, headers=out,
                                  background=BackgroundTask(stream.stop))
 
-    # ---- multipart uploads (multipart.py; the sessions are service/uploads.py) ---------------
-    async def _multipart(self, request: Request, method: str, bucket: str, key: str,
-                         query: dict[str, str], credentials: sigv4.Credentials, token: TokenInfo,
-                         access: Access) -> Response:
-        run, uploads = self._run, self.uploads
-        self._allow(token, "write", bucket, access)
-        access.backend = (await run(self.gateway.resolve, bucket)).route.backend
-        upload_id = query.get("uploadId", "")
-        if method == "POST" and "uploads" in query:
-            access.action = "create_multipart_upload"
-            metadata = _user_metadata(request)
-            content_type = h.check_content_type(request.headers.get("content-type"))
-            started = await run(partial(uploads.start, bucket, key, content_type=content_type,
-                                        metadata=metadata))
-            return _xml(multipart.initiated(bucket, key, started))
-        if method == "PUT" and "x-amz-copy-source" in request.headers:
-            access.action = "upload_part_copy"
-            return await self._upload_part_copy(request, bucket, key, upload_id,
-                                                multipart.part_number(query.get("partNumber")),
-                                                token, access)
-        if method == "PUT":
-            access.action = "upload_part"
-            number = multipart.part_number(query.get("partNumber"))
-            declared = _signed_sha256(credentials)
-
-            def consume(raw: Iterator[bytes]) -> str:
-                data, md5 = multipart.read_part(_payload(raw, request, credentials), declared)
-                uploads.upload_part(bucket, key, upload_id, number, data)
-                return md5
-
-            md5 = await self._with_body(request, consume)
-            return Response(status_code=200, headers={"ETag": f'"{md5}"'})
-        if method == "POST":
-            access.action = "complete_multipart_upload"
-            named = multipart.completion_document(await request.body())
-
-            def complete() -> Any:
-                done = uploads.completed(bucket, key, upload_id)
-                if done is not None:  # completed again (its answer lost): the same answer
-                    return done
-                held = uploads.list_parts(bucket, key, upload_id)
-                chosen = multipart.chosen_parts(named, held)
-                return uploads.complete(bucket, key, upload_id, chosen, _conditions(request))
-
-            try:
-                info = await run(complete)
-            except MatchedNothing:
-                raise S3Error("NoSuchKey", "If-Match: the object does not exist", 404) from None
-            except PreconditionFailed:
-                raise S3Error("PreconditionFailed", "At least one of the pre-conditions you "
-                                                    "specified did not hold", 412) from None
-            return _xml(multipart.completed(bucket, key, info))
-        if method == "DELETE":
-            access.action = "abort_multipart_upload"
-            await run(uploads.list_parts, bucket, key, upload_id)  # NoSuchUpload if gone
-            await run(uploads.abort, bucket, key, upload_id)
-            return Response(status_code=204)
-        if method == "GET":
-            access.action = "list_parts"
-            held = await run(uploads.list_parts, bucket, key, upload_id)
-            marker = query.get("part-number-marker", "0")
-            limit = query.get("max-parts", "1000")
-            if not marker.isdigit() or not limit.isdigit():
-                raise S3Error("InvalidArgument", "part-number-marker and max-parts are "
-                                                 "integers", 400)
-            return _xml(multipart.parts_listing(bucket, key, upload_id, held, int(marker),
-                                                min(int(limit), 1000), f"sortie-{token.id}"))
-        raise S3Error("MethodNotAllowed", f"{method} on a multipart upload", 405)
-
-    async def _list_uploads(self, bucket: str, query: dict[str, str], token: TokenInfo,
-                            access: Access) -> Response:
-        access.action = "list_multipart_uploads"
-        self._allow(token, "read", bucket, access)
-        limit = query.get("max-uploads", "1000")
-        if not limit.isdigit():
-            raise S3Error("InvalidArgument", "max-uploads is a number", 400)
-        wanted = min(int(limit), 1000)
-        found = await self._run(self.uploads.open_uploads, bucket, query.get("prefix", ""),
-                                query.get("key-marker", ""), query.get("upload-id-marker", ""),
-                                wanted)
-        return _xml(multipart.uploads_listing(bucket, query, found, wanted,
-                                              f"sortie-{token.id}"))
-
-    async def _upload_part_copy(self, request: Request, bucket: str, key: str, upload_id: str,
-                                number: int, token: TokenInfo, access: Access) -> Response:
-        source_bucket, source_key = _copy_source(request)
-        self._allow(token, "read", source_bucket, access)
-        wanted = request.headers.get("x-amz-copy-source-range")
-        bounds = _COPY_RANGE.fullmatch(wanted) if wanted is not None else None
-        if wanted is not None and (bounds is None or int(bounds[1]) > int(bounds[2])):
-            raise S3Error("InvalidArgument", f"x-amz-copy-source-range {wanted!r} is not "
-                                             "bytes=FIRST-LAST", 400)
-        byte_range = ByteRange(int(bounds[1]), int(bounds[2])) if bounds else None
-
-        def copy_part() -> str:
-            with self.gateway.get_object(source_bucket, source_key, byte_range) as reader:
-                if bounds is not None and int(bounds[2]) >= reader.info.size:
-                    raise S3Error("InvalidRange", f"the source has {reader.info.size} bytes: "
-                                  f"{wanted} is beyond them", 416)
-                _check_copy_source(request, reader.info)
-                data, md5 = multipart.read_part(iter(reader), None)
-            self.uploads.upload_part(bucket, key, upload_id, number, data)
-            return md5
-
-        try:
-            md5 = await self._run(copy_part)
-        except RangeNotSatisfiable as exc:
-            raise S3Error("InvalidRange", exc.message, 416) from None
-        return _xml(multipart.copied_part(md5))
-
-    async def _with_body(self, request: Request, consume: Any) -> Any:
+    async def with_body(self, request: Request, consume: Any) -> Any:
         chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
         if "content-length" not in request.headers and not chunked:  # as S3
             raise S3Error("MissingContentLength", "You must provide the Content-Length HTTP "
@@ -588,190 +467,8 @@ class S3Front:
                                    .body_idle_timeout_s)
 
     @staticmethod
-    async def _run(function: Any, *args: Any) -> Any:
+    async def run(function: Any, *args: Any) -> Any:
         return await anyio.to_thread.run_sync(partial(function, *args))
-
-
-#: GetObject's query parameters that set a response header.
-_OVERRIDES = {"response-content-type": "Content-Type",
-              "response-content-language": "Content-Language",
-              "response-expires": "Expires", "response-cache-control": "Cache-Control",
-              "response-content-disposition": "Content-Disposition",
-              "response-content-encoding": "Content-Encoding"}
-
-
-def _conditions(request: Request) -> Conditions:
-    headers = request.headers
-    return Conditions(if_match=headers.get("if-match"), if_none_match=headers.get("if-none-match"),
-                      if_modified_since=headers.get("if-modified-since"),
-                      if_unmodified_since=headers.get("if-unmodified-since"))
-
-
-#: S3's canned ACLs. With one owner for every object here (the token's holder), the bucket
-#: owner's ones are the private ACL; those that open access to others are not served.
-_CANNED_AS_PRIVATE = {"private", "bucket-owner-full-control", "bucket-owner-read"}
-_CANNED_OTHERS = {"public-read", "public-read-write", "authenticated-read", "aws-exec-read",
-                  "log-delivery-write"}
-
-
-def _canned_private_only(request: Request) -> None:
-    acl = request.headers.get("x-amz-acl")
-    grants = [name for name in request.headers if name.lower().startswith("x-amz-grant-")]
-    if acl is not None and acl not in _CANNED_AS_PRIVATE | _CANNED_OTHERS:
-        raise S3Error("InvalidArgument", f"{acl!r} is not a canned ACL", 400)
-    if (acl is not None and acl not in _CANNED_AS_PRIVATE) or grants:
-        raise S3Error("NotImplemented", "only the canned private ACL is served: access is "
-                                        "given by Sortie's tokens and their scopes", 501)
-
-
-def _delete_document(body: bytes) -> tuple[list[str], bool]:
-    """The keys of a DeleteObjects document (at most 1,000) and whether it asks to be quiet."""
-    import xml.etree.ElementTree as ElementTree
-
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise S3Error("MalformedXML", "the Delete document is not XML", 400) from None
-    keys_wanted = [(obj.findtext("{*}Key") or "") for obj in root.iterfind("{*}Object")]
-    if len(keys_wanted) > 1000:
-        raise S3Error("MalformedXML", "at most 1000 keys per Delete", 400)
-    quiet = (root.findtext("{*}Quiet") or "").strip() == "true"
-    return keys_wanted, quiet
-
-
-def _signed_sha256(credentials: sigv4.Credentials) -> str | None:
-    """The body's SHA-256 as signed with the request (None: unsigned or streamed payloads)."""
-    mode = credentials.payload_hash
-    return mode.lower() if len(mode) == 64 else None
-
-
-def _payload(raw: Iterator[bytes], request: Request,
-             credentials: sigv4.Credentials) -> Iterator[bytes]:
-    """A request's payload: aws-chunked bodies decoded (chunk signatures and trailing checksum
-    checked), then checked against the x-amz-checksum-* header and Content-MD5 the client
-    sent, if any."""
-    body: Iterator[bytes] = raw
-    mode = credentials.payload_hash
-    if mode in _CHUNKED:
-        body = decode(raw, signed=credentials if mode == sigv4.STREAMING_SIGNED else None,
-                      trailer=request.headers.get("x-amz-trailer"))
-    for name in CHECKSUM_HEADERS:  # x-amz-checksum-*: checked before anything is stored
-        if name in request.headers:
-            body = checked(body, name, request.headers[name])
-    content_md5 = request.headers.get("content-md5")
-    if content_md5 is None:
-        return body
-    try:
-        if len(base64.b64decode(content_md5, validate=True)) != 16:
-            raise ValueError(content_md5)
-    except ValueError:  # binascii.Error is one
-        raise S3Error("InvalidDigest", "The Content-MD5 you specified is not valid: the base64 "
-                      "of 16 bytes", 400) from None
-    md5 = Md5()
-    return md5.checked(md5.hashing(body), content_md5)
-
-
-class Md5:
-    """The MD5 of a body as it passes: the S3 ETag clients compare (not a security hash), kept
-    with the object as a late metadata entry (headers.MD5_ENTRY) once the body is read."""
-
-    def __init__(self) -> None:
-        self._hash = hashlib.md5(usedforsecurity=False)
-
-    def hashing(self, body: Iterable[bytes]) -> Iterator[bytes]:
-        for chunk in body:
-            self._hash.update(chunk)
-            yield chunk
-
-    def checked(self, body: Iterator[bytes], content_md5: str) -> Iterator[bytes]:
-        """The body, then a BadDigest if it is not what Content-MD5 announced."""
-        yield from body
-        if base64.b64encode(self._hash.digest()).decode() != content_md5:
-            raise S3Error("BadDigest", "the Content-MD5 you specified did not match what we "
-                                       "received", 400)
-
-    def entries(self) -> dict[str, str]:
-        return {h.MD5_ENTRY: self._hash.hexdigest()}
-
-
-def _check_copy_source(request: Request, info: ObjectInfo) -> None:
-    """x-amz-copy-source-if-*: a copy whose source does not meet them is refused (412), where a
-    GET would answer 304."""
-    headers = request.headers
-    conditions = Conditions(if_match=headers.get("x-amz-copy-source-if-match"),
-                            if_none_match=headers.get("x-amz-copy-source-if-none-match"),
-                            if_modified_since=headers.get("x-amz-copy-source-if-modified-since"),
-                            if_unmodified_since=headers.get(
-                                "x-amz-copy-source-if-unmodified-since"))
-    try:
-        unchanged = check_read(conditions, info)
-    except PreconditionFailed:
-        unchanged = True
-    if unchanged:
-        raise S3Error("PreconditionFailed", "At least one of the pre-conditions you specified "
-                                            "did not hold", 412)
-
-
-def _kept_headers(headers: Any) -> dict[str, str]:
-    try:
-        return kept_headers.from_request(headers)
-    except kept_headers.HeadersTooLong as exc:
-        raise S3Error("InvalidArgument", str(exc), 400) from None
-
-
-def _copy_source(request: Request) -> tuple[str, str]:
-    source = unquote(request.headers["x-amz-copy-source"].split("?", 1)[0]).lstrip("/")
-    source_bucket, _, source_key = source.partition("/")
-    if not source_bucket or not source_key:
-        raise S3Error("InvalidArgument", "x-amz-copy-source must be /BUCKET/KEY", 400)
-    return source_bucket, source_key
-
-
-def _user_metadata(request: Request) -> dict[str, str]:
-    found = {}
-    for name, value in request.headers.items():
-        lowered = name.lower()
-        if lowered.startswith("x-amz-meta-"):
-            found[lowered[len("x-amz-meta-"):]] = h.decode_value(value, lowered)
-    try:
-        return validate_user(found)
-    except InvalidMetadata as exc:
-        raise S3Error("InvalidArgument", exc.message, 400) from None
-
-
-def _storage_code(exc: StorageError) -> tuple[str, int]:
-    if isinstance(exc, BucketNotFound):
-        return "NoSuchBucket", 404
-    if isinstance(exc, UploadNotFound):
-        return "NoSuchUpload", 404
-    if isinstance(exc, Unsupported):
-        return "NotImplemented", 501
-    if isinstance(exc, ObjectNotFound):
-        return "NoSuchKey", 404
-    if isinstance(exc, Conflict) and "not empty" in exc.message.lower():
-        return "BucketNotEmpty", 409
-    if isinstance(exc, AlreadyExists):
-        return "BucketAlreadyOwnedByYou", 409
-    if isinstance(exc, Conflict):
-        return "OperationAborted", 409
-    if isinstance(exc, InvalidName):
-        return "InvalidBucketName" if exc.key is None else "KeyTooLongError", 400
-    if isinstance(exc, (HashMismatch, IntegrityError)):
-        return "BadDigest", 400
-    if isinstance(exc, InvalidRequest):
-        return "InvalidArgument", exc.http_status
-    if isinstance(exc, TransientError):
-        return "ServiceUnavailable", 503
-    return "InternalError", 500 if exc.http_status >= 500 else exc.http_status
-
-
-def _xml(body: bytes) -> Response:
-    return Response(body, media_type="application/xml")
-
-
-def _error(code: str, message: str, status: int, resource: str, request_id: str) -> Response:
-    return Response(xml.error(code, message, resource, request_id), status_code=status,
-                    media_type="application/xml")
 
 
 def create_s3_app(config: Any, rest: Any) -> Any:
