@@ -31,6 +31,7 @@ from .config import LoadedConfig
 from .placement import landing_refusal
 from .routing import Route, RouteTable
 from .tokens import SqliteRows
+from .bucket_cors import BucketCors
 from .upload_records import UploadRecords
 
 if TYPE_CHECKING:
@@ -71,7 +72,10 @@ class Gateway:
         #: Where drills are recorded: the state folder, or the shared database.
         self.history_at = state.history if state else self.state_dir
         #: Multipart uploads, open and ended (service/uploads.py keeps them).
-        self.upload_records = state.uploads if state else UploadRecords(SqliteRows(self.state_dir))
+        rows = None if state else SqliteRows(self.state_dir)
+        self.upload_records = state.uploads if state else UploadRecords(rows)
+        #: Buckets' CORS configurations (the S3 front's); dropped with their bucket.
+        self.cors = state.cors if state else BucketCors(rows)
         self.recover_deletes()
 
     # ---- routing -----------------------------------------------------------------------------
@@ -149,6 +153,7 @@ class Gateway:
                 self.routes.clear_deleting(logical)
                 raise
             self.routes.remove(logical)
+            self.cors.delete(logical)
 
     def recover_deletes(self) -> None:
         """Finish or roll back each bucket delete a previous process left half done."""

@@ -29,6 +29,7 @@ from typing import Any, Iterable, Literal, Protocol, Sequence
 
 from exit_drills.private import private_dir, private_sqlite
 
+from .bucket_cors import SCHEMA as CORS_SCHEMA
 from .upload_records import SCHEMA as UPLOADS_SCHEMA
 
 Scope = Literal["read", "write", "admin"]
@@ -87,15 +88,17 @@ class Rows(Protocol):
 
 
 class SqliteRows:
-    """STATE_DIR/tokens.sqlite3, shared by the CLI and the server of one host: tokens, and the
-    gateway's record of multipart uploads."""
+    """STATE_DIR/tokens.sqlite3, shared by the CLI and the server of one host: tokens, the
+    gateway's record of multipart uploads, buckets' CORS configurations."""
 
     def __init__(self, state_dir: Path) -> None:
         private_dir(state_dir)
         self._path = state_dir / _FILE
         with closing(self._connect()) as db:
             db.executescript(_SCHEMA)
-            db.executescript(UPLOADS_SCHEMA)  # the state's other table (service/upload_records.py)
+            # The state's other tables (service/upload_records.py, service/bucket_cors.py).
+            db.executescript(UPLOADS_SCHEMA)
+            db.executescript(CORS_SCHEMA)
             columns = {row[1] for row in db.execute("PRAGMA table_info(tokens)")}
             if "expires" not in columns:  # tokens made before they could expire: never do
                 db.execute("ALTER TABLE tokens ADD COLUMN expires TEXT")

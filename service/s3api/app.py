@@ -37,7 +37,7 @@ from ..conditions import MatchedNothing, PreconditionFailed, check_read
 from ..gateway import Gateway
 from ..tokens import TokenInfo, TokenStore
 from ..uploads import Uploads
-from . import keys, kept_headers, multipart, sigv4, xml
+from . import cors, keys, kept_headers, multipart, sigv4, xml
 from . import requests as rq
 from .chunked import ChunkError
 from .errors import S3Error, error_response, storage_code, xml_response
@@ -47,7 +47,7 @@ from .multipart_front import MultipartFront
 log = logging.getLogger("sortie.s3")
 
 #: Query parameters that name a subresource this front does not serve.
-_NOT_BUILT = {"versioning", "lifecycle", "policy", "tagging", "cors", "website",
+_NOT_BUILT = {"versioning", "lifecycle", "policy", "tagging", "website",
               "encryption", "object-lock", "replication", "logging", "notification",
               "select", "restore", "retention",
               "legal-hold", "accelerate", "requestPayment", "analytics", "inventory", "metrics",
@@ -71,7 +71,10 @@ class S3Front:
         request = Request(scope, receive)
         request_id = uuid.uuid4().hex[:16].upper()
         try:
-            response = await self._handle(request)
+            if request.method == "OPTIONS":
+                response = await self._preflight(request)
+            else:
+                response = await self._handle(request)
         except S3Error as exc:
             response = error_response(exc.code, exc.message, exc.status, scope["path"], request_id)
         except sigv4.AuthFailure as exc:
@@ -90,11 +93,56 @@ class S3Front:
             response = error_response("InternalError", "internal error; see the gateway log", 500,
                               scope["path"], request_id)
         response.headers["x-amz-request-id"] = request_id
+        if "origin" in request.headers and request.method != "OPTIONS":
+            response.headers.update(await self._cors_headers(request))
         if response.status_code >= 400 and scope["method"] in ("PUT", "POST"):
             # Refused before its body was read: the rest of the body would be taken for the
             # next request on this connection.
             response.headers["Connection"] = "close"
         await response(scope, receive, send)
+
+    # ---- CORS (cors.py): browsers' preflights are not signed -----------------------------------
+    def _rules(self, request: Request) -> list[cors.CorsRule]:
+        path = unquote(request.scope.get("raw_path", b"").decode("latin-1") or request.url.path)
+        bucket, _ = self._address(request, path)
+        document = self.gateway.cors.get(bucket) if bucket else None
+        return cors.parse(document.encode()) if document else []
+
+    async def _preflight(self, request: Request) -> Response:
+        access: Access = request.scope.setdefault("state", {}).setdefault("access", Access())
+        access.action = "cors_preflight"
+        rules = await self.run(self._rules, request)
+        return Response(status_code=200, headers=cors.preflight(rules, request.headers))
+
+    async def _cors_headers(self, request: Request) -> dict[str, str]:
+        try:
+            rules = await self.run(self._rules, request)
+        except (StorageError, S3Error):  # no bucket, state unreachable: no CORS headers
+            return {}
+        return cors.response_headers(rules, request.headers, request.method)
+
+    async def _cors(self, request: Request, method: str, bucket: str, token: TokenInfo,
+                    access: Access) -> Response:
+        """GetBucketCors, PutBucketCors, DeleteBucketCors."""
+        access.action = {"GET": "get_bucket_cors", "PUT": "put_bucket_cors",
+                         "DELETE": "delete_bucket_cors"}.get(method, "cors")
+        self.allow(token, "read" if method == "GET" else "write", bucket, access)
+        await self.run(self._exists, bucket, access)
+        if method == "GET":
+            document = await self.run(self.gateway.cors.get, bucket)
+            if document is None:
+                raise S3Error("NoSuchCORSConfiguration", "The CORS configuration does not "
+                                                         "exist", 404)
+            return xml_response(cors.document(cors.parse(document.encode())))
+        if method == "PUT":
+            body = await request.body()
+            cors.parse(body)  # refused whole if any rule is wrong
+            await self.run(self.gateway.cors.put, bucket, body.decode("utf-8"))
+            return Response(status_code=200)
+        if method == "DELETE":
+            await self.run(self.gateway.cors.delete, bucket)
+            return Response(status_code=204)
+        raise S3Error("MethodNotAllowed", f"{method} on ?cors", 405)
 
     # ---- authentication and authorisation ----------------------------------------------------
     def _authenticate(self, request: Request) -> tuple[sigv4.Credentials, TokenInfo]:
@@ -156,6 +204,8 @@ class S3Front:
             access.action = "list_buckets"
             return await self._list_buckets(token, query)
         if not key:
+            if "cors" in query:
+                return await self._cors(request, method, bucket, token, access)
             if "uploads" in query and method == "GET":
                 return await self.multipart.list_uploads(bucket, query, token, access)
             return await self._bucket(request, method, bucket, query, token, access)

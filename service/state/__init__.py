@@ -24,6 +24,7 @@ from ..bucket_locks import BucketLocks
 from ..config import LoadedConfig
 from ..routing import Route, RouteTable
 from ..tokens import SqliteRows, TokenStore
+from ..bucket_cors import BucketCors
 from ..upload_records import UploadRecords
 
 
@@ -37,6 +38,8 @@ class State:
     history: Any
     #: Multipart uploads through the S3 front, open and ended (service/upload_records.py).
     uploads: UploadRecords
+    #: Buckets' CORS configurations (service/bucket_cors.py).
+    cors: BucketCors
     database: Any = None  # the PostgreSQL pool, when the state is there
 
     @property
@@ -75,14 +78,15 @@ def open_state(config: LoadedConfig, *, audit: bool = True) -> State:
                      RouteTable(config.state_dir, config.settings.buckets),
                      BucketLocks(config.state_dir / "locks"),
                      AuditLog(config.audit_log) if audit else _NoAudit(), config.state_dir,
-                     UploadRecords(rows))
+                     UploadRecords(rows), BucketCors(rows))
     from .audit import PgAuditLog
     from .locks import PgBucketLocks
     from .routes import PgRouteTable
     from .tokens import PgRows
 
     return State(TokenStore(rows=PgRows(db)), PgRouteTable(db, config.settings.buckets),
-                 PgBucketLocks(db), PgAuditLog(db), PgRows(db), UploadRecords(PgRows(db)), db)
+                 PgBucketLocks(db), PgAuditLog(db), PgRows(db), UploadRecords(PgRows(db)),
+                 BucketCors(PgRows(db)), db)
 
 
 def current_routes(loaded: LoadedConfig) -> dict[str, Route]:

@@ -19,6 +19,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from adapters.errors import TransientError
 
+from ..bucket_cors import SCHEMA as CORS_SCHEMA
 from ..upload_records import SCHEMA as UPLOADS_SCHEMA
 
 #: (version, what it does, SQL). Append only: a released step never changes.
@@ -48,6 +49,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE tokens ADD COLUMN s3_secret TEXT;
     """),
     (4, "multipart uploads through the S3 front (service/upload_records.py)", UPLOADS_SCHEMA),
+    (5, "buckets' CORS configurations (service/bucket_cors.py)", CORS_SCHEMA),
 ]
 LATEST = MIGRATIONS[-1][0]
 #: Advisory lock keys (first of two int4 keys): one namespace per use.

@@ -497,3 +497,51 @@ def test_canned_acls(front: Front, admin: tuple[str, str, str]) -> None:
             s3.put_object(Bucket="acls", Key="k2", Body=b"x", ACL=acl)
         codes[acl] = _code(refused.value)
     assert codes == {"public-read": "NotImplemented", "not-an-acl": "InvalidArgument"}
+
+
+def test_cors_for_web_applications(front: Front, admin: tuple[str, str, str]) -> None:
+    """A bucket's CORS rules (Put/Get/DeleteBucketCors) answer browsers' unsigned preflights and
+    mark the answers of their requests; no rule, no CORS headers."""
+    s3 = front.client(admin[0], admin[1], signature_version="s3v4")
+    s3.create_bucket(Bucket="webapp")
+    with pytest.raises(ClientError) as none:
+        s3.get_bucket_cors(Bucket="webapp")
+    assert _code(none.value) == "NoSuchCORSConfiguration"
+    rules = {"CORSRules": [{"AllowedMethods": ["GET", "PUT"],
+                            "AllowedOrigins": ["https://viewer.*.example.org"],
+                            "AllowedHeaders": ["content-type", "x-amz-*"],
+                            "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 600}]}
+    s3.put_bucket_cors(Bucket="webapp", CORSConfiguration=rules)
+    assert s3.get_bucket_cors(Bucket="webapp")["CORSRules"][0]["AllowedOrigins"] == \
+        ["https://viewer.*.example.org"]
+    with pytest.raises(ClientError) as wrong:
+        s3.put_bucket_cors(Bucket="webapp", CORSConfiguration={"CORSRules": [
+            {"AllowedMethods": ["PATCH"], "AllowedOrigins": ["*"]}]})
+    assert _code(wrong.value) == "InvalidRequest"
+    origin = "https://viewer.hospital.example.org"
+    url = f"{front.endpoint}/webapp/scan.dcm"
+    allowed = httpx.options(url, headers={"Origin": origin,
+                                          "Access-Control-Request-Method": "PUT",
+                                          "Access-Control-Request-Headers": "Content-Type"})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == origin
+    assert "PUT" in allowed.headers["access-control-allow-methods"]
+    assert allowed.headers["access-control-max-age"] == "600"
+    for headers in ({"Origin": "https://elsewhere.example.com",
+                     "Access-Control-Request-Method": "GET"},
+                    {"Origin": origin, "Access-Control-Request-Method": "DELETE"},
+                    {"Origin": origin, "Access-Control-Request-Method": "PUT",
+                     "Access-Control-Request-Headers": "authorization"}):
+        refused = httpx.options(url, headers=headers)
+        assert refused.status_code == 403 and "access-control-allow-origin" not in refused.headers
+    assert httpx.options(url, headers={"Origin": origin}).status_code == 400
+    upload = s3.generate_presigned_url("put_object", Params={"Bucket": "webapp",
+                                                             "Key": "scan.dcm"}, ExpiresIn=60)
+    put = httpx.put(upload, content=b"DICM from a browser", headers={"Origin": origin})
+    assert put.status_code == 200 and put.headers["access-control-allow-origin"] == origin
+    assert put.headers["access-control-expose-headers"] == "ETag"
+    stranger = httpx.put(upload, content=b"x", headers={"Origin": "https://evil.example.com"})
+    assert "access-control-allow-origin" not in stranger.headers
+    s3.delete_bucket_cors(Bucket="webapp")
+    assert httpx.options(url, headers={"Origin": origin,
+                                       "Access-Control-Request-Method": "GET"}).status_code == 403

@@ -200,3 +200,16 @@ def test_multipart_uploads_are_recorded_for_every_replica(config: LoadedConfig,
             == ["id-a2", "id-e"]
     finally:
         other.close()
+
+
+def test_bucket_cors_configurations_are_shared(config: LoadedConfig, state: State) -> None:
+    other = open_state(config)
+    try:
+        assert other.cors.get("configured") is None
+        state.cors.put("configured", "<CORSConfiguration>first</CORSConfiguration>")
+        state.cors.put("configured", "<CORSConfiguration>second</CORSConfiguration>")
+        assert other.cors.get("configured") == "<CORSConfiguration>second</CORSConfiguration>"
+        other.cors.delete("configured")
+        assert state.cors.get("configured") is None
+    finally:
+        other.close()
