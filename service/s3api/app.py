@@ -384,7 +384,7 @@ class S3Front:
 
         def consume(raw: Iterator[bytes]) -> Any:
             md5 = rq.Md5()
-            body = md5.hashing(rq.payload(raw, request, credentials))
+            body = rq.payload(raw, request, credentials, md5)
             target = self.gateway.resolve(bucket)
             access.backend = target.route.backend
             try:

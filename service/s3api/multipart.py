@@ -4,8 +4,9 @@ ListMultipartUploads (from the gateway's record of uploads, service/upload_recor
 
 Each part is read whole before it goes to the backend (the contract takes a part as bytes), so a
 part is refused above MAX_PART_SIZE: clients split far below it (boto3, the AWS CLI and rclone use
-5-16 MiB parts). A part's ETag is the MD5 of its bytes, as S3 clients expect; it is checked against
-the client's Content-MD5 and signed SHA-256 on arrival and, by the backend, on the way in.
+5-16 MiB parts). A part's ETag is the MD5 of its bytes (measured as they arrive, requests.Md5), as
+S3 clients expect; it is checked against the client's Content-MD5 and signed SHA-256 on arrival
+and, by the backend, on the way in.
 Completing checks the list the client sends (order, ETags, S3's 5 MiB minimum for every part but
 the last) before the backend joins the parts; the object's ETag is then the one every later GET,
 HEAD and listing gives (`xml.etag`).
@@ -17,7 +18,7 @@ import hashlib
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Mapping
+from typing import Iterable, Mapping
 
 from adapters.contract import ObjectInfo
 from adapters.uploads import UploadedPart
@@ -52,11 +53,10 @@ def part_number(value: str | None) -> int:
     return int(value)
 
 
-def read_part(chunks: object, declared_sha256: str | None) -> tuple[bytes, str]:
-    """A part's bytes (at most MAX_PART_SIZE) and their hex MD5; the signed SHA-256, if any,
-    must be theirs."""
+def read_part(chunks: Iterable[bytes], declared_sha256: str | None) -> bytes:
+    """A part's bytes (at most MAX_PART_SIZE); the signed SHA-256, if any, must be theirs."""
     buffer = bytearray()
-    for chunk in chunks:  # type: ignore[attr-defined]
+    for chunk in chunks:
         buffer += chunk
         if len(buffer) > MAX_PART_SIZE:
             raise MultipartError("EntityTooLarge", f"a part may hold at most {MAX_PART_SIZE} "
@@ -65,7 +65,7 @@ def read_part(chunks: object, declared_sha256: str | None) -> tuple[bytes, str]:
     if declared_sha256 is not None and hashlib.sha256(data).hexdigest() != declared_sha256:
         raise MultipartError("XAmzContentSHA256Mismatch", "the part's SHA-256 is not the "
                              "x-amz-content-sha256 signed with the request")
-    return data, hashlib.md5(data, usedforsecurity=False).hexdigest()
+    return data
 
 
 def completion_document(body: bytes) -> list[ClientPart]:

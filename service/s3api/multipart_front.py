@@ -54,9 +54,10 @@ class MultipartFront:
             declared = rq.signed_sha256(credentials)
 
             def consume(raw: Iterator[bytes]) -> str:
-                data, md5 = multipart.read_part(rq.payload(raw, request, credentials), declared)
+                md5 = rq.Md5()  # the part's ETag, and its Content-MD5 check if any
+                data = multipart.read_part(rq.payload(raw, request, credentials, md5), declared)
                 uploads.upload_part(bucket, key, upload_id, number, data)
-                return md5
+                return md5.hexdigest()
 
             md5 = await self.front.with_body(request, consume)
             return Response(status_code=200, headers={"ETag": f'"{md5}"'})
@@ -128,9 +129,10 @@ class MultipartFront:
                     raise S3Error("InvalidRange", f"the source has {reader.info.size} bytes: "
                                   f"{wanted} is beyond them", 416)
                 rq.check_copy_source(request, reader.info)
-                data, md5 = multipart.read_part(iter(reader), None)
+                md5 = rq.Md5()
+                data = multipart.read_part(md5.hashing(reader), None)
             self.front.uploads.upload_part(bucket, key, upload_id, number, data)
-            return md5
+            return md5.hexdigest()
 
         try:
             md5 = await self.front.run(copy_part)

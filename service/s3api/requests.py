@@ -79,11 +79,12 @@ def signed_sha256(credentials: sigv4.Credentials) -> str | None:
     return mode.lower() if len(mode) == 64 else None
 
 
-def payload(raw: Iterator[bytes], request: Request,
-             credentials: sigv4.Credentials) -> Iterator[bytes]:
+def payload(raw: Iterator[bytes], request: Request, credentials: sigv4.Credentials,
+            md5: "Md5") -> Iterator[bytes]:
     """A request's payload: aws-chunked bodies decoded (chunk signatures and trailing checksum
     checked), then checked against the x-amz-checksum-* header and Content-MD5 the client
-    sent, if any."""
+    sent, if any; `md5` measures the body as it passes (one MD5 for both the check and the
+    ETag)."""
     body: Iterator[bytes] = raw
     mode = credentials.payload_hash
     if mode in CHUNKED:
@@ -94,14 +95,13 @@ def payload(raw: Iterator[bytes], request: Request,
             body = checked(body, name, request.headers[name])
     content_md5 = request.headers.get("content-md5")
     if content_md5 is None:
-        return body
+        return md5.hashing(body)
     try:
         if len(base64.b64decode(content_md5, validate=True)) != 16:
             raise ValueError(content_md5)
     except ValueError:  # binascii.Error is one
         raise S3Error("InvalidDigest", "The Content-MD5 you specified is not valid: the base64 "
                       "of 16 bytes", 400) from None
-    md5 = Md5()
     return md5.checked(md5.hashing(body), content_md5)
 
 
@@ -123,6 +123,9 @@ class Md5:
         if base64.b64encode(self._hash.digest()).decode() != content_md5:
             raise S3Error("BadDigest", "the Content-MD5 you specified did not match what we "
                                        "received", 400)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
 
     def entries(self) -> dict[str, str]:
         return {h.MD5_ENTRY: self._hash.hexdigest()}
