@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, TypeVar
 
 from adapters.contract import ByteRange, LateMetadata, ListPage, ObjectInfo, ObjectStore
 from adapters.encryption.keys import Keyring
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .state import State
 
 log = logging.getLogger("sortie.gateway")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -183,23 +184,29 @@ class Gateway:
                    expected_sha256: str | None,
                    conditions: Conditions = Conditions(),
                    late_metadata: LateMetadata | None = None) -> ObjectInfo:
+        def store(target: Resolved) -> ObjectInfo:
+            return target.store.put(target.route.physical, key, chunks, size=size,
+                                    content_type=content_type, metadata=metadata,
+                                    expected_sha256=expected_sha256,
+                                    late_metadata=late_metadata)
+
+        return self.write(logical, key, conditions, store)
+
+    def write(self, logical: str, key: str, conditions: Conditions,
+              store: Callable[[Resolved], T]) -> T:
+        """One object written (a put, an upload's completion): the bucket taken for writing
+        (never across a switch or its delete), its route resolved, then, for a conditional
+        write, the conditions checked and the write done under the key's lock."""
         with self.locks.writing(logical):
             target = self.resolve(logical)
-
-            def store() -> ObjectInfo:
-                return target.store.put(target.route.physical, key, chunks, size=size,
-                                        content_type=content_type, metadata=metadata,
-                                        expected_sha256=expected_sha256,
-                                        late_metadata=late_metadata)
-
             if not conditions.for_write:
-                return store()
+                return store(target)
             with self.locks.key(logical, key):
-                check_write(conditions, self.current(target, key))
-                return store()
+                check_write(conditions, self._current(target, key))
+                return store(target)
 
     @staticmethod
-    def current(target: Resolved, key: str) -> ObjectInfo | None:
+    def _current(target: Resolved, key: str) -> ObjectInfo | None:
         try:
             return target.store.head(target.route.physical, key)
         except ObjectNotFound:

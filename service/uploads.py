@@ -29,11 +29,12 @@ from adapters.contract import ObjectInfo
 from adapters.errors import UploadNotFound
 from adapters.uploads import UploadedPart
 
-from .conditions import Conditions, check_write
+from .conditions import Conditions
 from .upload_records import OpenUpload
 
 if TYPE_CHECKING:
     from .gateway import Gateway, Resolved
+
 
 @dataclass(frozen=True)
 class UploadRef:
@@ -98,16 +99,14 @@ class Uploads:
 
     def complete(self, logical: str, key: str, upload_id: str, parts: Sequence[UploadedPart],
                  conditions: Conditions = Conditions()) -> ObjectInfo:
-        with self.gateway.locks.writing(logical):
-            target, ref = self._pinned(logical, key, upload_id)
-            if conditions.for_write:
-                with self.gateway.locks.key(logical, key):
-                    check_write(conditions, self.gateway.current(target, key))
-                    info = target.store.complete_upload(ref.physical, key, ref.session, parts,
-                                                        sha256=None)
-            else:
-                info = target.store.complete_upload(ref.physical, key, ref.session, parts,
-                                                    sha256=None)
+        ref = self._ref(logical, key, upload_id)
+
+        def finish(target: "Resolved") -> ObjectInfo:
+            _same_route(target, ref, logical, key)  # checked with the bucket taken for writing
+            return target.store.complete_upload(ref.physical, key, ref.session, parts,
+                                                sha256=None)
+
+        info = self.gateway.write(logical, key, conditions, finish)
         self.records.completed(upload_id, info)
         return info
 
@@ -116,14 +115,23 @@ class Uploads:
         target.store.abort_upload(ref.physical, key, ref.session)
         self.records.aborted(upload_id)
 
-    def _pinned(self, logical: str, key: str, upload_id: str) -> tuple["Resolved", UploadRef]:
+    def _ref(self, logical: str, key: str, upload_id: str) -> UploadRef:
+        """The upload's id, read; NoSuchUpload for one that ended."""
         ref = UploadRef.decode(upload_id, bucket=logical, key=key)
         if self.records.ending(upload_id) is not None:
             raise UploadNotFound("no such upload: it was completed or aborted", bucket=logical,
                                  key=key)
+        return ref
+
+    def _pinned(self, logical: str, key: str, upload_id: str) -> tuple["Resolved", UploadRef]:
+        ref = self._ref(logical, key, upload_id)
         target = self.gateway.resolve(logical)
-        if (target.route.backend, target.route.physical) != (ref.backend, ref.physical):
-            raise UploadNotFound("the bucket moved to another backend since this upload "
-                                 "started (exit switch): its parts stay behind; start it again",
-                                 bucket=logical, key=key)
+        _same_route(target, ref, logical, key)
         return target, ref
+
+
+def _same_route(target: "Resolved", ref: UploadRef, logical: str, key: str) -> None:
+    if (target.route.backend, target.route.physical) != (ref.backend, ref.physical):
+        raise UploadNotFound("the bucket moved to another backend since this upload started "
+                             "(exit switch): its parts stay behind; start it again",
+                             bucket=logical, key=key)
