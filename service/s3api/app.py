@@ -103,8 +103,7 @@ class S3Front:
 
     # ---- CORS (cors.py): browsers' preflights are not signed -----------------------------------
     def _rules(self, request: Request) -> list[cors.CorsRule]:
-        path = unquote(request.scope.get("raw_path", b"").decode("latin-1") or request.url.path)
-        bucket, _ = self._address(request, path)
+        bucket, _ = self._address(request)
         document = self.gateway.cors.get(bucket) if bucket else None
         return cors.parse(document.encode()) if document else []
 
@@ -164,9 +163,10 @@ class S3Front:
         credentials = sigv4.verify(signed, secret_of, self.region)
         return credentials, found[0]
 
-    def _address(self, request: Request, path: str) -> tuple[str, str]:
+    def _address(self, request: Request) -> tuple[str, str]:
         """(bucket, key) of a request: from the Host when it is BUCKET + virtual_host_base,
         else from the path (path style)."""
+        path = unquote(request.scope.get("raw_path", b"").decode("latin-1") or request.url.path)
         host = request.headers.get("host", "").rsplit(":", 1)[0].lower()
         if self.host_suffix and host.endswith(self.host_suffix):
             return host[:-len(self.host_suffix)], path.lstrip("/")
@@ -184,9 +184,7 @@ class S3Front:
     async def _handle(self, request: Request) -> Response:
         access: Access = request.scope.setdefault("state", {}).setdefault("access", Access())
         credentials, token = await anyio.to_thread.run_sync(self._authenticate, request)
-        path = unquote(request.scope.get("raw_path", b"").decode("latin-1")
-                       or request.url.path)
-        bucket, key = self._address(request, path)
+        bucket, key = self._address(request)
         query = dict(parse_qsl(request.scope.get("query_string", b"").decode("latin-1"),
                                keep_blank_values=True))
         access.bucket, access.key = bucket or None, key or None
