@@ -10,7 +10,7 @@ PORT   ?= 8000
 S3_PORT ?= 9000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-encrypted s3-tests bench install install-test clean
+.PHONY: run test test-encrypted test-s3 s3-tests bench install install-test clean
 
 install: $(STAMPS)/python
 install-test: $(STAMPS)/python-test $(STAMPS)/node $(STAMPS)/servers
@@ -38,17 +38,25 @@ $(STAMPS)/servers: scripts/install-test-servers.sh
 run: install
 	$(BIN)/sortie serve --host $(HOST) --port $(PORT) --s3-port $(S3_PORT)
 
-# The conformance suite through the encryption layer over every rig is its own target (about two
-# minutes), so that `make test` stays near twelve minutes on two cores; .ci/run calls both.
+# The conformance suite through the encryption layer over every rig, and the S3 front's real
+# clients over every backend (tests/s3api/test_over_backends.py, about two minutes), are their
+# own targets, so that `make test` stays near twelve minutes on two cores; .ci/run calls them all.
+S3_CLIENTS = tests/s3api/test_over_backends.py
+
 test: install-test
-	SORTIE_ENCRYPTED_RIGS=0 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	SORTIE_ENCRYPTED_RIGS=0 $(BIN)/python -m pytest --ignore=$(S3_CLIENTS) $(PYTEST_ARGS)
 
 test-encrypted: install-test
 	SORTIE_ENCRYPTED_RIGS=only $(BIN)/python -m pytest tests/conformance $(PYTEST_ARGS)
 
-# The ceph s3-tests suite against the S3 front (local backend, then Azurite), compared with the
-# checked-in lists of expected failures (tests/s3api/ceph-expected-failures*.txt); its own
-# virtualenv. About five minutes each; .ci/run calls it after the tests.
+# The S3 front: real clients (boto3, the AWS CLI, rclone) over every backend, then the ceph
+# s3-tests suite (local backend, then Azurite) compared with the checked-in lists of expected
+# failures (tests/s3api/ceph-expected-failures*.txt), in its own virtualenv, about five minutes
+# each. `make s3-tests` runs the ceph suite alone.
+test-s3: install-test
+	SORTIE_ENCRYPTED_RIGS=0 $(BIN)/python -m pytest $(S3_CLIENTS) $(PYTEST_ARGS)
+	$(MAKE) s3-tests
+
 s3-tests: install-test
 	$(BIN)/python scripts/s3-tests.py --backend local
 	$(BIN)/python scripts/s3-tests.py --backend azurite
