@@ -18,7 +18,9 @@ import anyio
 import anyio.to_thread
 from anyio import from_thread
 
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect
+from starlette.responses import Response, StreamingResponse
 
 from adapters.streams import ObjectReader
 
@@ -205,3 +207,22 @@ def read_small(reader: ObjectReader) -> bytes | None:
     if reader.length <= SMALL_BODY:
         return reader.read()
     return None
+
+
+def body_response(reader: ObjectReader, small: bytes | None, ranged: bool,
+                  headers: dict[str, str],
+                  wrap: Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]] = lambda c: c,
+                  ) -> Response:
+    """A GET's answer with the object's body, for both fronts: its length (and, for a range,
+    206 with Content-Range), then the small body in one send or the large one streamed by an
+    ObjectStream (`wrap` may watch its chunks)."""
+    headers["content-length"] = str(reader.length)
+    status = 200
+    if ranged:
+        status = 206
+        headers["content-range"] = f"bytes {reader.start}-{reader.end}/{reader.info.size}"
+    if small is not None:
+        return Response(small, status_code=status, headers=headers)
+    stream = ObjectStream(reader)
+    return StreamingResponse(wrap(stream.chunks()), status_code=status, headers=headers,
+                             background=BackgroundTask(stream.stop))

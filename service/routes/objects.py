@@ -10,8 +10,6 @@ from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from starlette.background import BackgroundTask
-from starlette.responses import StreamingResponse
 
 from adapters.contract import MAX_LIST_LIMIT, ByteRange, ObjectInfo
 from adapters.errors import RangeNotSatisfiable
@@ -20,7 +18,7 @@ from adapters.streams import ObjectReader
 from .. import headers as h
 from ..access import access_of
 from ..auth import require
-from ..bodies import ObjectStream, read_small, run_with_body
+from ..bodies import body_response, read_small, run_with_body
 from ..conditions import Conditions, PreconditionFailed, check_read
 from ..gateway import Gateway
 from ..integrity import reported
@@ -132,19 +130,11 @@ async def get_object(
         if small is None:
             await run(reader.close)
         return _not_modified(headers)
-    headers["content-length"] = str(reader.length)
     headers["content-type"] = info.content_type or "application/octet-stream"
-    status = 200
-    if byte_range is not None:
-        status = 206
-        headers["content-range"] = f"bytes {reader.start}-{reader.end}/{info.size}"
-    if small is not None:
-        return Response(small, status_code=status, headers=headers)
-    body = ObjectStream(reader)
     # A damaged object raises before its last chunk: the response is cut short (the client sees
     # fewer bytes than Content-Length), never completed with wrong bytes.
-    return StreamingResponse(reported(request, body.chunks()), status_code=status,
-                             headers=headers, background=BackgroundTask(body.stop))
+    return body_response(reader, small, byte_range is not None, headers,
+                         wrap=lambda chunks: reported(request, chunks))
 
 
 def _not_modified(headers: dict[str, str]) -> Response:

@@ -22,9 +22,8 @@ from typing import Any, Iterator
 from urllib.parse import parse_qsl, unquote
 
 import anyio.to_thread
-from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from adapters.errors import (AlreadyExists, BucketNotFound, HashMismatch, RangeNotSatisfiable,
@@ -32,7 +31,7 @@ from adapters.errors import (AlreadyExists, BucketNotFound, HashMismatch, RangeN
 
 from .. import headers as h
 from ..access import Access
-from ..bodies import ObjectStream, read_small, run_with_body
+from ..bodies import body_response, read_small, run_with_body
 from ..conditions import MatchedNothing, PreconditionFailed, check_read
 from ..gateway import Gateway
 from ..tokens import TokenInfo, TokenStore
@@ -493,17 +492,7 @@ class S3Front:
         if head:
             out["Content-Length"] = str(info.size)
             return Response(status_code=200, headers=out)
-        reader = opened
-        out["Content-Length"] = str(reader.length)
-        status = 200
-        if byte_range is not None:
-            status = 206
-            out["Content-Range"] = f"bytes {reader.start}-{reader.end}/{info.size}"
-        if small is not None:
-            return Response(small, status_code=status, headers=out)
-        stream = ObjectStream(reader)
-        return StreamingResponse(stream.chunks(), status_code=status, headers=out,
-                                 background=BackgroundTask(stream.stop))
+        return body_response(opened, small, byte_range is not None, out)
 
     async def with_body(self, request: Request, consume: Any) -> Any:
         chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
