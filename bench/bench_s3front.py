@@ -8,6 +8,9 @@ count, as they would for an application):
   the client's own floor, so `front_vs_boto3_direct` is the front's cost alone;
 - CPU seconds of the benchmark process (client), the gateway and the backend server over the
   front's GETs and over the direct boto3 GETs;
+- the floor: the CPU per 64 MiB GET of the least a Python gateway does (bench/floor_proxy.py:
+  the same adapter, uvicorn, nothing else), with and without the SHA-256 check of every byte
+  served that the gateway's serving stack makes;
 - 4 KiB GET latency, p50 through the front minus p50 direct (target <= 3 ms).
 The gateway runs as `sortie serve --s3-port` in its own process.
 """
@@ -66,6 +69,8 @@ def run(workdir: Path) -> dict[str, Any]:
             straight.create_bucket(Bucket="bench-direct")
         results.update(_throughput(s3, store, bucket, straight, served))
         results.update(_latency(s3, store, bucket, straight))
+        if straight is not None:
+            results.update(_floor(served, store, bucket))
         results["targets"] = {"put_ratio>=0.9": results["put_ratio"] >= 0.9,
                               "get_ratio>=0.9": results["get_ratio"] >= 0.9,
                               "get_4k_p50_overhead_ms<=3":
@@ -202,4 +207,38 @@ def _latency(s3: Any, store: Any, bucket: str, straight: Any = None) -> dict[str
         figures.update({"get_4k_boto3_direct_p50_ms": round(boto_p50, 2),
                         "get_4k_front_vs_boto3_direct_overhead_ms": round(front_p50 - boto_p50,
                                                                           2)})
+    return figures
+
+
+def _floor(served: Any, store: Any, bucket: str) -> dict[str, Any]:
+    """CPU seconds per 64 MiB GET of bench/floor_proxy.py, verifying and not (curl as client)."""
+    import psutil
+
+    store.put(bucket, "floor-64m", os.urandom(BIG))
+    server = served.server
+    figures: dict[str, Any] = {}
+    for verify in ("0", "1"):
+        port = _free_port()
+        env = {**os.environ, "FLOOR_ENDPOINT": server.endpoint, "FLOOR_ACCESS": server.access_key,
+               "FLOOR_SECRET": server.secret_key, "FLOOR_VERIFY": verify,
+               "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        proxy = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.floor_proxy:app",
+                                  "--port", str(port), "--no-access-log", "--log-level",
+                                  "warning"], env=env)
+        try:
+            url = f"http://127.0.0.1:{port}/{bucket}/floor-64m"
+            deadline = time.monotonic() + 30
+            while subprocess.run(["curl", "-sf", "-o", "/dev/null", url]).returncode != 0:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the floor proxy did not start")
+                time.sleep(0.3)
+            process = psutil.Process(proxy.pid)
+            before = sum(process.cpu_times()[:2])
+            for _ in range(ROUNDS):
+                subprocess.run(["curl", "-sf", "-o", "/dev/null", url], check=True)
+            name = "floor_proxy_cpu_s_per_get" + ("_verifying" if verify == "1" else "")
+            figures[name] = round((sum(process.cpu_times()[:2]) - before) / ROUNDS, 3)
+        finally:
+            proxy.terminate()
+            proxy.wait(15)
     return figures
