@@ -5,7 +5,7 @@ gateway's uploads (service/uploads.py); the documents and checks are multipart.p
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,17 +16,27 @@ from adapters.errors import RangeNotSatisfiable
 from .. import headers as h
 from ..access import Access
 from ..conditions import MatchedNothing, PreconditionFailed
+from ..gateway import Gateway
 from ..tokens import TokenInfo
+from ..uploads import Uploads
 from . import multipart, sigv4
 from . import requests as rq
 from .errors import S3Error, xml_response
 
-if TYPE_CHECKING:
-    from .app import S3Front
+class Front(Protocol):
+    """What these operations use of the S3 front (app.S3Front)."""
+
+    gateway: Gateway
+    uploads: Uploads
+
+    def allow(self, token: TokenInfo, scope: str, bucket: str | None,
+              access: Access) -> None: ...
+    async def run(self, function: Any, *args: Any) -> Any: ...
+    async def with_body(self, request: Request, consume: Any) -> Any: ...
 
 
 class MultipartFront:
-    def __init__(self, front: "S3Front") -> None:
+    def __init__(self, front: Front) -> None:
         self.front = front
 
     async def handle(self, request: Request, method: str, bucket: str, key: str,
