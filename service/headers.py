@@ -76,8 +76,12 @@ def decode_value(value: str, key: str) -> str:
         decoded = decode_word(value)
     except ValueError:
         raise InvalidMetadata(f"metadata value of {key!r} is not a valid UTF-8 encoded word") from None
-    if decoded is not None:
-        return decoded
+    return decoded if decoded is not None else as_sent(value)
+
+
+def as_sent(value: str) -> str:
+    """A header value as the client wrote it: the server hands its bytes over as latin-1;
+    clients send non-ASCII text as UTF-8, so read them as UTF-8 where they are."""
     try:
         return value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):

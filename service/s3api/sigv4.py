@@ -21,6 +21,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable, Mapping, Sequence
 from urllib.parse import quote, unquote
 
+from ..headers import as_sent
+
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED = "UNSIGNED-PAYLOAD"
 STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
@@ -217,10 +219,6 @@ def _canonical_query(params: Sequence[tuple[str, str]]) -> str:
 
 
 def _header_value(value: str) -> str:
-    """A header's value as signed: spaces folded, and its bytes (handed over as latin-1) read as
-    UTF-8 where they are, as clients sign non-ASCII values (botocore hashes the UTF-8)."""
-    try:
-        value = value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
-    return " ".join(value.split())
+    """A header's value as signed: as the client wrote it (botocore hashes non-ASCII values'
+    UTF-8), spaces folded."""
+    return " ".join(as_sent(value).split())
