@@ -107,3 +107,15 @@ def test_no_secret_is_written_in_the_compose_file(compose: dict) -> None:  # typ
             assert str(mapping).startswith("127.0.0.1:"), (name, mapping)
     assert set(compose["volumes"]) == {"sortie-state", "postgres-data", "azurite-data",
                                        "seaweedfs-data"}
+
+
+def test_drill_workers_get_the_dask_settings_sortie_gives_its_own(compose: dict) -> None:  # type: ignore[type-arg]
+    """The compose stack's Dask processes run with the settings a LocalCluster of Sortie gets
+    (no profiler, short message logs, no 20 ms loop checks), so they cannot drift apart."""
+    from exit_drills.distributed import WORKER_ENV
+
+    worker = compose["services"]["drill-worker"]["environment"]
+    assert {k: str(worker.get(k)) for k in WORKER_ENV} == WORKER_ENV
+    scheduler = compose["services"]["dask-scheduler"]["environment"]
+    wanted = {k: v for k, v in WORKER_ENV.items() if "__ADMIN__" in k}
+    assert {k: str(scheduler.get(k)) for k in wanted} == wanted
