@@ -137,8 +137,8 @@ class ObjectDrill:
         try:
             with _step("reading back the target copy",
                        vanished="target copy vanished before it could be read back"):
-                actual = call(lambda: read_back(self.target, spec.target.bucket, target_key),
-                              spec.target.backend)
+                actual = call(lambda: read_back(self.target, spec.target.bucket, target_key,
+                                                self.count_live), spec.target.backend)
         except _ObjectFailed as exc:
             return Settled("copied", copied.sha256, [*problems, str(exc)],
                            bytes_copied=copied.size, wrote=wrote)

@@ -207,3 +207,21 @@ def test_history_written_before_switch_eligibility_is_migrated(tmp_path: Path) -
     db.close()
     assert history.get(tmp_path, "old-full")["switch_eligible"] == 1  # type: ignore[index]
     assert history.get(tmp_path, "old-incr")["switch_eligible"] == 0  # type: ignore[index]
+
+
+def test_progress_ends_with_every_pass_counted(pair, tmp_path: Path) -> None:
+    """A finished drill's progress counts each byte copied and read back (2 passes); threads
+    counted the copy only, so a finished drill showed half its bytes done."""
+    from exit_drills.engine import DrillEngine
+
+    source, target = pair
+    sizes = seed_dataset(source, "data", big=True)
+    seen = []
+    engine = DrillEngine(spec("src:data", "dst:copy"), source, target,
+                         drill_dir=tmp_path / "drills" / "p", state_dir=tmp_path,
+                         on_progress=seen.append)
+    assert engine.run().status == "passed"
+    last = seen[-1]
+    assert last.status == "passed" and last.passes == 2
+    assert last.bytes_seen == sum(sizes.values())
+    assert last.bytes_done == 2 * last.bytes_seen
