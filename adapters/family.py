@@ -59,6 +59,9 @@ class Family:
     #: Printable settings (presets merged, secrets masked); default: the settings, masked.
     describe: Callable[[Any], dict[str, Any]] | None = None
     commands: Mapping[str, Command] = field(default_factory=dict)
+    #: The modules its stores run on (store, SDK clients), which `build` imports lazily: a
+    #: process that forks workers imports them once ahead (exit_drills/distributed.py).
+    modules: tuple[str, ...] = ()
 
     def preset_of(self, settings: Any) -> PresetBase | None:
         name = getattr(settings, "preset", None) or self.default_preset

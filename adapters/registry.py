@@ -39,6 +39,12 @@ def family(kind: str) -> Family:
     return module.FAMILY  # type: ignore[no-any-return]
 
 
+def store_modules(kind: str) -> list[str]:
+    """The modules a store of this family runs on, its record's first: what a process that
+    starts workers by forking imports ahead, so each worker does not import them again."""
+    return [f"adapters.{kind}.family", *family(kind).modules]
+
+
 def families() -> list[Family]:
     return [family(kind) for kind in FAMILY_TYPES]
 

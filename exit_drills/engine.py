@@ -217,7 +217,8 @@ class DrillEngine:
             yield threads
             return
         assert self.shipment is not None
-        with distributed.cluster(self.execution, self.shipment.worker_env) as client:
+        with distributed.cluster(self.execution, self.shipment.worker_env,
+                                 self.shipment.modules) as client:
             self.workers_alive = distributed.worker_count(client)
             counted_at = time.monotonic()
 

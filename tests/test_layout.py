@@ -78,3 +78,25 @@ def test_a_family_module_imports_no_other_family() -> None:
         crossing += [(str(path.relative_to(ROOT)), m) for m in imported_modules(path)
                      if _is_family(m) and not (m == own or m.startswith(own + "."))]
     assert not crossing
+
+
+def test_the_modules_a_family_names_for_its_stores_are_those_its_build_imports() -> None:
+    """`Family.modules` (what a drill's fork server imports ahead for its workers) names real
+    modules of that family, and every module its `build` imports lazily."""
+    import ast
+    import importlib
+
+    from adapters.registry import FAMILY_TYPES, family, store_modules
+
+    for kind in FAMILY_TYPES:
+        named = store_modules(kind)
+        assert named[0] == f"adapters.{kind}.family"
+        for module in named:
+            assert module.startswith(f"adapters.{kind}."), (kind, module)
+            importlib.util.find_spec(module)  # raises for a module that does not exist
+        build = next(node for node in ast.walk(ast.parse(
+            (ROOT / "adapters" / kind / "family.py").read_text()))
+            if isinstance(node, ast.FunctionDef) and node.name == "build")
+        lazy = {f"adapters.{kind}.{node.module}" for node in ast.walk(build)
+                if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module}
+        assert lazy <= set(family(kind).modules), (kind, lazy - set(family(kind).modules))

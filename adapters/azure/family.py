@@ -31,4 +31,5 @@ def build(name: str, settings: AzureBackend, base_dir: Path,
 
 
 FAMILY = Family(type="azure", title="Azure Blob Storage", settings=AzureBackend, build=build,
-                presets=CATALOGUE, default_preset=DEFAULT_PRESET)
+                presets=CATALOGUE, default_preset=DEFAULT_PRESET,
+                modules=("adapters.azure.client", "adapters.azure.store", "adapters.azure.fast"))

@@ -30,4 +30,4 @@ def build(name: str, settings: LibcloudBackend, base_dir: Path,
 
 
 FAMILY = Family(type="libcloud", title="apache-libcloud driver", settings=LibcloudBackend,
-                build=build)
+                build=build, modules=("adapters.libcloud.store",))

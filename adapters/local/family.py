@@ -46,6 +46,6 @@ def sweep(store: Any, *, older_than_hours: float = 24.0, dry_run: bool = False) 
 
 FAMILY = Family(
     type="local", title="Local disk", settings=LocalBackend, build=build,
-    facts_without_preset=facts,
+    facts_without_preset=facts, modules=("adapters.local.store",),
     commands={"sweep": Command(help="Remove the bytes interrupted writes and deletes left on "
                                     "disk.", run=sweep)})

@@ -28,4 +28,5 @@ def describe(settings: S3Backend) -> dict[str, Any]:
 
 
 FAMILY = Family(type="s3", title="S3-compatible object storage", settings=S3Backend, build=build,
-                presets=CATALOGUE, describe=describe)
+                presets=CATALOGUE, describe=describe,
+                modules=("adapters.s3.store", "adapters.s3.fast"))

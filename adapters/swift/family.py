@@ -58,4 +58,4 @@ def _check_credentials(name: str, auth: "SwiftAuth") -> None:
 
 
 FAMILY = Family(type="swift", title="OpenStack Swift", settings=SwiftBackend, build=build,
-                presets=CATALOGUE)
+                presets=CATALOGUE, modules=("adapters.swift.auth", "adapters.swift.store"))

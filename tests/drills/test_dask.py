@@ -117,9 +117,11 @@ def test_a_drill_on_an_existing_cluster_over_tcp(server_azurite: Any, server_swi
         cluster.stop()
 
 
-def _spawned_workers() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children()
-            if "multiprocessing" in " ".join(p.cmdline()) and "spawn_main" in " ".join(p.cmdline())]
+def _worker_processes() -> list[psutil.Process]:
+    """The LocalCluster's worker processes: children of this process's fork server."""
+    servers = [p for p in psutil.Process().children()
+               if "forkserver" in " ".join(p.cmdline())]
+    return [worker for server in servers for worker in server.children()]
 
 
 def test_a_worker_killed_mid_drill_changes_nothing(server_seaweedfs: Any, tmp_path: Path,
@@ -139,7 +141,7 @@ def test_a_worker_killed_mid_drill_changes_nothing(server_seaweedfs: Any, tmp_pa
 
     def kill_one(snapshot: Snapshot) -> None:
         if not killed.is_set() and snapshot.objects_settled >= 100:
-            workers = _spawned_workers()
+            workers = _worker_processes()
             if workers:
                 workers[0].kill()  # SIGKILL: no goodbye to the scheduler
                 killed.set()
