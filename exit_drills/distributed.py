@@ -105,13 +105,17 @@ class Shipment:
 def prepare(spec: DrillSpec, backends: Mapping[str, BackendConfig], base_dir: Path,
             secret_refs: Mapping[str, Mapping[str, str]], execution: Execution,
             workers: int, key_files: Mapping[str, Path] | None = None) -> Shipment:
-    """The job and, for secrets the configuration did not take from the environment, the
-    variables a LocalCluster's workers get (an existing cluster cannot be handed them)."""
+    """The job and the variables a LocalCluster's workers get: those the configuration names
+    for secrets, with their values in this process now (workers fork from a server started
+    by this process's first drill, whose environment may be older), and variables made up
+    for secrets the configuration gave directly. An existing cluster cannot be handed any."""
     env: dict[str, str] = {}
     shipped: dict[str, dict[str, Any]] = {}
     for backend in (spec.source.backend, spec.target.backend):
         settings = backends[backend]
         refs = dict(secret_refs.get(backend, {}))
+        if execution.scheduler is None:
+            env.update({var: os.environ[var] for var in refs.values() if var in os.environ})
         for name, value in secret_values(settings).items():
             if name in refs:
                 continue

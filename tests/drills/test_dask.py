@@ -160,3 +160,30 @@ def test_a_worker_killed_mid_drill_changes_nothing(server_seaweedfs: Any, tmp_pa
     for key, blob in rows.items():
         data = (tmp_path / "disk" / tb / "blobs" / blob[:2] / blob).read_bytes()
         assert hashlib.sha256(data).digest() == hashlib.sha256(payload(key, 8192)).digest()
+
+
+def test_local_workers_read_secrets_the_coordinator_has_now(server_seaweedfs: Any,
+                                                            tmp_path: Path, made: list,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """LocalCluster workers fork from a server started by this process's first drill: a secret
+    named `${VAR}` and set after that must still reach them (they get the variables the drill's
+    configuration names, with their values now)."""
+    disk = LocalBackend(type="local", path=tmp_path / "disk")
+    store = build_store("disk", disk, tmp_path)
+    store.create_bucket("first")
+    store.put("first", "a", b"a")
+    first = run_drill(spec("disk:first", "disk:first-copy"), {"disk": disk}, base_dir=tmp_path,
+                      state_dir=tmp_path / "state", execution=Execution(workers=1))
+    assert first.status == "passed", first.failures
+    variable = f"DRILL_SECRET_{uuid.uuid4().hex[:8].upper()}"
+    monkeypatch.setenv(variable, server_seaweedfs.secret_key)
+    backends = {"sw": _seaweed(server_seaweedfs), "disk": disk}
+    source = build_store("sw", backends["sw"], tmp_path)
+    sb = _name("dask-src")
+    made.append((source, sb))
+    source.create_bucket(sb)
+    source.put(sb, "k", b"k" * 100)
+    report = run_drill(spec(f"sw:{sb}", "disk:second"), backends, base_dir=tmp_path,
+                       state_dir=tmp_path / "state", execution=Execution(workers=1),
+                       secret_refs={"sw": {"secret_key": variable}})
+    assert report.status == "passed", report.failures
