@@ -6,7 +6,9 @@ Seeds SeaweedFS (through Sortie, so objects carry their ingest SHA-256) with 2,0
 (b) `sortie drill run --workers 0` (threads of one process: the engine before Dask),
 (c) `rclone copy` + `rclone check` (rclone checks MD5s or sizes; it reads nothing back), and
 (d) `rclone copy` + `rclone check --download` (which reads both sides back, as a drill does).
-Reports times, ratios, CPU seconds of every process and peak RSS of each process tree.
+Reports times, ratios, CPU seconds of every process and the peak memory of each process tree,
+as summed RSS (the target's measure) and summed PSS (shared pages counted once: what the tree
+holds when its workers are forked and share their imported modules).
 Targets: drill <= 1.0x (c) and <= 0.75x (d); peak RSS of the drill's tree <= 400 MiB.
 """
 
@@ -64,9 +66,17 @@ def seed(server: Any) -> int:
 @dataclass
 class Run:
     seconds: float
+    #: The peak of the tree's summed RSS: pages shared by processes (a forked worker's imported
+    #: modules, shared libraries) count once per process.
     peak_rss: int
     cpu_s: dict[str, float]
     result: subprocess.CompletedProcess[str]
+    #: The peak of the tree's summed PSS: each shared page divided among its sharers, so the
+    #: sum is the memory the tree holds (sampled every PSS_EVERY s: reading it costs more).
+    peak_pss: int = 0
+
+
+PSS_EVERY = 0.25
 
 
 def _cpu(process: psutil.Process) -> float:
@@ -81,21 +91,27 @@ def timed(command: list[str], env: dict[str, str], servers: dict[str, psutil.Pro
     started = time.perf_counter()
     process = psutil.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
-    peak = 0
+    peak = peak_pss = 0
+    pss_at = 0.0
     # CPU of every process of the tree (the drill's Dask workers too), the last reading of each.
     tree_cpu: dict[int, float] = {}
     while process.poll() is None:
         try:
             tree = [process, *process.children(recursive=True)]
-            rss = 0
+            rss = pss = 0
+            with_pss = time.monotonic() - pss_at >= PSS_EVERY
             for member in tree:
                 try:
                     rss += member.memory_info().rss
+                    if with_pss:
+                        pss += member.memory_full_info().pss
                     times = member.cpu_times()
                     tree_cpu[member.pid] = times.user + times.system
                 except psutil.Error:
                     pass
             peak = max(peak, rss)
+            if with_pss:
+                peak_pss, pss_at = max(peak_pss, pss), time.monotonic()
         except psutil.Error:
             pass
         time.sleep(0.05)
@@ -104,7 +120,8 @@ def timed(command: list[str], env: dict[str, str], servers: dict[str, psutil.Pro
     out, err = process.communicate()
     cpu = {"command": round(own_cpu, 1),
            **{name: round(_cpu(p) - before[name], 1) for name, p in servers.items()}}
-    return Run(elapsed, peak, cpu, subprocess.CompletedProcess(command, process.returncode, out, err))
+    return Run(elapsed, peak, cpu, subprocess.CompletedProcess(command, process.returncode, out, err),
+               peak_pss)
 
 
 def fresh_azurite(workdir: Path, name: str) -> AzuriteServer:
@@ -204,6 +221,7 @@ def _drill_figures(best: Run, runs: list[Run], report: dict[str, Any] | None) ->
     figures: dict[str, Any] = {"seconds": round(best.seconds, 2),
                                "all_seconds": [round(r.seconds, 2) for r in runs],
                                "peak_rss_mib": round(max(r.peak_rss for r in runs) / MiB, 1),
+                               "peak_pss_mib": round(max(r.peak_pss for r in runs) / MiB, 1),
                                "cpu_seconds": best.cpu_s}
     if report is not None:
         figures.update(status=report["status"], verified=report["objects"]["verified"],
@@ -258,6 +276,7 @@ def run(workdir: Path) -> dict[str, Any]:
                        "all_copy_check_seconds": [round(a.seconds + b.seconds, 2)
                                                   for a, b, _ in rclones],
                        "copy_peak_rss_mib": round(max(a.peak_rss for a, _, _ in rclones) / MiB, 1),
+                       "copy_peak_pss_mib": round(max(a.peak_pss for a, _, _ in rclones) / MiB, 1),
                        "copy_cpu_seconds": copy.cpu_s, "check_cpu_seconds": check.cpu_s,
                        "check_download_cpu_seconds": download.cpu_s},
             "ratio_drill_to_rclone_copy_check": round(drill.seconds / rclone_s, 3),
