@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import getpass
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -42,8 +41,9 @@ def drill_run(
              "they are trusted on recorded hashes and the drill cannot switch a route.")] = True,
     workers: Annotated[Optional[int], typer.Option(
         min=0, max=256, help="Worker processes drilling the objects, on a Dask LocalCluster "
-                             "started for the drill (default: the number of cores); 0 keeps "
-                             "them in threads of this process, for tiny drills.")] = None,
+                             "started for the drill (default: one per core, or 0 on a machine "
+                             "of 2 cores or fewer, where threads measured faster); 0 keeps "
+                             "them in threads of this process.")] = None,
     scheduler: Annotated[Optional[str], typer.Option(
         help="Run on an existing Dask cluster, e.g. tcp://HOST:8786 (its workers need the "
              "environment variables the configuration names for secrets).")] = None,
@@ -51,7 +51,7 @@ def drill_run(
     config: ConfigOption = None,
 ) -> None:
     """Copy (or compare) every object, verify it by SHA-256, write the report."""
-    from exit_drills.distributed import Execution
+    from exit_drills.distributed import Execution, default_workers
     from exit_drills.progress import display_for
     from exit_drills.report import human_bytes
 
@@ -89,7 +89,7 @@ def drill_run(
                 raise fail(f"refused by placement policy: {refusal}")
             display = display_for(sys.stderr)
             try:
-                execution = Execution(workers=(os.cpu_count() or 1) if workers is None else workers,
+                execution = Execution(workers=default_workers() if workers is None else workers,
                                       scheduler=scheduler)
                 report = run_drill(spec, loaded.settings.backends, base_dir=loaded.base_dir,
                                    state_dir=state_dir, report_dir=report_dir, drill_id=resume,

@@ -121,3 +121,15 @@ def test_sigkill_midway_then_resume_copies_what_remained(tmp_path: Path,
     assert report["objects"]["resumed"] == done
     assert report["objects"]["copied"] == total - done
     assert report["objects"]["verified"] == total
+
+
+@pytest.mark.parametrize("cores, workers", [(1, 0), (2, 0), (3, 3), (8, 8)])
+def test_default_workers_follow_the_cores_this_process_may_use(
+        cores: int, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One worker process per core, except on machines of 2 cores or fewer, where the drill
+    stays in threads (measured faster there: exit_drills/distributed.py)."""
+    from exit_drills.distributed import default_workers
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert default_workers() == workers
+
