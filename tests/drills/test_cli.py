@@ -92,7 +92,8 @@ def test_sigkill_midway_then_resume_copies_what_remained(tmp_path: Path,
     bucket = f"kill-{os.getpid()}-{int(time.time())}"
     state = tmp_path / "state"
     process = subprocess.Popen([*SORTIE, "drill", "run", "-c", str(config), "--from",
-                                "disk:records", "--to", f"sw:{bucket}", "--concurrency", "2"],
+                                "disk:records", "--to", f"sw:{bucket}", "--concurrency", "2",
+                                "--workers", "2"],
                                env={**os.environ, **env}, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
     try:
