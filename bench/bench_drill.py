@@ -28,6 +28,7 @@ from typing import Any, Iterator
 import psutil
 
 from adapters.contract import MiB
+from exit_drills.distributed import default_workers
 from tests.rigs.s3 import seaweed_store
 from tests.servers.azurite import ACCOUNT_KEY, AzuriteServer, start_azurite
 from tests.servers.seaweedfs import SeaweedServer, start_seaweedfs
@@ -283,6 +284,10 @@ def run(workdir: Path) -> dict[str, Any]:
             "ratio_drill_to_rclone_copy_check_download": round(drill.seconds / rclone_download_s,
                                                                3),
             "ratio_threads_drill_to_rclone_copy_check": round(single.seconds / rclone_s, 3),
+            "ratio_threads_drill_to_rclone_copy_check_download": round(
+                single.seconds / rclone_download_s, 3),
+            # What `sortie drill run` without --workers runs on this machine (0: threads).
+            "default_workers_here": default_workers(),
             # Small objects per second per core: the drill's whole dataset is dominated by them.
             "small_objects_per_s_per_core": {
                 "dask_2_workers": round(small / drill.seconds / CORES, 1),
