@@ -8,9 +8,11 @@ count, as they would for an application):
   the client's own floor, so `front_vs_boto3_direct` is the front's cost alone;
 - CPU seconds of the benchmark process (client), the gateway and the backend server over the
   front's GETs and over the direct boto3 GETs;
-- the floor: the CPU per 64 MiB GET of the least a Python gateway does (bench/floor_proxy.py:
-  the same adapter, uvicorn, nothing else), with and without the SHA-256 check of every byte
-  served that the gateway's serving stack makes;
+- the gateway's CPU per front PUT and GET;
+- the floor: the CPU per 64 MiB GET and PUT of the least a Python gateway does
+  (bench/floor_proxy.py: the same adapter, uvicorn, nothing else), with and without the
+  integrity work Sortie cannot skip (SHA-256 of every byte served; SHA-256 and MD5 of every
+  byte stored);
 - 4 KiB GET latency, p50 through the front minus p50 direct (target <= 3 ms).
 The gateway runs as `sortie serve --s3-port` in its own process.
 """
@@ -124,14 +126,18 @@ def _throughput(s3: Any, store: Any, bucket: str, straight: Any = None,
         if server_process is not None:
             processes["backend"] = psutil.Process(server_process.pid)
     cpu_front = dict.fromkeys(processes, 0.0)
+    cpu_front_put = dict.fromkeys(processes, 0.0)
     cpu_boto = dict.fromkeys(processes, 0.0)
     for _ in range(ROUNDS):
         started = time.perf_counter()
         store.put(bucket, "direct-64m", body)
         direct_put.append(time.perf_counter() - started)
+        before = _cpu(processes)
         started = time.perf_counter()
         s3.put_object(Bucket=bucket, Key="front-64m", Body=body)
         front_put.append(time.perf_counter() - started)
+        for name, seconds in _cpu(processes).items():
+            cpu_front_put[name] += seconds - before[name]
         started = time.perf_counter()
         with store.get(bucket, "direct-64m") as reader:
             assert sum(len(chunk) for chunk in reader) == BIG
@@ -162,7 +168,8 @@ def _throughput(s3: Any, store: Any, bucket: str, straight: Any = None,
         "get_64m_direct_mib_s": mib_s(direct_get), "get_64m_front_mib_s": mib_s(front_get),
         "put_ratio": round(statistics.median(direct_put) / statistics.median(front_put), 3),
         "get_ratio": round(statistics.median(direct_get) / statistics.median(front_get), 3),
-        "cpu_s_per_front_get": {k: round(v / ROUNDS, 3) for k, v in cpu_front.items()}}
+        "cpu_s_per_front_get": {k: round(v / ROUNDS, 3) for k, v in cpu_front.items()},
+        "cpu_s_per_front_put": {k: round(v / ROUNDS, 3) for k, v in cpu_front_put.items()}}
     if boto_get:
         figures.update({
             "put_64m_boto3_direct_mib_s": mib_s(boto_put),
@@ -211,10 +218,14 @@ def _latency(s3: Any, store: Any, bucket: str, straight: Any = None) -> dict[str
 
 
 def _floor(served: Any, store: Any, bucket: str) -> dict[str, Any]:
-    """CPU seconds per 64 MiB GET of bench/floor_proxy.py, verifying and not (curl as client)."""
+    """CPU seconds per 64 MiB GET and PUT of bench/floor_proxy.py, with the integrity work and
+    without (curl as client)."""
     import psutil
 
-    store.put(bucket, "floor-64m", os.urandom(BIG))
+    body = os.urandom(BIG)
+    store.put(bucket, "floor-64m", body)
+    upload = Path(served.config_path).parent / "floor-64m.bin"
+    upload.write_bytes(body)
     server = served.server
     figures: dict[str, Any] = {}
     for verify in ("0", "1"):
@@ -233,11 +244,15 @@ def _floor(served: Any, store: Any, bucket: str) -> dict[str, Any]:
                     raise RuntimeError("the floor proxy did not start")
                 time.sleep(0.3)
             process = psutil.Process(proxy.pid)
-            before = sum(process.cpu_times()[:2])
-            for _ in range(ROUNDS):
-                subprocess.run(["curl", "-sf", "-o", "/dev/null", url], check=True)
-            name = "floor_proxy_cpu_s_per_get" + ("_verifying" if verify == "1" else "")
-            figures[name] = round((sum(process.cpu_times()[:2]) - before) / ROUNDS, 3)
+            suffix = "_verifying" if verify == "1" else ""
+            for method, command in (("get", ["curl", "-sf", "-o", "/dev/null", url]),
+                                    ("put", ["curl", "-sf", "-o", "/dev/null", "-T",
+                                             str(upload), url.replace("floor-64m", "put-64m")])):
+                before = sum(process.cpu_times()[:2])
+                for _ in range(ROUNDS):
+                    subprocess.run(command, check=True)
+                figures[f"floor_proxy_cpu_s_per_{method}{suffix}"] = round(
+                    (sum(process.cpu_times()[:2]) - before) / ROUNDS, 3)
         finally:
             proxy.terminate()
             proxy.wait(15)
