@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from adapters.config import BackendConfig, from_shipped, secret_values, shippable
-from adapters.registry import store_modules
 from adapters.contract import MiB, ObjectInfo, ObjectStore
+from adapters.registry import store_modules
 
 from .object_drill import ObjectDrill, Settled, keyring_of
 from .parts import UploadRecord
@@ -63,9 +63,9 @@ IN_PROCESS = Execution()
 #: Up to this many cores, a drill run without `--workers` stays in threads of one process.
 #: Measured on a 2-core machine (bench/bench_drill.py, each run both ways on the same data):
 #: threads finished first in every run of two days (9.2-12.5 s against 10.9-15.4 s for 2
-#: workers), with 40-50% less CPU: one process's threads drill at about half a core (the I/O and hashing run
-#: outside the GIL), so worker processes add their start and Dask's exchange on cores the
-#: storage needs, and gain no parallelism there is room for.
+#: workers), with 40-50% less CPU: one process's threads drill at about half a core (the I/O
+#: and hashing run outside the GIL), so worker processes add their start and Dask's exchange
+#: on cores the storage needs, and gain no parallelism there is room for.
 THREADS_UP_TO_CORES = 2
 
 
@@ -166,7 +166,7 @@ _lock = threading.Lock()
 #: deadlock the whole worker against the garbage collection of a thread-local (seen here: every
 #: thread waiting on the GIL, the profiler holding it). Drill workers run without it.
 #: Every Dask comm also keeps its last `low-level-log-length` (1000) batches of messages for
-#: debugging, each message with its task's payload (a batch's 64 ObjectInfos): measured, that
+#: debugging, each message with its task's payload (a batch's ObjectInfos): measured, that
 #: kept about 100 MiB in the coordinator of a 200,000-object drill. A few entries are enough.
 #: Every Dask server (scheduler, nanny, worker) also wakes every 20 ms to time its event loop
 #: and every 500 ms to sample the host's CPU, memory, network and disk for a dashboard drills
