@@ -121,8 +121,8 @@ def timed(command: list[str], env: dict[str, str], servers: dict[str, psutil.Pro
     out, err = process.communicate()
     cpu = {"command": round(own_cpu, 1),
            **{name: round(_cpu(p) - before[name], 1) for name, p in servers.items()}}
-    return Run(elapsed, peak, cpu, subprocess.CompletedProcess(command, process.returncode, out, err),
-               peak_pss)
+    result = subprocess.CompletedProcess(command, process.returncode, out, err)
+    return Run(elapsed, peak, cpu, result, peak_pss)
 
 
 def fresh_azurite(workdir: Path, name: str) -> AzuriteServer:

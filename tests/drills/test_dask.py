@@ -162,9 +162,9 @@ def test_a_worker_killed_mid_drill_changes_nothing(server_seaweedfs: Any, tmp_pa
         assert hashlib.sha256(data).digest() == hashlib.sha256(payload(key, 8192)).digest()
 
 
-def test_local_workers_read_secrets_the_coordinator_has_now(server_seaweedfs: Any,
-                                                            tmp_path: Path, made: list,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_workers_read_secrets_the_coordinator_has_now(
+        server_seaweedfs: Any, tmp_path: Path, made: list,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """LocalCluster workers fork from a server started by this process's first drill: a secret
     named `${VAR}` and set after that must still reach them (they get the variables the drill's
     configuration names, with their values now)."""
