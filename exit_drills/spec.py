@@ -132,7 +132,11 @@ class DrillSchedule(BaseModel):
     cleanup: bool = False
     read_back_skipped: bool = True
     #: Where its objects are drilled: worker processes of a LocalCluster (0: threads of the
-    #: scheduler's process), or an existing Dask cluster (`tcp://HOST:8786`).
+    #: scheduler's process), or an existing Dask cluster (`tcp://HOST:8786`). Unlike `sortie
+    #: drill run` (one drill, one process: one worker per core by default), the scheduler runs
+    #: drills side by side for days: a cluster of one worker per core started unasked for each
+    #: would have them compete for the same cores, so it is the operator's choice here (compose
+    #: points the scheduler's drills at its Dask cluster).
     workers: int = Field(default=0, ge=0, le=256)
     scheduler: str | None = Field(default=None, pattern=r"^(tcp|tls)://[^\s]+$")
 

@@ -40,7 +40,9 @@ class DrillRequest(BaseModel):
     #: Incremental mode: read back what is not copied again (off: the drill cannot switch).
     read_back_skipped: bool = True
     #: Worker processes of a Dask LocalCluster (0: threads of the gateway), or an existing
-    #: Dask scheduler's address.
+    #: Dask scheduler's address. 0 by default, unlike `sortie drill run`: the gateway serves
+    #: requests and may run several drills; worker processes for each are asked for, not
+    #: started unasked on the cores the requests need.
     workers: int = Field(default=0, ge=0, le=64)
     scheduler: str | None = Field(default=None, max_length=200, pattern=r"^(tcp|tls)://\S+$")
 
