@@ -62,10 +62,11 @@ IN_PROCESS = Execution()
 
 #: Up to this many cores, a drill run without `--workers` stays in threads of one process.
 #: Measured on a 2-core machine (bench/bench_drill.py, each run both ways on the same data):
-#: threads finished first in every run of two days (9.2-12.5 s against 10.9-15.4 s for 2
-#: workers), with 30-52% less CPU: one process's threads drill at about half a core (the I/O
-#: and hashing run outside the GIL), so worker processes add their start and Dask's exchange
-#: on cores the storage needs, and gain no parallelism there is room for.
+#: the best round of threads was first or tied in each of eleven runs over three days (9.2-13.95
+#: s against 10.9-15.4 s for 2 workers; single rounds on a loaded machine went either way), with
+#: 30-52% less CPU: one process's threads drill at about half a core (the I/O and hashing run
+#: outside the GIL), so worker processes add their start and Dask's exchange on cores the
+#: storage needs, and gain no parallelism there is room for.
 THREADS_UP_TO_CORES = 2
 
 
