@@ -223,13 +223,10 @@ def sdk_floor(workdir: Path, weed: SeaweedServer, samples: int = 300) -> dict[st
 CORES = os.cpu_count() or 1
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def _drill_figures(best: Run, runs: list[Run], report: dict[str, Any] | None) -> dict[str, Any]:
     figures: dict[str, Any] = {"seconds": round(best.seconds, 2),
-                               "median_seconds": round(_median([r.seconds for r in runs]), 2),
+                               "median_seconds": round(statistics.median(
+                                   [r.seconds for r in runs]), 2),
                                "all_seconds": [round(r.seconds, 2) for r in runs],
                                "peak_rss_mib": round(max(r.peak_rss for r in runs) / MiB, 1),
                                "peak_pss_mib": round(max(r.peak_pss for r in runs) / MiB, 1),
@@ -250,11 +247,11 @@ def _busy(run: Run) -> float:
 def _ratios(runs: list[Run], rclone_s: list[float], download_s: list[float]) -> dict[str, float]:
     """A drill's time over rclone's, best against best and median against median."""
     best = min(r.seconds for r in runs)
-    median = _median([r.seconds for r in runs])
+    median = statistics.median([r.seconds for r in runs])
     return {"to_copy_check": round(best / min(rclone_s), 3),
             "to_copy_check_download": round(best / min(download_s), 3),
-            "median_to_copy_check": round(median / _median(rclone_s), 3),
-            "median_to_copy_check_download": round(median / _median(download_s), 3)}
+            "median_to_copy_check": round(median / statistics.median(rclone_s), 3),
+            "median_to_copy_check_download": round(median / statistics.median(download_s), 3)}
 
 
 def _node(azurite: AzuriteServer) -> psutil.Process:
@@ -306,8 +303,9 @@ def run(workdir: Path) -> dict[str, Any]:
                        "check_download_seconds": round(download.seconds, 2),
                        "copy_check_seconds": round(min(rclone_s), 2),
                        "copy_check_download_seconds": round(min(download_s), 2),
-                       "median_copy_check_seconds": round(_median(rclone_s), 2),
-                       "median_copy_check_download_seconds": round(_median(download_s), 2),
+                       "median_copy_check_seconds": round(statistics.median(rclone_s), 2),
+                       "median_copy_check_download_seconds": round(
+                           statistics.median(download_s), 2),
                        "all_copy_check_seconds": [round(t, 2) for t in rclone_s],
                        "all_copy_check_download_seconds": [round(t, 2) for t in download_s],
                        "copy_peak_rss_mib": round(max(a.peak_rss for a, _, _ in rclones) / MiB, 1),
