@@ -66,7 +66,11 @@ IN_PROCESS = Execution()
 #: s against 10.9-15.4 s for 2 workers; single rounds on a loaded machine went either way), with
 #: 30-52% less CPU: one process's threads drill at about half a core (the I/O and hashing run
 #: outside the GIL), so worker processes add their start and Dask's exchange on cores the
-#: storage needs, and gain no parallelism there is room for.
+#: storage needs, and gain no parallelism there is room for. That benchmark runs its storage
+#: servers on the same two cores; where nothing else needs them, workers do pay: a million
+#: synthetic objects (bench/bench_million.py, storage in-process) took 130.5 s on 2 workers
+#: and 156.0 s in threads. A drill host whose storage is remote and whose concurrency is high
+#: enough to be CPU-bound should name `--workers 2`.
 THREADS_UP_TO_CORES = 2
 
 
