@@ -133,4 +133,3 @@ def test_default_workers_follow_the_cores_this_process_may_use(
 
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     assert default_workers() == workers
-
